@@ -1,0 +1,42 @@
+// The CDK app: the vendor's download site and the organisation's update management, with
+// cdk-nag's AwsSolutions checks over everything.
+import { App, Aws, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadConfig, type StageConfig } from './config.js';
+import { UpdateManagementStack } from './stacks/update-management-stack.js';
+import { VendorSiteStack } from './stacks/vendor-site-stack.js';
+
+export interface UpmanApp {
+  app: App;
+  config: StageConfig;
+  management: UpdateManagementStack;
+  vendor: VendorSiteStack;
+}
+
+export function buildApp(app: App = new App()): UpmanApp {
+  const config = loadConfig({ stage: app.node.tryGetContext('stage'), config: app.node.tryGetContext('config') });
+  const prefix = `upman-${config.stage}`;
+  const vendor = new VendorSiteStack(app, 'VendorSiteStack', {
+    stackName: `${prefix}-vendor-site`,
+    description: 'upman: the vendor download site (releases, deltas, manifest)',
+    env: config.vendorEnv ?? config.env,
+    config,
+    keyIssuer: {
+      account: config.env?.account ?? Aws.ACCOUNT_ID,
+      roleNamePattern: `${prefix}-management-*`,
+    },
+  });
+  const management = new UpdateManagementStack(app, 'UpdateManagementStack', {
+    stackName: `${prefix}-management`,
+    description: 'upman: registry, update-request workflow, HTTP API',
+    env: config.env,
+    config,
+    releaseBucketName: vendor.releases.bucket.bucketName,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, config, management, vendor };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/cdk\//, '/cdk/'))) {
+  buildApp().app.synth();
+}

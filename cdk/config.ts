@@ -1,0 +1,75 @@
+// Typed stage configuration. Every value the stacks need comes from here, validated once,
+// so a wrong setting fails at synth time with a message naming it.
+export type BudgetBatchSchedule = 'immediate' | 'daily' | 'weekly';
+
+export interface StageConfig {
+  /** Short stage name, used as a prefix for stack names. */
+  stage: string;
+  /** Where the organisation's stack goes; undefined means the CLI's default account/region. */
+  env?: { account?: string; region?: string };
+  /** Where the vendor's download site goes (claim 9: it may be another account). */
+  vendorEnv?: { account?: string; region?: string };
+  auth: {
+    /** OIDC issuer whose tokens the HTTP API accepts (Cognito user pool URL or the organisation's IdP). */
+    issuer: string;
+    /** Accepted `aud` (or Cognito `client_id`) values. */
+    audience: string[];
+  };
+  mail: {
+    /** Sender address of every mail; its domain is the SES identity. */
+    sender: string;
+  };
+  budgetBatch: { schedule: BudgetBatchSchedule };
+  /** How long a download key (presigned URL) lives. */
+  keyTtlSeconds: number;
+  logRetentionDays: number;
+  /** Keep data stores on stack deletion (production), or destroy them (dev). */
+  retainData: boolean;
+}
+
+const DEFAULTS: Omit<StageConfig, 'stage'> = {
+  auth: { issuer: 'https://issuer.upman.local/dev', audience: ['upman'] },
+  mail: { sender: 'upman@upman.example' },
+  budgetBatch: { schedule: 'daily' },
+  keyTtlSeconds: 3600,
+  logRetentionDays: 30,
+  retainData: false,
+};
+
+const STAGES: Record<string, Partial<StageConfig>> = {
+  dev: {},
+  prod: { retainData: true, logRetentionDays: 365, budgetBatch: { schedule: 'weekly' } },
+};
+
+/** Reads the stage from context (`-c stage=prod`) plus optional JSON overrides (`-c config='{...}'`). */
+export function loadConfig(context: { stage?: unknown; config?: unknown }): StageConfig {
+  const stage = typeof context.stage === 'string' && context.stage ? context.stage : 'dev';
+  const base = STAGES[stage];
+  if (!base) throw new Error(`Unknown stage "${stage}" (known: ${Object.keys(STAGES).join(', ')})`);
+  const overrides =
+    typeof context.config === 'string' ? (JSON.parse(context.config) as Partial<StageConfig>) : {};
+  const config: StageConfig = { ...DEFAULTS, ...base, ...overrides, stage };
+  validate(config);
+  return config;
+}
+
+function validate(config: StageConfig): void {
+  const fail = (field: string, why: string) => {
+    throw new Error(`Invalid stage config "${config.stage}": ${field} ${why}`);
+  };
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(config.stage)) fail('stage', 'must be lower-case letters, digits, dashes');
+  if (!/^https:\/\/[^\s]+$/.test(config.auth.issuer)) fail('auth.issuer', 'must be an https URL');
+  if (config.auth.audience.length === 0) fail('auth.audience', 'must name at least one audience');
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender)) fail('mail.sender', 'must be an e-mail address');
+  if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
+    fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
+  }
+  if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
+    fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');
+  }
+}
+
+/** The sender's domain, which SES must have verified. */
+export function senderDomain(config: StageConfig): string {
+  return config.mail.sender.split('@')[1]!;
+}

@@ -1,0 +1,135 @@
+// The one way this app makes a Lambda function: fixed runtime, architecture, bundling, logs
+// and tracing, plus bind* helpers that grant access and set the env var in the same call, so
+// a function can never hold a name it may not use, or a grant whose name it does not know.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Lambda runtime for every function (DESIGN §9: nodejs22.x or newer). */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
+
+export interface AppFunctionProps {
+  /** Handler source, relative to the project root, e.g. "functions/http/whoami.ts". */
+  entry: string;
+  description: string;
+  logRetentionDays: number;
+  removalPolicy: RemovalPolicy;
+  timeout?: Duration;
+  memorySize?: number;
+  environment?: Record<string, string>;
+}
+
+export type TableAccess = 'read' | 'write' | 'readWrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite';
+export type QueueAccess = 'send' | 'consume';
+export type StateMachineAccess = 'start' | 'respond' | 'read';
+
+export class AppFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: AppFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: retentionFor(props.logRetentionDays),
+      removalPolicy: props.removalPolicy,
+    });
+    // An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this function's own
+    // log group only.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      role,
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: { POWERTOOLS_SERVICE_NAME: id, ...props.environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // The SDK is bundled, not taken from the runtime: versions are pinned by our lockfile,
+        // and the local cloud can run the very same bundle.
+        externalModules: [],
+        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+      },
+    });
+  }
+
+  bindTable(table: ITableV2, access: TableAccess, envName = 'TABLE_NAME'): this {
+    if (access === 'read') table.grantReadData(this);
+    else if (access === 'write') table.grantWriteData(this);
+    else table.grantReadWriteData(this);
+    this.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  bindBucket(bucket: IBucket, access: BucketAccess, envName = 'BUCKET_NAME'): this {
+    if (access === 'read') bucket.grantRead(this);
+    else if (access === 'write') bucket.grantPut(this);
+    else bucket.grantReadWrite(this);
+    this.addEnvironment(envName, bucket.bucketName);
+    return this;
+  }
+
+  bindQueue(queue: IQueue, access: QueueAccess, envName = 'QUEUE_URL'): this {
+    if (access === 'send') queue.grantSendMessages(this);
+    else queue.grantConsumeMessages(this);
+    this.addEnvironment(envName, queue.queueUrl);
+    return this;
+  }
+
+  bindStateMachine(stateMachine: IStateMachine, access: StateMachineAccess, envName = 'STATE_MACHINE_ARN'): this {
+    if (access === 'start') {
+      stateMachine.grantStartExecution(this);
+      stateMachine.grantRead(this);
+    } else if (access === 'respond') stateMachine.grantTaskResponse(this);
+    else stateMachine.grantRead(this);
+    this.addEnvironment(envName, stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /** Lets the function send mail from the sender identity through the configuration set. */
+  bindMail(mail: { identityArn: string; configurationSetArn: string; configurationSetName: string; sender: string }): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [mail.identityArn, mail.configurationSetArn],
+      }),
+    );
+    this.addEnvironment('MAIL_SENDER', mail.sender);
+    this.addEnvironment('MAIL_CONFIGURATION_SET', mail.configurationSetName);
+    return this;
+  }
+}
+
+/** CloudWatch Logs accepts only certain retention values; pick the next one up. */
+export function retentionFor(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((v): v is number => typeof v === 'number' && v > 0)
+    .sort((a, b) => a - b);
+  const match = allowed.find((v) => v >= days) ?? logs.RetentionDays.INFINITE;
+  return match as logs.RetentionDays;
+}

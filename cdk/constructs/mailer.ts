@@ -1,0 +1,46 @@
+// SES sending: the sender's domain identity and a configuration set that keeps bounces and
+// complaints out of the sender reputation (suppression list) and requires TLS.
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { Construct } from 'constructs';
+import { Stack } from 'aws-cdk-lib';
+
+export interface MailerProps {
+  sender: string;
+}
+
+export class Mailer extends Construct {
+  readonly identity: ses.EmailIdentity;
+  readonly configurationSet: ses.ConfigurationSet;
+  readonly sender: string;
+
+  constructor(scope: Construct, id: string, props: MailerProps) {
+    super(scope, id);
+    this.sender = props.sender;
+    const domain = props.sender.split('@')[1]!;
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      reputationMetrics: true,
+      sendingEnabled: true,
+    });
+    this.identity = new ses.EmailIdentity(this, 'Identity', {
+      identity: ses.Identity.domain(domain),
+      configurationSet: this.configurationSet,
+    });
+  }
+
+  /** What AppFunction.bindMail needs. */
+  get binding() {
+    const stack = Stack.of(this);
+    return {
+      identityArn: stack.formatArn({ service: 'ses', resource: 'identity', resourceName: this.identity.emailIdentityName }),
+      configurationSetArn: stack.formatArn({
+        service: 'ses',
+        resource: 'configuration-set',
+        resourceName: this.configurationSet.configurationSetName,
+      }),
+      configurationSetName: this.configurationSet.configurationSetName,
+      sender: this.sender,
+    };
+  }
+}

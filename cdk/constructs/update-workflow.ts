@@ -1,0 +1,36 @@
+// The update-request state machine (S501–S509). The definition is the ASL file in
+// statemachines/, the same file the local cloud runs; CDK only fills in the substitutions.
+import { join } from 'node:path';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT, retentionFor } from './app-function.js';
+
+export interface UpdateWorkflowProps {
+  /** Values for ${Name} placeholders in the ASL file. */
+  substitutions: Record<string, string>;
+  logRetentionDays: number;
+  removalPolicy: RemovalPolicy;
+}
+
+export const UPDATE_REQUEST_ASL = join(PROJECT_ROOT, 'statemachines', 'update-request.asl.json');
+
+export class UpdateWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: UpdateWorkflowProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: retentionFor(props.logRetentionDays),
+      removalPolicy: props.removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
+      definitionSubstitutions: props.substitutions,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+  }
+}

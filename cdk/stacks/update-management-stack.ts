@@ -1,0 +1,90 @@
+// The organisation's side: registry, HTTP API, functions, the update-request workflow, queues
+// to finance, and mail. (DESIGN §2)
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config.js';
+import { AppFunction, type AppFunctionProps } from '../constructs/app-function.js';
+import { UpmanHttpApi } from '../constructs/http-api.js';
+import { Mailer } from '../constructs/mailer.js';
+import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
+import { RegistryTable } from '../constructs/registry-table.js';
+import { UpdateWorkflow } from '../constructs/update-workflow.js';
+
+export interface UpdateManagementStackProps extends StackProps {
+  config: StageConfig;
+  /** The vendor's release bucket (a name: it may live in another account). */
+  releaseBucketName: string;
+}
+
+export class UpdateManagementStack extends Stack {
+  readonly registry: RegistryTable;
+  readonly api: UpmanHttpApi;
+  readonly budgetQueue: QueueWithDlq;
+  readonly purchaseOrderQueue: QueueWithDlq;
+  readonly downloadNoticeQueue: QueueWithDlq;
+  readonly mailer: Mailer;
+  readonly workflow: UpdateWorkflow;
+
+  constructor(scope: Construct, id: string, props: UpdateManagementStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.registry = new RegistryTable(this, 'Registry', { removalPolicy });
+    this.api = new UpmanHttpApi(this, 'Http', {
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+    this.mailer = new Mailer(this, 'Mail', { sender: config.mail.sender });
+    // S502: one message per closed budget batch, read by finance.
+    this.budgetQueue = new QueueWithDlq(this, 'BudgetQueue', { removalPolicy });
+    // S507: purchase orders for finance.
+    this.purchaseOrderQueue = new QueueWithDlq(this, 'PurchaseOrderQueue', { removalPolicy });
+    // S604: download-completed notices for finance.
+    this.downloadNoticeQueue = new QueueWithDlq(this, 'DownloadNoticeQueue', { removalPolicy });
+
+    this.workflow = new UpdateWorkflow(this, 'UpdateRequest', {
+      substitutions: { RegistryTableName: this.registry.table.tableName },
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+    this.registry.table.grantReadWriteData(this.workflow.stateMachine);
+
+    const fn = (id: string, entry: string, description: string, extra: Partial<AppFunctionProps> = {}) =>
+      new AppFunction(this, id, {
+        entry,
+        description,
+        logRetentionDays: config.logRetentionDays,
+        removalPolicy,
+        ...extra,
+      });
+
+    const whoAmI = fn('WhoAmI', 'functions/http/whoami.ts', 'GET /me: the caller as the API sees them');
+    this.api.addRoute('GET /me', whoAmI);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    new CfnOutput(this, 'RegistryTableName', { value: this.registry.table.tableName });
+    new CfnOutput(this, 'BudgetQueueUrl', { value: this.budgetQueue.queue.queueUrl });
+    new CfnOutput(this, 'PurchaseOrderQueueUrl', { value: this.purchaseOrderQueue.queue.queueUrl });
+    new CfnOutput(this, 'DownloadNoticeQueueUrl', { value: this.downloadNoticeQueue.queue.queueUrl });
+    new CfnOutput(this, 'ReleaseBucketName', { value: props.releaseBucketName });
+
+    suppressLambdaBaseline(this);
+  }
+}
+
+/** The acknowledgements every stack with functions needs, each with its reason. */
+export function suppressLambdaBaseline(stack: Stack): void {
+  Validations.of(stack).acknowledge(
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (AWS docs).',
+    },
+    {
+      id: 'AwsSolutions-L1',
+      reason: 'Functions pin nodejs22.x (DESIGN §9); nag flags any runtime but the newest one it knows.',
+    },
+  );
+}
