@@ -1,5 +1,6 @@
 // The CDK app: the vendor's download site and the organisation's update management, with
 // cdk-nag's AwsSolutions checks over everything.
+import { pathToFileURL } from 'node:url';
 import { App, Aws, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, type StageConfig } from './config.js';
@@ -14,7 +15,10 @@ export interface UpmanApp {
 }
 
 export function buildApp(app: App = new App()): UpmanApp {
-  const config = loadConfig({ stage: app.node.tryGetContext('stage'), config: app.node.tryGetContext('config') });
+  const config = loadConfig({
+    stage: app.node.tryGetContext('stage'),
+    config: app.node.tryGetContext('config'),
+  });
   const prefix = `upman-${config.stage}`;
   const vendor = new VendorSiteStack(app, 'VendorSiteStack', {
     stackName: `${prefix}-vendor-site`,
@@ -37,6 +41,6 @@ export function buildApp(app: App = new App()): UpmanApp {
   return { app, config, management, vendor };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/cdk\//, '/cdk/'))) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   buildApp().app.synth();
 }

@@ -3,7 +3,7 @@
 // a function can never hold a name it may not use, or a grant whose name it does not know.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -101,7 +101,11 @@ export class AppFunction extends NodejsFunction {
     return this;
   }
 
-  bindStateMachine(stateMachine: IStateMachine, access: StateMachineAccess, envName = 'STATE_MACHINE_ARN'): this {
+  bindStateMachine(
+    stateMachine: IStateMachine,
+    access: StateMachineAccess,
+    envName = 'STATE_MACHINE_ARN',
+  ): this {
     if (access === 'start') {
       stateMachine.grantStartExecution(this);
       stateMachine.grantRead(this);
@@ -112,7 +116,12 @@ export class AppFunction extends NodejsFunction {
   }
 
   /** Lets the function send mail from the sender identity through the configuration set. */
-  bindMail(mail: { identityArn: string; configurationSetArn: string; configurationSetName: string; sender: string }): this {
+  bindMail(mail: {
+    identityArn: string;
+    configurationSetArn: string;
+    configurationSetName: string;
+    sender: string;
+  }): this {
     this.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ses:SendEmail'],

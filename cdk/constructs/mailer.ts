@@ -1,8 +1,9 @@
 // SES sending: the sender's domain identity and a configuration set that keeps bounces and
 // complaints out of the sender reputation (suppression list) and requires TLS.
+
+import { Stack } from 'aws-cdk-lib';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import { Stack } from 'aws-cdk-lib';
 
 export interface MailerProps {
   sender: string;
@@ -33,7 +34,11 @@ export class Mailer extends Construct {
   get binding() {
     const stack = Stack.of(this);
     return {
-      identityArn: stack.formatArn({ service: 'ses', resource: 'identity', resourceName: this.identity.emailIdentityName }),
+      identityArn: stack.formatArn({
+        service: 'ses',
+        resource: 'identity',
+        resourceName: this.identity.emailIdentityName,
+      }),
       configurationSetArn: stack.formatArn({
         service: 'ses',
         resource: 'configuration-set',

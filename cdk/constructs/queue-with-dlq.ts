@@ -1,6 +1,6 @@
 // A queue with its dead-letter queue: encrypted, TLS-only, and a message that fails
 // maxReceiveCount times is kept for two weeks instead of being lost.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 

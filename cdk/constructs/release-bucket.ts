@@ -57,7 +57,9 @@ export class ReleaseBucket extends Construct {
         actions: ['s3:GetObject'],
         resources: [this.bucket.arnForObjects('*')],
         conditions: {
-          ArnLike: { 'aws:PrincipalArn': `arn:aws:iam::${props.keyIssuer.account}:role/${props.keyIssuer.roleNamePattern}` },
+          ArnLike: {
+            'aws:PrincipalArn': `arn:aws:iam::${props.keyIssuer.account}:role/${props.keyIssuer.roleNamePattern}`,
+          },
         },
       }),
     );

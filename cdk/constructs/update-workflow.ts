@@ -1,7 +1,7 @@
 // The update-request state machine (S501–S509). The definition is the ASL file in
 // statemachines/, the same file the local cloud runs; CDK only fills in the substitutions.
 import { join } from 'node:path';
-import { RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';

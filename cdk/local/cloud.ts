@@ -1,0 +1,275 @@
+// The local cloud (DESIGN §7): every AWS service the app uses, on loopback, built from the
+// synthesized templates. Handlers reach the emulators only through the SDK's
+// AWS_ENDPOINT_URL_<SERVICE> variables, so they run unchanged.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startLocalApi } from './api/index.js';
+import { startLocalDynamoDb } from './dynamodb.js';
+import { startLocalIssuer } from './issuer/index.js';
+import { LocalLambdaRuntime } from './lambda/runtime.js';
+import { claimPort, type ServiceName } from './ports.js';
+import { provisionTables, templateBuckets, templateTables } from './provision.js';
+import { startLocalS3 } from './s3/index.js';
+import { LocalScheduler, templateSchedules } from './scheduler.js';
+import { startLocalSes } from './ses.js';
+import { startLocalStepFunctions } from './sfn/index.js';
+import { provisionQueues, QueuePoller, startLocalSqs, templateEventSourceMappings } from './sqs.js';
+import { ensureAssembly } from './synth.js';
+import { loadAssembly, type StackTemplate, TemplateResolver } from './template.js';
+
+export const LOCAL_CREDENTIALS = {
+  accessKeyId: 'UPMANLOCALKEY',
+  secretAccessKey: 'upman-local-secret-not-for-aws',
+};
+
+export interface Endpoints {
+  api: string;
+  mail: string;
+  s3: string;
+  dynamodb: string;
+  sqs: string;
+  sfn: string;
+  /** Base URL of the local JWT issuer (JWKS, openid-configuration). */
+  issuer: string;
+  /** The `iss` value tokens carry, as the template's JWT authorizer expects it. */
+  jwtIssuer: string;
+  audience: string[];
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Stack outputs, resolved to local values, by stack artifact id (like `cdk deploy --outputs-file`). */
+  outputs: Record<string, Record<string, string>>;
+  tables: { registry: string };
+}
+
+export interface LocalCloudOptions {
+  root: string;
+  dataDir: string;
+  assemblyDir: string;
+  ports: Record<ServiceName, number>;
+  region?: string;
+  /** Keep DynamoDB in memory (tests); default is on disk under dataDir. */
+  inMemory?: boolean;
+  /** Speeds up Step Functions waits and timeouts (tests). */
+  timeScale?: number;
+  log?: (line: string) => void;
+  /** Called once the stores exist, before the endpoints are written (seeds demo data). */
+  seed?: (endpoints: Endpoints) => Promise<void>;
+}
+
+export interface LocalCloud {
+  endpoints: Endpoints;
+  runtime: LocalLambdaRuntime;
+  scheduler: LocalScheduler;
+  /** Creates a bucket in the local S3 (idempotent), optionally with server access logs. */
+  createBucket(
+    name: string,
+    options?: { accessLog?: { targetBucket: string; prefix: string } },
+  ): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const log = options.log ?? (() => {});
+  const region = options.region ?? 'us-east-1';
+  const credentials = LOCAL_CREDENTIALS;
+  mkdirSync(options.dataDir, { recursive: true });
+  ensureAssembly(options.root, options.assemblyDir, log);
+  const stacks = loadAssembly(options.assemblyDir);
+
+  // Every port is checked before anything starts, so a clash is reported by name.
+  const ports = {} as Record<ServiceName, number>;
+  for (const [service, port] of Object.entries(options.ports) as Array<[ServiceName, number]>) {
+    ports[service] = await claimPort(service, port);
+  }
+  const url = (service: ServiceName) => `http://127.0.0.1:${ports[service]}`;
+  const stoppers: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log(`stop: ${String(error)}`);
+      }
+    }
+  };
+
+  try {
+    const jwtAuthorizers = templateJwtAuthorizers(stacks);
+    const [dynamodb, sqs, ses, s3, issuer] = await Promise.all([
+      startLocalDynamoDb({
+        port: ports.dynamodb,
+        region,
+        credentials,
+        ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
+      }),
+      startLocalSqs({ port: ports.sqs, region, dataDir: options.dataDir }),
+      startLocalSes({ port: ports.mail, dataDir: options.dataDir }),
+      startLocalS3({ port: ports.s3, dataDir: join(options.dataDir, 's3'), region, credentials }),
+      startLocalIssuer({
+        port: ports.issuer,
+        dataDir: options.dataDir,
+        issuer: jwtAuthorizers[0]?.issuer ?? 'https://issuer.upman.local/dev',
+        audience: jwtAuthorizers[0]?.audience ?? [],
+      }),
+    ]);
+    stoppers.push(dynamodb.stop, sqs.stop, ses.stop, s3.stop, issuer.stop);
+
+    const resolver = new TemplateResolver(stacks, { region, sqsEndpoint: sqs.url, apiEndpoint: url('api') });
+    const clientConfig = { region, credentials };
+    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.url });
+    const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqs.url });
+    stoppers.push(
+      () => dynamoClient.destroy(),
+      () => sqsClient.destroy(),
+    );
+
+    await provisionTables(dynamoClient, templateTables(resolver));
+    const queueUrls = await provisionQueues(
+      sqsClient,
+      resolver,
+      options.inMemory ? undefined : options.dataDir,
+    );
+    for (const u of queueUrls) sqs.persistedQueues.add(u.split('/').pop()!);
+    const buckets = templateBuckets(resolver);
+    // Log targets first: a bucket's access logs need their bucket to exist.
+    for (const bucket of [...buckets].sort(
+      (a, b) => Number(Boolean(a.accessLog)) - Number(Boolean(b.accessLog)),
+    )) {
+      await s3.createBucket(bucket.name, bucket.accessLog ? { accessLog: bucket.accessLog } : undefined);
+    }
+
+    const baseEnv: Record<string, string> = {
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ENDPOINT_URL_S3: s3.url,
+      AWS_ENDPOINT_URL_SQS: sqs.url,
+      AWS_ENDPOINT_URL_SFN: url('sfn'),
+      AWS_ENDPOINT_URL_SESV2: ses.url,
+      AWS_ENDPOINT_URL_SES: ses.url,
+      UPMAN_LOCAL: '1',
+    };
+    const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv);
+    stoppers.push(() => runtime.stop());
+
+    const sfn = await startLocalStepFunctions({
+      port: ports.sfn,
+      region,
+      dataDir: join(options.dataDir, 'sfn'),
+      stateMachines: templateStateMachines(resolver),
+      invokeLambda: (name, payload) => runtime.invoke(name, payload),
+      clients: { dynamodb: dynamoClient, sqs: sqsClient },
+      ...(options.timeScale ? { timeScale: options.timeScale } : {}),
+    });
+    stoppers.push(sfn.stop);
+
+    const api = await startLocalApi({
+      port: ports.api,
+      resolver,
+      runtime,
+      issuers: Object.fromEntries(jwtAuthorizers.map((a) => [a.issuer, issuer.jwksUrl])),
+    });
+    stoppers.push(api.stop);
+
+    for (const mapping of templateEventSourceMappings(resolver)) {
+      const queueUrl = resolver.queueUrl(mapping.queueName);
+      const poller = new QueuePoller(
+        sqsClient,
+        queueUrl,
+        resolver.arn('sqs', mapping.queueName),
+        mapping,
+        (fn, event) => runtime.invoke(fn, event),
+        region,
+        (error) => log(`sqs ${mapping.queueName} → ${mapping.functionName}: ${String(error)}`),
+      );
+      stoppers.push(() => poller.stop());
+    }
+
+    const scheduler = new LocalScheduler(
+      templateSchedules(resolver),
+      (target, input) => runtime.invoke(target, input),
+      (schedule, error) => log(`schedule ${schedule.id}: ${String(error)}`),
+    );
+    scheduler.start();
+    stoppers.push(() => scheduler.stop());
+
+    const outputs: Endpoints['outputs'] = {};
+    for (const stack of stacks) {
+      outputs[stack.artifactId] = {};
+      for (const [name, output] of Object.entries(stack.template.Outputs ?? {})) {
+        outputs[stack.artifactId]![name] = String(resolver.resolve(stack, output.Value));
+      }
+    }
+    const endpoints: Endpoints = {
+      api: api.url,
+      mail: ses.url,
+      s3: s3.url,
+      dynamodb: dynamodb.url,
+      sqs: sqs.url,
+      sfn: sfn.url,
+      issuer: issuer.url,
+      jwtIssuer: jwtAuthorizers[0]?.issuer ?? '',
+      audience: jwtAuthorizers[0]?.audience ?? [],
+      region,
+      credentials,
+      outputs,
+      tables: { registry: outputs.UpdateManagementStack?.RegistryTableName ?? '' },
+    };
+    if (options.seed) await options.seed(endpoints);
+    writeFileSync(join(options.dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    return {
+      endpoints,
+      runtime,
+      scheduler,
+      createBucket: (name, o) => s3.createBucket(name, o),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** JWT authorizers of the HTTP APIs: issuer and audience, as API Gateway reads them. */
+export function templateJwtAuthorizers(
+  stacks: StackTemplate[],
+): Array<{ issuer: string; audience: string[] }> {
+  const found: Array<{ issuer: string; audience: string[] }> = [];
+  for (const stack of stacks) {
+    for (const resource of Object.values(stack.template.Resources)) {
+      if (resource.Type !== 'AWS::ApiGatewayV2::Authorizer') continue;
+      const jwt = resource.Properties?.JwtConfiguration as
+        | { Issuer?: string; Audience?: string[] }
+        | undefined;
+      if (jwt?.Issuer) found.push({ issuer: jwt.Issuer, audience: jwt.Audience ?? [] });
+    }
+  }
+  return found;
+}
+
+/** State machines with their definitions, substitutions applied as CloudFormation would. */
+export function templateStateMachines(resolver: TemplateResolver) {
+  return resolver
+    .resourcesOfType('AWS::StepFunctions::StateMachine')
+    .map(({ stack, logicalId, resource }) => {
+      const props = resource.Properties ?? {};
+      let definition = resolver.resolveString(stack, props.DefinitionString);
+      const substitutions = resolver.resolve(stack, props.DefinitionSubstitutions ?? {}) as Record<
+        string,
+        unknown
+      >;
+      definition = definition.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) =>
+        substitutions[name] === undefined ? match : String(substitutions[name]),
+      );
+      return {
+        name: logicalId,
+        arn: resolver.arn('states', `stateMachine:${logicalId}`),
+        definition,
+        ...(props.RoleArn ? { roleArn: resolver.resolveString(stack, props.RoleArn) } : {}),
+      };
+    });
+}

@@ -1,0 +1,62 @@
+// Builds the app for assertions: cdk.json's context (feature flags) as the CLI passes it,
+// bundling skipped (it is tested by the local cloud and the bench, and is slow).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp, type UpmanApp } from '../../cdk/app.js';
+
+export function cdkJsonContext(): Record<string, unknown> {
+  return (
+    JSON.parse(readFileSync(join(process.cwd(), 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+  ).context;
+}
+
+export interface SynthesizedApp extends UpmanApp {
+  management: UpmanApp['management'];
+  managementTemplate: Template;
+  vendorTemplate: Template;
+  /** Thrown by synth when a policy validation (cdk-nag) fails, else undefined. */
+  synthError: Error | undefined;
+}
+
+export function synthApp(
+  extraContext: Record<string, unknown> = {},
+  modify?: (built: UpmanApp) => void,
+): SynthesizedApp {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'upman-cdk-')),
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...extraContext },
+  });
+  const built = buildApp(app);
+  modify?.(built);
+  let synthError: Error | undefined;
+  try {
+    app.synth();
+  } catch (error) {
+    synthError = error as Error;
+  }
+  if (synthError) {
+    // No templates to assert on: synthesis itself failed.
+    const fail = () => {
+      throw synthError;
+    };
+    return {
+      ...built,
+      synthError,
+      get managementTemplate() {
+        return fail();
+      },
+      get vendorTemplate() {
+        return fail();
+      },
+    };
+  }
+  return {
+    ...built,
+    managementTemplate: Template.fromStack(built.management),
+    vendorTemplate: Template.fromStack(built.vendor),
+    synthError,
+  };
+}

@@ -1,0 +1,8 @@
+import type { Endpoints } from '../../cdk/local/cloud.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    endpoints: Endpoints;
+    dataDir: string;
+  }
+}
