@@ -1,0 +1,33 @@
+// S508 / MISSION "key file": what the workflow needs from the vendor side when a request is
+// approved. The vendor issue implements it (grant record + presigned URL); the workflow only
+// calls it, so either side can change without the other.
+export interface GrantRequest {
+  requestId: string;
+  clientId: string;
+  user: string;
+  software: string;
+  /** Target version; undefined means the catalog's latest. */
+  targetVersion?: string;
+}
+
+export interface IssuedKey {
+  grantId: string;
+  url: string;
+  kind: 'delta' | 'full';
+  fromRevision: number | null;
+  toRevision: number;
+  size: number;
+  sha256: string;
+  expiresAt: string;
+}
+
+export interface GrantResult {
+  grantId: string;
+  /** Absent when no release is published yet: the grant stands, the key comes on request. */
+  key?: IssuedKey;
+}
+
+export interface KeyIssuer {
+  /** Records the grant (idempotent per request) and issues a first key. */
+  grant(request: GrantRequest): Promise<GrantResult>;
+}
