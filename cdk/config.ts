@@ -57,10 +57,12 @@ function validate(config: StageConfig): void {
   const fail = (field: string, why: string) => {
     throw new Error(`Invalid stage config "${config.stage}": ${field} ${why}`);
   };
-  if (!/^[a-z][a-z0-9-]{0,15}$/.test(config.stage)) fail('stage', 'must be lower-case letters, digits, dashes');
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(config.stage))
+    fail('stage', 'must be lower-case letters, digits, dashes');
   if (!/^https:\/\/[^\s]+$/.test(config.auth.issuer)) fail('auth.issuer', 'must be an https URL');
   if (config.auth.audience.length === 0) fail('auth.audience', 'must name at least one audience');
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender)) fail('mail.sender', 'must be an e-mail address');
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender))
+    fail('mail.sender', 'must be an e-mail address');
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
     fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
   }

@@ -209,7 +209,8 @@ export class TemplateResolver {
     if (name.startsWith('AWS::')) return this.pseudo(stack, name);
     const parameter = stack.template.Parameters?.[name];
     if (parameter) {
-      if (parameter.Default === undefined) throw new Error(`${stack.artifactId}: parameter ${name} has no default`);
+      if (parameter.Default === undefined)
+        throw new Error(`${stack.artifactId}: parameter ${name} has no default`);
       return parameter.Default;
     }
     const resource = this.findResource(stack, name);
@@ -238,8 +239,10 @@ export class TemplateResolver {
     const key = `${resource.Type}.${attr}`;
     switch (key) {
       case 'AWS::DynamoDB::Table.Arn':
+      case 'AWS::DynamoDB::GlobalTable.Arn':
         return this.arn('dynamodb', `table/${physical}`);
       case 'AWS::DynamoDB::Table.StreamArn':
+      case 'AWS::DynamoDB::GlobalTable.StreamArn':
         return this.arn('dynamodb', `table/${physical}/stream/local`);
       case 'AWS::S3::Bucket.Arn':
         return `arn:aws:s3:::${physical}`;
@@ -271,7 +274,9 @@ export class TemplateResolver {
       case 'AWS::Scheduler::ScheduleGroup.Arn':
         return this.arn('scheduler', `schedule-group/${physical}`);
       default:
-        throw new Error(`${stack.artifactId}: the local cloud cannot resolve Fn::GetAtt ${logicalId}.${attr} (${resource.Type})`);
+        throw new Error(
+          `${stack.artifactId}: the local cloud cannot resolve Fn::GetAtt ${logicalId}.${attr} (${resource.Type})`,
+        );
     }
   }
 
@@ -293,7 +298,9 @@ export class TemplateResolver {
 export function stackById(stacks: StackTemplate[], artifactId: string): StackTemplate {
   const stack = stacks.find((s) => s.artifactId === artifactId);
   if (!stack) {
-    throw new Error(`cdk.out has no stack ${artifactId} (has: ${stacks.map((s) => s.artifactId).join(', ')})`);
+    throw new Error(
+      `cdk.out has no stack ${artifactId} (has: ${stacks.map((s) => s.artifactId).join(', ')})`,
+    );
   }
   return stack;
 }

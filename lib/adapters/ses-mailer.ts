@@ -16,11 +16,16 @@ export class SesMailer implements Mailer {
         FromEmailAddress: this.sender,
         Destination: { ToAddresses: mail.to },
         ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
-        ...(mail.tag ? { EmailTags: [{ Name: 'upman', Value: mail.tag.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256) }] } : {}),
+        ...(mail.tag
+          ? { EmailTags: [{ Name: 'upman', Value: mail.tag.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256) }] }
+          : {}),
         Content: {
           Simple: {
             Subject: { Data: mail.subject, Charset: 'UTF-8' },
-            Body: { Html: { Data: mail.html, Charset: 'UTF-8' }, Text: { Data: mail.text, Charset: 'UTF-8' } },
+            Body: {
+              Html: { Data: mail.html, Charset: 'UTF-8' },
+              Text: { Data: mail.text, Charset: 'UTF-8' },
+            },
           },
         },
       }),

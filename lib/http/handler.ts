@@ -83,7 +83,9 @@ export function encode(response: ApiResponse): APIGatewayProxyResultV2 {
 export function errorResponse(error: unknown): APIGatewayProxyResultV2 {
   if (error instanceof AppError) {
     if (error.statusCode >= 500) logger.error('request failed', { error });
-    return encode(json(error.statusCode, { message: error.message, ...(error.field ? { field: error.field } : {}) }));
+    return encode(
+      json(error.statusCode, { message: error.message, ...(error.field ? { field: error.field } : {}) }),
+    );
   }
   logger.error('unexpected error', { error: error as Error });
   return encode(json(500, { message: 'Internal error' }));

@@ -42,7 +42,9 @@ async function createTestFixtures(
   e: { sqs: string; dynamodb: string },
 ): Promise<void> {
   await cloud!.createBucket('upman-test-logs');
-  await cloud!.createBucket('upman-test-bucket', { accessLog: { targetBucket: 'upman-test-logs', prefix: 'test/' } });
+  await cloud!.createBucket('upman-test-bucket', {
+    accessLog: { targetBucket: 'upman-test-logs', prefix: 'test/' },
+  });
   const sqs = new SQSClient({ region, credentials, endpoint: e.sqs });
   await sqs.send(new CreateQueueCommand({ QueueName: 'upman-test-queue' }));
   const ddb = new DynamoDBClient({ region, credentials, endpoint: e.dynamodb });
