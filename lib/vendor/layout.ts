@@ -1,0 +1,43 @@
+// Where a release lives in the vendor's bucket (DESIGN §5):
+//   <software>/manifest.json                      every revision and every artifact
+//   <software>/<revision>/full.tar.gz             the whole package
+//   <software>/<revision>/delta-from-<r>.tar.gz   changed + added files since revision r
+// Revisions are positive integers: the vendor's build numbers, so "from r to s" has an order.
+import { BadRequest } from '../errors.js';
+import { softwareNameOf } from '../registry/validate.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+/** The file inside a delta archive that lists what the delta deletes. */
+export const DELTA_INDEX = '.upman-delta.json';
+
+export function revisionNumberOf(value: unknown, field = 'revision'): number {
+  const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 999_999_999) {
+    throw new BadRequest(`${field} must be a whole number from 1 to 999999999`, field);
+  }
+  return n;
+}
+
+export const softwareOf = (value: unknown, field = 'software') => softwareNameOf(value, field);
+
+export const manifestKey = (software: string) => `${software}/${MANIFEST_FILE}`;
+export const fullKey = (software: string, revision: number) => `${software}/${revision}/full.tar.gz`;
+export const deltaKey = (software: string, to: number, from: number) =>
+  `${software}/${to}/delta-from-${from}.tar.gz`;
+
+export interface ArtifactKeyParts {
+  software: string;
+  kind: 'full' | 'delta';
+  to: number;
+  from: number | null;
+}
+
+const KEY = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,99})\/(\d{1,9})\/(?:full|delta-from-(\d{1,9}))\.tar\.gz$/;
+
+/** Reads an artifact key back (the access-log processor's view of a download); undefined if it is not one. */
+export function parseArtifactKey(key: string): ArtifactKeyParts | undefined {
+  const m = KEY.exec(key);
+  if (!m) return undefined;
+  const from = m[3] === undefined ? null : Number(m[3]);
+  return { software: m[1]!, kind: from === null ? 'full' : 'delta', to: Number(m[2]), from };
+}

@@ -1,0 +1,354 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as tar from 'tar';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyDelta, readDeltaIndex, unpackFull, verifyTree } from '../../lib/vendor/apply.js';
+import {
+  deltaKey,
+  fullKey,
+  manifestKey,
+  parseArtifactKey,
+  revisionNumberOf,
+} from '../../lib/vendor/layout.js';
+import {
+  type Artifact,
+  assertPublishable,
+  chooseArtifact,
+  emptyManifest,
+  type Manifest,
+  parseManifest,
+} from '../../lib/vendor/manifest.js';
+import { buildDelta, buildFull, diffFiles, openRelease, scanTree } from '../../lib/vendor/package.js';
+import { type CatalogUpdater, publishRelease, type ReleaseStore } from '../../lib/vendor/publish.js';
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'vendor-release-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function tree(name: string, files: Record<string, string>): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+const big = (seed: string) => Array.from({ length: 2000 }, (_, i) => `${seed} line ${i}\n`).join('');
+
+const V1 = {
+  'bin/tool': '#!/bin/sh\necho 1\n',
+  'lib/core.js': big('core v1'),
+  'lib/util.js': big('util'),
+  'lib/old/legacy.js': 'legacy\n',
+  'README.md': 'read me\n',
+};
+const V2 = {
+  'bin/tool': '#!/bin/sh\necho 2\n',
+  'lib/core.js': big('core v2'),
+  'lib/util.js': big('util'),
+  'lib/new.js': 'new module\n',
+  'README.md': 'read me\n',
+};
+
+class MemoryStore implements ReleaseStore {
+  objects = new Map<string, Buffer>();
+  manifests = new Map<string, Manifest>();
+  failUploadAt = -1;
+  uploads = 0;
+  deleted: string[] = [];
+  async readManifest(software: string) {
+    return this.manifests.get(software);
+  }
+  async uploadArtifact(artifact: Artifact, file: string) {
+    if (this.uploads++ === this.failUploadAt) throw new Error('network down');
+    this.objects.set(artifact.key, readFileSync(file));
+    return { versionId: `v${this.uploads}` };
+  }
+  async writeManifest(manifest: Manifest) {
+    this.manifests.set(manifest.software, structuredClone(manifest));
+  }
+  async deleteArtifact(key: string, versionId?: string) {
+    this.deleted.push(`${key}@${versionId}`);
+    this.objects.delete(key);
+  }
+}
+
+describe('release layout', () => {
+  it('names artifacts by software and revision and reads the names back', () => {
+    expect(fullKey('editor', 7)).toBe('editor/7/full.tar.gz');
+    expect(deltaKey('editor', 7, 3)).toBe('editor/7/delta-from-3.tar.gz');
+    expect(manifestKey('editor')).toBe('editor/manifest.json');
+    expect(parseArtifactKey('editor/7/delta-from-3.tar.gz')).toEqual({
+      software: 'editor',
+      kind: 'delta',
+      to: 7,
+      from: 3,
+    });
+    expect(parseArtifactKey('editor/7/full.tar.gz')).toEqual({
+      software: 'editor',
+      kind: 'full',
+      to: 7,
+      from: null,
+    });
+    expect(parseArtifactKey('editor/manifest.json')).toBeUndefined();
+  });
+
+  it('refuses revisions that are not whole positive numbers, naming the field', () => {
+    expect(revisionNumberOf('12')).toBe(12);
+    expect(() => revisionNumberOf(0)).toThrow(/revision must be a whole number/);
+    expect(() => revisionNumberOf('1.5', 'currentRevision')).toThrow(/currentRevision/);
+  });
+});
+
+describe('manifest', () => {
+  const artifact = (from: number | null, size: number): Artifact => ({
+    key: from === null ? fullKey('x', 3) : deltaKey('x', 3, from),
+    kind: from === null ? 'full' : 'delta',
+    from,
+    to: 3,
+    size,
+    sha256: 'a'.repeat(64),
+  });
+  const manifest: Manifest = {
+    ...emptyManifest('x'),
+    releases: [
+      { version: '1.0', revision: 1, publishedAt: 't', files: [], artifacts: [] },
+      { version: '1.1', revision: 2, publishedAt: 't', files: [], artifacts: [] },
+      {
+        version: '2.0',
+        revision: 3,
+        publishedAt: 't',
+        files: [],
+        artifacts: [artifact(null, 1000), artifact(1, 1200), artifact(2, 100)],
+      },
+    ],
+  };
+
+  it('chooses the delta from the client revision when it is smaller than the full package', () => {
+    expect(chooseArtifact(manifest, 3, 2)?.artifact.kind).toBe('delta');
+    expect(chooseArtifact(manifest, 3, 2)?.artifact.from).toBe(2);
+  });
+
+  it('falls back to the full package when no delta fits', () => {
+    expect(chooseArtifact(manifest, 3, null)?.artifact.kind).toBe('full');
+    expect(chooseArtifact(manifest, 3, 3)?.artifact.kind).toBe('full');
+    expect(chooseArtifact(manifest, 3, 99)?.artifact.kind).toBe('full');
+    // A delta larger than the full package is never chosen.
+    expect(chooseArtifact(manifest, 3, 1)?.artifact.kind).toBe('full');
+    expect(chooseArtifact(manifest, 4, 2)).toBeUndefined();
+  });
+
+  it('refuses a second publish of a version and a revision that does not go up', () => {
+    expect(() => assertPublishable(manifest, '2.0', 4)).toThrow(/2\.0 is already published/);
+    expect(() => assertPublishable(manifest, '2.0.0', 4)).toThrow(/already published/);
+    expect(() => assertPublishable(manifest, '3.0', 3)).toThrow(/revision 3 is not above/);
+    expect(() => assertPublishable(manifest, '1.5', 9)).toThrow(/version 1\.5 is not above/);
+    expect(() => assertPublishable(manifest, '3.0', 4)).not.toThrow();
+  });
+
+  it('rejects a malformed stored manifest instead of replacing it', () => {
+    expect(() => parseManifest('{', 'x')).toThrow(/not valid JSON/);
+    expect(() => parseManifest(JSON.stringify({ schema: 1, software: 'y', releases: [] }), 'x')).toThrow(
+      /software/,
+    );
+    expect(parseManifest(JSON.stringify(manifest), 'x').releases).toHaveLength(3);
+  });
+});
+
+describe('packages and deltas', () => {
+  it('round-trips a full package file by file', async () => {
+    const src = tree('v1', V1);
+    chmodSync(join(src, 'bin/tool'), 0o755);
+    const files = await scanTree(src);
+    const built = await buildFull(src, files, join(root, 'full.tar.gz'));
+    expect(built.size).toBe(readFileSync(join(root, 'full.tar.gz')).length);
+    const out = join(root, 'out');
+    mkdirSync(out);
+    await unpackFull(join(root, 'full.tar.gz'), out);
+    expect(await verifyTree(out, files)).toEqual([]);
+  });
+
+  it('lists changed, added and deleted files between revisions', async () => {
+    const a = await scanTree(tree('a', V1));
+    const b = await scanTree(tree('b', V2));
+    expect(diffFiles(a, b)).toEqual({
+      changed: ['bin/tool', 'lib/core.js', 'lib/new.js'],
+      deleted: ['lib/old/legacy.js'],
+    });
+  });
+
+  it('applies a delta onto the old release and yields exactly the new one', async () => {
+    const v1 = tree('v1', V1);
+    const v2 = tree('v2', V2);
+    chmodSync(join(v2, 'bin/tool'), 0o755);
+    const f1 = await scanTree(v1);
+    const f2 = await scanTree(v2);
+    const full = await buildFull(v2, f2, join(root, 'full.tar.gz'));
+    const delta = await buildDelta(v2, { software: 'x', from: 1, to: 2 }, f1, f2, join(root, 'delta.tar.gz'));
+    expect(delta.size).toBeLessThan(full.size);
+    expect(delta.index.deleted).toEqual(['lib/old/legacy.js']);
+    expect((await readDeltaIndex(join(root, 'delta.tar.gz'))).files).toEqual([
+      'bin/tool',
+      'lib/core.js',
+      'lib/new.js',
+    ]);
+
+    const installed = join(root, 'installed');
+    mkdirSync(installed);
+    await unpackFull(await packOf(v1, f1), installed);
+    expect((await verifyTree(installed, f2)).length).toBeGreaterThan(0);
+    await applyDelta(join(root, 'delta.tar.gz'), installed);
+    expect(await verifyTree(installed, f2)).toEqual([]);
+  });
+
+  async function packOf(dir: string, files: Awaited<ReturnType<typeof scanTree>>) {
+    const file = join(root, `pack-${Math.random()}.tar.gz`);
+    await buildFull(dir, files, file);
+    return file;
+  }
+});
+
+describe('opening a release', () => {
+  it('reads a .tar.gz the vendor built elsewhere', async () => {
+    const src = tree('src', V1);
+    const file = join(root, 'in.tar.gz');
+    await tar.c({ cwd: src, gzip: true, file }, ['.']);
+    const opened = await openRelease(file);
+    expect(opened.files.map((f) => f.path)).toEqual(Object.keys(V1).sort());
+    await opened.close();
+  });
+
+  it.skipIf(!hasZip())('reads a .zip', async () => {
+    const src = tree('zsrc', V1);
+    const file = join(root, 'in.zip');
+    execFileSync('zip', ['-qr', file, '.'], { cwd: src });
+    const opened = await openRelease(file);
+    expect(opened.files.map((f) => f.path)).toEqual(Object.keys(V1).sort());
+    expect(opened.files.find((f) => f.path === 'README.md')?.size).toBe(8);
+    await opened.close();
+  });
+
+  it('refuses an empty package, a corrupt archive and a link, saying why', async () => {
+    await expect(openRelease(tree('empty', {}))).rejects.toThrow(/contains no files/);
+    const corrupt = join(root, 'corrupt.tar.gz');
+    writeFileSync(corrupt, 'this is not gzip');
+    await expect(openRelease(corrupt)).rejects.toThrow(/not a readable \.tar\.gz/);
+    const src = tree('t', V1);
+    const good = join(root, 'good.tar.gz');
+    await tar.c({ cwd: src, gzip: true, file: good }, ['.']);
+    const truncated = join(root, 'truncated.tar.gz');
+    writeFileSync(truncated, readFileSync(good).subarray(0, 200));
+    await expect(openRelease(truncated)).rejects.toThrow(/not a readable \.tar\.gz/);
+    const badZip = join(root, 'bad.zip');
+    writeFileSync(badZip, 'PK nonsense');
+    await expect(openRelease(badZip)).rejects.toThrow(/not a readable \.zip/);
+    const linked = tree('linked', { 'a.txt': 'a' });
+    symlinkSync('/etc/passwd', join(linked, 'passwd'));
+    await expect(openRelease(linked)).rejects.toThrow(/passwd is not a regular file/);
+    const linkTar = join(root, 'link.tar.gz');
+    await tar.c({ cwd: linked, gzip: true, file: linkTar }, ['.']);
+    await expect(openRelease(linkTar)).rejects.toThrow(/passwd is a link or leaves/);
+    await expect(openRelease(join(root, 'nope.tar.gz'))).rejects.toThrow(/does not exist/);
+  });
+});
+
+describe('publishRelease', () => {
+  const catalog = () => {
+    const calls: string[] = [];
+    const c: CatalogUpdater = {
+      check: async (s) => {
+        calls.push(`check ${s}`);
+      },
+      setLatest: async (s, v, r) => {
+        calls.push(`latest ${s} ${v} ${r}`);
+      },
+    };
+    return { c, calls };
+  };
+
+  it('uploads the full package and a delta per earlier revision, then the manifest and the catalog', async () => {
+    const store = new MemoryStore();
+    const { c, calls } = catalog();
+    const r1 = await publishRelease(
+      { store, catalog: c },
+      { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1) },
+    );
+    expect(r1.artifacts.map((a) => a.key)).toEqual(['tool/1/full.tar.gz']);
+    const r2 = await publishRelease(
+      { store, catalog: c },
+      { software: 'tool', version: '1.1', revision: '2', input: tree('v2', V2) },
+    );
+    expect(r2.artifacts.map((a) => a.key)).toEqual(['tool/2/full.tar.gz', 'tool/2/delta-from-1.tar.gz']);
+    const manifest = store.manifests.get('tool')!;
+    expect(manifest.releases.map((r) => r.revision)).toEqual([1, 2]);
+    expect(manifest.releases[1]!.files.map((f) => f.path)).toContain('lib/new.js');
+    for (const a of manifest.releases[1]!.artifacts) expect(store.objects.get(a.key)?.length).toBe(a.size);
+    expect(calls).toEqual(['check tool', 'latest tool 1.0 1', 'check tool', 'latest tool 1.1 2']);
+  });
+
+  it('refuses to publish the same version twice, before uploading anything', async () => {
+    const store = new MemoryStore();
+    await publishRelease({ store }, { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1) });
+    const before = store.uploads;
+    await expect(
+      publishRelease({ store }, { software: 'tool', version: '1.0', revision: 2, input: tree('v2', V2) }),
+    ).rejects.toMatchObject({ statusCode: 409, field: 'version' });
+    expect(store.uploads).toBe(before);
+  });
+
+  it('removes every uploaded artifact when a later upload fails, and writes no manifest', async () => {
+    const store = new MemoryStore();
+    await publishRelease({ store }, { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1) });
+    store.failUploadAt = store.uploads + 1; // the full package goes up, the delta fails
+    await expect(
+      publishRelease({ store }, { software: 'tool', version: '1.1', revision: 2, input: tree('v2', V2) }),
+    ).rejects.toThrow(/network down/);
+    expect(store.deleted).toEqual(['tool/2/full.tar.gz@v2']);
+    expect([...store.objects.keys()]).toEqual(['tool/1/full.tar.gz']);
+    expect(store.manifests.get('tool')!.releases).toHaveLength(1);
+  });
+
+  it('uploads nothing when the catalog cannot be updated', async () => {
+    const store = new MemoryStore();
+    const c: CatalogUpdater = {
+      check: async () => {
+        throw new Error('tool is not in the catalog');
+      },
+      setLatest: async () => {},
+    };
+    await expect(
+      publishRelease(
+        { store, catalog: c },
+        { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1) },
+      ),
+    ).rejects.toThrow(/not in the catalog/);
+    expect(store.uploads).toBe(0);
+  });
+
+  it('keeps the invariant when publishing a copied archive (input is never modified)', async () => {
+    const store = new MemoryStore();
+    const src = tree('v1', V1);
+    const file = join(root, 'v1.tar.gz');
+    await tar.c({ cwd: src, gzip: true, file }, ['.']);
+    const copy = join(root, 'copy.tar.gz');
+    await copyFile(file, copy);
+    await publishRelease({ store }, { software: 'tool', version: '1.0', revision: 1, input: copy });
+    expect(readFileSync(copy)).toEqual(readFileSync(file));
+  });
+});
+
+function hasZip(): boolean {
+  try {
+    execFileSync('zip', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
