@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { keyFile, mintToken, startLocalIssuer } from '../../cdk/local/issuer/index.js';
+
+const run = promisify(execFile);
+const ISSUER = 'https://issuer.upman.local/dev';
+
+let dataDir: string;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'upman-issuer-'));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('startLocalIssuer', () => {
+  it('serves discovery and a JWKS with the public key only', async () => {
+    const issuer = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    try {
+      const discovery = (await (
+        await fetch(`${issuer.url}/.well-known/openid-configuration`)
+      ).json()) as Record<string, unknown>;
+      expect(discovery).toMatchObject({ issuer: ISSUER, jwks_uri: issuer.jwksUrl });
+      // Also under the issuer's own path, where a client appends /.well-known/… to the iss.
+      expect((await fetch(`${issuer.url}/dev/.well-known/openid-configuration`)).status).toBe(200);
+      const jwks = (await (await fetch(issuer.jwksUrl)).json()) as { keys: Array<Record<string, unknown>> };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+      for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(jwks.keys[0]).not.toHaveProperty(member);
+      expect((await fetch(`${issuer.url}/other`)).status).toBe(404);
+    } finally {
+      await issuer.stop();
+    }
+  });
+
+  it('keeps its key in key.json with mode 0600, so tokens survive a restart', async () => {
+    const first = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    const token = await mintToken({
+      dataDir,
+      issuer: ISSUER,
+      audience: ['upman'],
+      user: 'alice',
+      groups: [],
+    });
+    await first.stop();
+    expect(statSync(keyFile(dataDir)).mode & 0o777).toBe(0o600);
+    const keyBefore = readFileSync(keyFile(dataDir), 'utf8');
+    const second = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    try {
+      expect(readFileSync(keyFile(dataDir), 'utf8')).toBe(keyBefore);
+      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(second.jwksUrl)), {
+        issuer: ISSUER,
+      });
+      expect(payload.sub).toBe('alice');
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe('mintToken', () => {
+  it('signs sub, groups, email, audience and a lifetime', async () => {
+    const issuer = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    await issuer.stop();
+    const token = await mintToken({
+      dataDir,
+      issuer: ISSUER,
+      audience: ['upman'],
+      user: 'bob',
+      groups: ['employees', 'finance'],
+      ttlSeconds: 600,
+    });
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({
+      iss: ISSUER,
+      sub: 'bob',
+      aud: 'upman',
+      groups: ['employees', 'finance'],
+      email: 'bob@upman.example',
+    });
+    expect(claims.exp! - claims.iat!).toBe(600);
+  });
+
+  it('names the field at fault for a bad user, group or lifetime, and needs the issuer key', async () => {
+    const base = { dataDir, issuer: ISSUER, audience: ['upman'], user: 'bob', groups: [] as string[] };
+    await expect(mintToken(base)).rejects.toThrow(/start the local cloud/);
+    await (await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] })).stop();
+    await expect(mintToken({ ...base, user: 'bob smith' })).rejects.toThrow(/^user:/);
+    await expect(mintToken({ ...base, groups: ['a b'] })).rejects.toThrow(/^groups:/);
+    await expect(mintToken({ ...base, ttlSeconds: 0 })).rejects.toThrow(/^ttlSeconds:/);
+  });
+});
+
+// The CLI runs as `npm run token` runs it (tsx), in a child process: ~1 s per run.
+describe('npm run token', { timeout: 30_000 }, () => {
+  const token = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'cdk/local/token.ts', ...args], { cwd: process.cwd() });
+
+  it('prints only the token, newline-terminated', async () => {
+    await (await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] })).stop();
+    writeFileSync(
+      join(dataDir, 'endpoints.json'),
+      JSON.stringify({ issuer: 'http://127.0.0.1:1', jwtIssuer: ISSUER, audience: ['upman'] }),
+    );
+    const { stdout } = await token(
+      '--user',
+      'carol',
+      '--groups',
+      'employees,approvers',
+      '--data-dir',
+      dataDir,
+    );
+    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    expect(decodeJwt(stdout.trim())).toMatchObject({
+      sub: 'carol',
+      groups: ['employees', 'approvers'],
+      iss: ISSUER,
+    });
+  });
+
+  it('fails with a clear message when the local cloud never ran, or --user is missing', async () => {
+    await expect(token('--user', 'carol', '--data-dir', dataDir)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('has never been started'),
+    });
+    await expect(token('--data-dir', dataDir)).rejects.toMatchObject({
+      stderr: expect.stringContaining("required option '--user <name>' not specified"),
+    });
+  });
+});
