@@ -21,7 +21,14 @@ function signer(creds = credentials, signingRegion = region) {
   });
 }
 
-function toReceived(request: HttpRequest): ReceivedRequest {
+interface SignedRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | (string | null)[] | null>;
+  headers: Record<string, string>;
+}
+
+function toReceived(request: SignedRequest): ReceivedRequest {
   const query = Object.entries(request.query ?? {})
     .flatMap(([name, value]) =>
       (Array.isArray(value) ? value : [value]).map(
