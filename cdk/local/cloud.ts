@@ -1,7 +1,7 @@
 // The local cloud (DESIGN §7): every AWS service the app uses, on loopback, built from the
 // synthesized templates. Handlers reach the emulators only through the SDK's
 // AWS_ENDPOINT_URL_<SERVICE> variables, so they run unchanged.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -257,7 +257,15 @@ export function templateStateMachines(resolver: TemplateResolver) {
     .resourcesOfType('AWS::StepFunctions::StateMachine')
     .map(({ stack, logicalId, resource }) => {
       const props = resource.Properties ?? {};
-      let definition = resolver.resolveString(stack, props.DefinitionString);
+      let definition: string;
+      if (props.DefinitionString !== undefined) {
+        definition = resolver.resolveString(stack, props.DefinitionString);
+      } else {
+        // DefinitionBody.fromFile: the definition is a file asset, staged in cdk.out as asset.<key>.
+        const key = (props.DefinitionS3Location as { Key?: string } | undefined)?.Key;
+        if (!key) throw new Error(`${logicalId}: neither DefinitionString nor DefinitionS3Location`);
+        definition = readFileSync(join(stack.assemblyDir, `asset.${key}`), 'utf8');
+      }
       const substitutions = resolver.resolve(stack, props.DefinitionSubstitutions ?? {}) as Record<
         string,
         unknown

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on this machine, with demo data. Ctrl-C stops everything;
 // data under .local/ survives a restart.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { type Endpoints, startLocalCloud } from './cloud.js';
 import { portsFromEnv } from './ports.js';
@@ -24,7 +24,7 @@ try {
   if (!Number.isFinite(timeScale) || timeScale < 1) throw new Error('--time-scale must be a number ≥ 1');
   const cloud = await startLocalCloud({
     root,
-    dataDir: join(root, opts.dataDir),
+    dataDir: resolve(root, opts.dataDir),
     assemblyDir: join(root, 'cdk.out'),
     ports: portsFromEnv(),
     timeScale,
@@ -45,6 +45,7 @@ try {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
   console.error(`[upman] cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.UPMAN_DEBUG) console.error(error);
   process.exit(1);
 }
 
