@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // integration (against the local cloud, started once by the global setup).
 export default defineConfig({
   test: {
+    // Tests run on the machine's Node 20 (Lambda runs nodejs22.x): the SDK's Node 22 notice is known.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {
         test: {
