@@ -7,6 +7,7 @@ import { AppFunction, type AppFunctionProps } from '../constructs/app-function.j
 import { UpmanHttpApi } from '../constructs/http-api.js';
 import { Mailer } from '../constructs/mailer.js';
 import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
+import { RegistryApi } from '../constructs/registry-api.js';
 import { RegistryTable } from '../constructs/registry-table.js';
 import { UpdateWorkflow } from '../constructs/update-workflow.js';
 
@@ -63,6 +64,13 @@ export class UpdateManagementStack extends Stack {
 
     const whoAmI = fn('WhoAmI', 'functions/http/whoami.ts', 'GET /me: the caller as the API sees them');
     this.api.addRoute('GET /me', whoAmI);
+    new RegistryApi(this, 'RegistryApi', {
+      api: this.api,
+      table: this.registry.table,
+      mailer: this.mailer,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
     new CfnOutput(this, 'RegistryTableName', { value: this.registry.table.tableName });

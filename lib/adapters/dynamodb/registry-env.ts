@@ -1,0 +1,28 @@
+// The registry's ports for a Lambda function, built once per container from its environment
+// (set by RegistryApi through AppFunction.bind*). Missing settings fail at load, by name.
+import { createCursorCodec } from '../../registry/cursor.js';
+import { sharedDocumentClient } from './client.js';
+import { DynamoRegistryStore } from './registry-store.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}
+
+let ports: ReturnType<typeof build> | undefined;
+
+function build() {
+  const store = new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
+  return {
+    store,
+    approvers: store,
+    announcements: store,
+    cursors: createCursorCodec(required('CURSOR_KEY')),
+  };
+}
+
+export function registryPorts() {
+  ports ??= build();
+  return ports;
+}

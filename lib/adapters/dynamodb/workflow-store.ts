@@ -1,0 +1,600 @@
+// The workflow's items on the registry table (docs/workflow.md): requests (with the
+// registry's keys), budget lines and batches, approval links and waits. Every read is a
+// GetItem or a Query on a key or an index; the one decision is a conditional transaction.
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { Page, PageRequest } from '../../ports/registry.js';
+import { REQUEST_SK, requestItemKeys, requestPk } from '../../registry/keys.js';
+import { isInFlight } from '../../registry/model.js';
+import {
+  APPROVAL_LINK_SK,
+  APPROVAL_WAIT_SK,
+  approvalPk,
+  BATCH_SK,
+  batchesPk,
+  batchesSk,
+  batchLinesPk,
+  batchPk,
+  LINE_SK,
+  linePk,
+  OPEN_LINES_PK,
+  openLineSk,
+  requesterPk,
+  requesterSk,
+} from '../../workflow/keys.js';
+import type {
+  ApprovalLink,
+  ApprovalWait,
+  BudgetAnswer,
+  BudgetBatch,
+  BudgetLine,
+  Decision,
+  RequestStatus,
+  StepRecord,
+  UpdateRequest,
+} from '../../workflow/model.js';
+import type { AddLineResult, ApprovalStore, BudgetStore, RequestStore } from '../../workflow/ports.js';
+
+type Item = Record<string, unknown>;
+
+const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'expiresAt'];
+/** Links and waits are kept this long after they end (TTL), for the record. */
+const KEEP_SECONDS = 90 * 86_400;
+
+function strip(item: Item, also: string[] = []): Item {
+  const out: Item = {};
+  for (const [k, v] of Object.entries(item)) if (!KEYS.includes(k) && !also.includes(k)) out[k] = v;
+  return out;
+}
+
+function toRequest(item: Item): UpdateRequest {
+  const { deciderSet, ...rest } = strip(item) as Item & { deciderSet?: Set<string> };
+  return {
+    ...(rest as unknown as UpdateRequest),
+    ...(deciderSet ? { deciders: [...deciderSet].sort() } : {}),
+  };
+}
+
+const toLine = (item: Item) => strip(item, ['taskToken']) as unknown as BudgetLine;
+
+const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
+
+export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  // ---- requests --------------------------------------------------------------------------
+
+  async createRequest(request: UpdateRequest): Promise<{ created: boolean; request: UpdateRequest }> {
+    const { deciders: _deciders, ...fields } = request;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...requestItemKeys(request),
+            gsi1pk: requesterPk(request.requester),
+            gsi1sk: requesterSk(request.createdAt, request.requestId),
+            ...fields,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { created: true, request };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      const existing = await this.getRequest(request.requestId);
+      if (!existing) throw e;
+      return { created: false, request: existing };
+    }
+  }
+
+  async getRequest(requestId: string): Promise<UpdateRequest | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: requestPk(requestId), sk: REQUEST_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toRequest(out.Item) : undefined;
+  }
+
+  async listByRequester(user: string, page: PageRequest): Promise<Page<UpdateRequest>> {
+    const after = page.after as { at: string; requestId: string } | undefined;
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': requesterPk(user) },
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ...(after
+          ? {
+              ExclusiveStartKey: {
+                pk: requestPk(after.requestId),
+                sk: REQUEST_SK,
+                gsi1pk: requesterPk(user),
+                gsi1sk: requesterSk(after.at, after.requestId),
+              },
+            }
+          : {}),
+      }),
+    );
+    const items = (out.Items ?? []).map(toRequest);
+    const last = items[items.length - 1];
+    return {
+      items,
+      ...(out.LastEvaluatedKey && last ? { next: { at: last.createdAt, requestId: last.requestId } } : {}),
+    };
+  }
+
+  async recordStep(
+    requestId: string,
+    key: string,
+    step: Omit<StepRecord, 'step'>,
+    change: { status?: RequestStatus; statusReason?: string; addDeciders?: string[] } = {},
+  ): Promise<void> {
+    const set = ['steps.#key = :step'];
+    const names: Record<string, string> = { '#key': key };
+    const values: Item = { ':step': step };
+    const clauses: string[] = [];
+    if (change.status) {
+      set.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = change.status;
+    }
+    if (change.statusReason) {
+      set.push('statusReason = :reason');
+      values[':reason'] = change.statusReason;
+    }
+    clauses.push(`SET ${set.join(', ')}`);
+    if (change.addDeciders && change.addDeciders.length > 0) {
+      clauses.push('ADD deciderSet :deciders');
+      values[':deciders'] = new Set(change.addDeciders);
+    }
+    // Leaving flight: the forecast's sparse index must stop counting the request.
+    if (change.status && !isInFlight(change.status)) clauses.push('REMOVE gsi2pk, gsi2sk');
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: requestPk(requestId), sk: REQUEST_SK },
+        UpdateExpression: clauses.join(' '),
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  // ---- budget lines and batches ------------------------------------------------------------
+
+  async putLine(line: BudgetLine, taskToken: string): Promise<AddLineResult> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: linePk(line.lineId),
+            sk: LINE_SK,
+            gsi1pk: OPEN_LINES_PK,
+            gsi1sk: openLineSk(line.createdAt, line.lineId),
+            ...line,
+            taskToken,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'added';
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      // A retried S502 task: same line, new token.
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: linePk(line.lineId), sk: LINE_SK },
+          UpdateExpression: 'SET taskToken = :t',
+          ExpressionAttributeValues: { ':t': taskToken },
+        }),
+      );
+      return 'token-updated';
+    }
+  }
+
+  async getLine(lineId: string): Promise<(BudgetLine & { taskToken?: string }) | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: linePk(lineId), sk: LINE_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (strip(out.Item) as unknown as BudgetLine & { taskToken?: string }) : undefined;
+  }
+
+  async openLines(limit: number): Promise<BudgetLine[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': OPEN_LINES_PK },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toLine);
+  }
+
+  async closeBatch(batch: BudgetBatch, lines: BudgetLine[]): Promise<BudgetLine[]> {
+    // The batch first: if this closer dies after moving lines, the next close finds the batch
+    // in "closing" and sends it.
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: batchPk(batch.batchId),
+          sk: BATCH_SK,
+          gsi1pk: batchesPk('closing'),
+          gsi1sk: batchesSk(batch.closedAt, batch.batchId),
+          batchId: batch.batchId,
+          closedAt: batch.closedAt,
+          status: 'closing',
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    const taken: BudgetLine[] = [];
+    const moveOne = async (line: BudgetLine) => {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: linePk(line.lineId), sk: LINE_SK },
+            UpdateExpression: 'SET batchId = :b, gsi1pk = :bp, gsi1sk = :id',
+            ConditionExpression: 'gsi1pk = :open',
+            ExpressionAttributeValues: {
+              ':b': batch.batchId,
+              ':bp': batchLinesPk(batch.batchId),
+              ':id': line.lineId,
+              ':open': OPEN_LINES_PK,
+            },
+          }),
+        );
+        taken.push({ ...line, batchId: batch.batchId });
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e; // another closer (or a withdrawal) had it
+      }
+    };
+    for (let i = 0; i < lines.length; i += 25) await Promise.all(lines.slice(i, i + 25).map(moveOne));
+    if (taken.length === 0) {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: batchPk(batch.batchId), sk: BATCH_SK } }),
+      );
+    } else {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: batchPk(batch.batchId), sk: BATCH_SK },
+          UpdateExpression: 'SET lineCount = :n',
+          ExpressionAttributeValues: { ':n': taken.length },
+        }),
+      );
+    }
+    return taken.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+  }
+
+  async batchesInStatus(status: BudgetBatch['status'], page: PageRequest): Promise<Page<BudgetBatch>> {
+    const after = page.after as { closedAt: string; batchId: string } | undefined;
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': batchesPk(status) },
+        Limit: page.limit,
+        ...(after
+          ? {
+              ExclusiveStartKey: {
+                pk: batchPk(after.batchId),
+                sk: BATCH_SK,
+                gsi1pk: batchesPk(status),
+                gsi1sk: batchesSk(after.closedAt, after.batchId),
+              },
+            }
+          : {}),
+      }),
+    );
+    const items = (out.Items ?? []).map((i) => strip(i) as unknown as BudgetBatch);
+    const last = items[items.length - 1];
+    return {
+      items,
+      ...(out.LastEvaluatedKey && last ? { next: { closedAt: last.closedAt, batchId: last.batchId } } : {}),
+    };
+  }
+
+  async getBatch(batchId: string): Promise<BudgetBatch | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: batchPk(batchId), sk: BATCH_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (strip(out.Item) as unknown as BudgetBatch) : undefined;
+  }
+
+  async linesOfBatch(batchId: string): Promise<BudgetLine[]> {
+    const lines: BudgetLine[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': batchLinesPk(batchId) },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      lines.push(...(out.Items ?? []).map(toLine));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return lines;
+  }
+
+  async markBatchSent(batchId: string, messageId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: batchPk(batchId), sk: BATCH_SK },
+          UpdateExpression: 'SET #status = :s, gsi1pk = :gpk, messageId = :m',
+          ConditionExpression: '#status = :closing',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':s': 'awaiting-answer',
+            ':gpk': batchesPk('awaiting-answer'),
+            ':m': messageId,
+            ':closing': 'closing',
+          },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e; // a concurrent resend marked it already
+    }
+  }
+
+  async answerLine(batchId: string, lineId: string, answer: BudgetAnswer) {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: linePk(lineId), sk: LINE_SK },
+          UpdateExpression: 'SET answer = :a',
+          ConditionExpression:
+            'attribute_exists(pk) AND batchId = :b AND attribute_not_exists(answer) AND attribute_not_exists(withdrawnAt)',
+          ExpressionAttributeValues: { ':a': answer, ':b': batchId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = out.Attributes ?? {};
+      return { outcome: 'recorded' as const, line: toLine(item), taskToken: String(item.taskToken) };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    const line = await this.getLine(lineId);
+    if (!line || line.batchId !== batchId) return { outcome: 'unknown' as const };
+    if (line.answer) {
+      return {
+        outcome: 'duplicate' as const,
+        line,
+        answer: line.answer,
+        ...(line.taskToken ? { taskToken: line.taskToken } : {}),
+        ...(line.deliveredAt ? { deliveredAt: line.deliveredAt } : {}),
+      };
+    }
+    return { outcome: 'withdrawn' as const };
+  }
+
+  async markDelivered(lineId: string, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: linePk(lineId), sk: LINE_SK },
+        UpdateExpression: 'SET deliveredAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  async withdrawLine(lineId: string, at: string): Promise<void> {
+    try {
+      // Still open: take it out of the next batch altogether.
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: linePk(lineId), sk: LINE_SK },
+          UpdateExpression: 'SET withdrawnAt = :at REMOVE gsi1pk, gsi1sk',
+          ConditionExpression: 'gsi1pk = :open',
+          ExpressionAttributeValues: { ':at': at, ':open': OPEN_LINES_PK },
+        }),
+      );
+      return;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+    let batchId: string | undefined;
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: linePk(lineId), sk: LINE_SK },
+          UpdateExpression: 'SET withdrawnAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(answer)',
+          ExpressionAttributeValues: { ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      batchId = out.Attributes?.batchId as string | undefined;
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e; // answered meanwhile, or never filed
+    }
+    if (batchId) await this.refreshBatchStatus(batchId);
+  }
+
+  async refreshBatchStatus(batchId: string): Promise<void> {
+    const lines = await this.linesOfBatch(batchId);
+    if (lines.some((l) => !l.answer && !l.withdrawnAt)) return;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: batchPk(batchId), sk: BATCH_SK },
+          UpdateExpression: 'SET #status = :s, gsi1pk = :gpk',
+          ConditionExpression: '#status = :awaiting',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':s': 'answered',
+            ':gpk': batchesPk('answered'),
+            ':awaiting': 'awaiting-answer',
+          },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  // ---- approvals ------------------------------------------------------------------------------
+
+  async openPhase(
+    wait: Omit<ApprovalWait, 'decision'>,
+    links: ApprovalLink[],
+  ): Promise<{ decision?: Decision }> {
+    if (links.length > 0) {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: links.map((link) => ({
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                pk: approvalPk(link.approvalId),
+                sk: APPROVAL_LINK_SK,
+                ...link,
+                expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          })),
+        }),
+      );
+    }
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: requestPk(wait.requestId), sk: APPROVAL_WAIT_SK },
+        UpdateExpression: 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d',
+        ExpressionAttributeValues: {
+          ':r': wait.requestId,
+          ':t': wait.taskToken,
+          ':p': wait.phase,
+          ':d': wait.deciders,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const decision = out.Attributes?.decision as Decision | undefined;
+    return decision ? { decision } : {};
+  }
+
+  async getLink(approvalId: string): Promise<ApprovalLink | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: approvalPk(approvalId), sk: APPROVAL_LINK_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (strip(out.Item) as unknown as ApprovalLink) : undefined;
+  }
+
+  async getWait(requestId: string): Promise<ApprovalWait | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: requestPk(requestId), sk: APPROVAL_WAIT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (strip(out.Item) as unknown as ApprovalWait) : undefined;
+  }
+
+  async decide(link: ApprovalLink, decision: Decision): Promise<'decided' | 'taken'> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: approvalPk(link.approvalId), sk: APPROVAL_LINK_SK },
+                UpdateExpression: 'SET usedAt = :at',
+                ConditionExpression: 'attribute_not_exists(usedAt) AND kHash = :h',
+                ExpressionAttributeValues: { ':at': decision.decidedAt, ':h': link.kHash },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: requestPk(link.requestId), sk: APPROVAL_WAIT_SK },
+                UpdateExpression: 'SET decision = :d',
+                ConditionExpression: 'attribute_not_exists(decision) AND contains(deciders, :u)',
+                ExpressionAttributeValues: { ':d': decision, ':u': decision.decidedBy },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: requestPk(link.requestId), sk: REQUEST_SK },
+                UpdateExpression: 'SET steps.S506 = :step',
+                ConditionExpression: '#status = :awaiting',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':awaiting': 'AWAITING_APPROVAL',
+                  ':step': {
+                    at: decision.decidedAt,
+                    decision: decision.decision,
+                    decidedBy: decision.decidedBy,
+                    ...(decision.comment ? { comment: decision.comment } : {}),
+                  },
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return 'decided';
+    } catch (e) {
+      // A failed condition: decided already, link used, or no longer a decider. A conflict with
+      // a concurrent transaction (the same double click) is thrown and retried by the caller.
+      if (
+        e instanceof TransactionCanceledException &&
+        (e.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+      ) {
+        return 'taken';
+      }
+      throw e;
+    }
+  }
+}

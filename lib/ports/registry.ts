@@ -1,0 +1,70 @@
+// What the registry's use cases need from storage. The DynamoDB adapter implements all of it
+// (lib/adapters/dynamodb/registry-store.ts); the use cases never see keys or indexes.
+import type { PageState } from '../registry/cursor.js';
+import type {
+  CatalogEntry,
+  Client,
+  HistoryEntry,
+  Installation,
+  UpdateRequestRecord,
+} from '../registry/model.js';
+
+export interface PageRequest {
+  limit: number;
+  after?: PageState;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Where the next page starts; absent on the last page. */
+  next?: PageState;
+}
+
+export type InstallationSort = 'user' | 'department' | 'version';
+
+export interface InstallationQuery extends PageRequest {
+  software: string;
+  sort: InstallationSort;
+  /** Inclusive bounds, compared as versions. */
+  minVersion?: string;
+  maxVersion?: string;
+}
+
+/** One change of an inventory report; each is written together with its history entry. */
+export type InventoryChange =
+  | { kind: 'put'; installation: Installation; previous?: Installation; history?: HistoryEntry }
+  | { kind: 'delete'; previous: Installation; history: HistoryEntry };
+
+export interface ClientMembership {
+  clientId: string;
+  user: string;
+}
+
+export interface RegistryStore {
+  getClient(clientId: string): Promise<Client | undefined>;
+  /**
+   * Writes the client, adds/removes its user memberships and, if the department changed, re-files
+   * its installations under the new department. Conditional on `previous` being current.
+   */
+  saveClient(client: Client, previous: Client | undefined): Promise<void>;
+  clientsOfUser(user: string, page: PageRequest): Promise<Page<ClientMembership>>;
+
+  /** Every installation on one client (an inventory is bounded, see MAX_INVENTORY_ITEMS). */
+  installationsOfClient(clientId: string): Promise<Installation[]>;
+  installationsPage(clientId: string, page: PageRequest): Promise<Page<Installation>>;
+  /** Conflict if an installation changed since it was read. */
+  applyInventoryChanges(clientId: string, changes: InventoryChange[]): Promise<void>;
+  historyOfClient(clientId: string, page: PageRequest): Promise<Page<HistoryEntry>>;
+
+  installationsOfSoftware(query: InstallationQuery): Promise<Page<Installation>>;
+  /** Who runs `software` below `version` (all of them: the forecast counts them). */
+  installationsBelow(software: string, version: string): Promise<Array<{ clientId: string; user: string }>>;
+
+  getSoftware(name: string): Promise<CatalogEntry | undefined>;
+  getSoftwareMany(names: string[]): Promise<Map<string, CatalogEntry>>;
+  putSoftware(entry: CatalogEntry): Promise<void>;
+  listSoftware(page: PageRequest): Promise<Page<CatalogEntry>>;
+
+  /** Requests for `software` at `targetVersion` that still wait for budget, approval or download. */
+  requestsInFlight(software: string, targetVersion: string): Promise<UpdateRequestRecord[]>;
+}

@@ -1,0 +1,263 @@
+// Update announcements (MISSION 【0022】): find the users of software X (optionally some
+// versions, optionally only releases containing a module) through the same indexed query as
+// "who has X", and mail each user once, listing their affected clients. Sending fans out over a
+// queue; each (announcement, user) is claimed with a conditional write before the mail goes.
+
+import { mailAddressOf } from '../directory.js';
+import { BadRequest, NotFound } from '../errors.js';
+import { type Caller, requireRole } from '../http/identity.js';
+import type { Mailer } from '../ports/mailer.js';
+import type { RegistryStore } from '../ports/registry.js';
+import type {
+  AnnouncementBatch,
+  AnnouncementQueue,
+  AnnouncementStore,
+  ReleaseModules,
+} from '../ports/registry-announcements.js';
+import { newId } from './clients.js';
+import type { PageState } from './cursor.js';
+import type { Announcement, AnnouncementRecipient, Installation } from './model.js';
+import type { RateLimiter } from './rate-limit.js';
+import { versionRangeOf } from './software.js';
+import { booleanOf, requireObject, softwareNameOf, textOf } from './validate.js';
+
+/** Recipients per queue message: small enough to send well within the consumer's timeout. */
+export const RECIPIENTS_PER_MESSAGE = 25;
+const MODULE = /^[A-Za-z0-9._-][A-Za-z0-9._/-]{0,255}$/;
+
+export interface AnnouncementPorts {
+  store: RegistryStore;
+  announcements: AnnouncementStore;
+  queue: AnnouncementQueue;
+  modules?: ReleaseModules;
+  now?: () => Date;
+}
+
+export function parseAnnouncementBody(body: unknown) {
+  const b = requireObject(body);
+  const software = softwareNameOf(b.software, 'software');
+  const str = (name: string) => (typeof b[name] === 'string' ? (b[name] as string) : undefined);
+  for (const f of ['minVersion', 'maxVersion'] as const) {
+    if (b[f] !== undefined && typeof b[f] !== 'string')
+      throw new BadRequest(`${f} must be a version string`, f);
+  }
+  const range = versionRangeOf({
+    ...(str('minVersion') ? { minVersion: str('minVersion')! } : {}),
+    ...(str('maxVersion') ? { maxVersion: str('maxVersion')! } : {}),
+  });
+  let module: string | undefined;
+  if (b.module !== undefined) {
+    if (typeof b.module !== 'string' || !MODULE.test(b.module) || b.module.includes('..')) {
+      throw new BadRequest(
+        'module must be a path prefix in the release, like bin/ or lib/core.dll',
+        'module',
+      );
+    }
+    module = b.module;
+  }
+  return {
+    software,
+    ...range,
+    ...(module ? { module } : {}),
+    subject: textOf(b.subject, 'subject', 200),
+    message: textOf(b.message, 'message', 20_000),
+    dryRun: booleanOf(b.dryRun, 'dryRun', false),
+  };
+}
+
+/** Every affected user with their clients, in user order. */
+export async function findRecipients(
+  ports: Pick<AnnouncementPorts, 'store' | 'modules'>,
+  q: { software: string; minVersion?: string; maxVersion?: string; module?: string },
+): Promise<{ recipients: AnnouncementRecipient[]; clients: number; unverified: number }> {
+  const byUser = new Map<string, AnnouncementRecipient>();
+  const clientIds = new Set<string>();
+  const moduleCache = new Map<string, boolean | undefined>();
+  let unverified = 0;
+  let after: PageState | undefined;
+  do {
+    const page = await ports.store.installationsOfSoftware({
+      software: q.software,
+      sort: 'user',
+      ...(q.minVersion ? { minVersion: q.minVersion } : {}),
+      ...(q.maxVersion ? { maxVersion: q.maxVersion } : {}),
+      limit: 100,
+      ...(after ? { after } : {}),
+    });
+    for (const i of page.items) {
+      if (q.module) {
+        const has = await containsModule(ports.modules, moduleCache, i, q.module);
+        if (has === false) continue;
+        if (has === undefined) unverified++;
+      }
+      let r = byUser.get(i.user);
+      if (!r) {
+        r = { user: i.user, clients: [] };
+        byUser.set(i.user, r);
+      }
+      r.clients.push({ clientId: i.clientId, name: i.clientName, version: i.version, revision: i.revision });
+      clientIds.add(i.clientId);
+    }
+    after = page.next;
+  } while (after);
+  return { recipients: [...byUser.values()], clients: clientIds.size, unverified };
+}
+
+/**
+ * A release whose manifest the vendor site does not list (yet) cannot be ruled out: it stays in
+ * (a fix notice reaching one user too many beats one missing), and is counted as unverified.
+ */
+async function containsModule(
+  modules: ReleaseModules | undefined,
+  cache: Map<string, boolean | undefined>,
+  i: Installation,
+  module: string,
+): Promise<boolean | undefined> {
+  const key = `${i.version}#${i.revision}`;
+  if (!cache.has(key)) {
+    const files = modules ? await modules.filesOf(i.software, i.version, i.revision) : undefined;
+    cache.set(key, files === undefined ? undefined : files.some((f) => f.startsWith(module)));
+  }
+  return cache.get(key);
+}
+
+/** POST /announcements (admins). dryRun answers the lists and sends nothing. */
+export async function announce(ports: AnnouncementPorts, caller: Caller, body: unknown) {
+  requireRole(caller, 'admins');
+  const input = parseAnnouncementBody(body);
+  if (!(await ports.store.getSoftware(input.software))) {
+    throw new BadRequest(`software ${input.software} is not in the catalog`, 'software');
+  }
+  const found = await findRecipients(ports, input);
+  const counts = {
+    recipients: found.recipients.length,
+    clients: found.clients,
+    unverifiedClients: found.unverified,
+  };
+  if (input.dryRun) {
+    return {
+      status: 200,
+      body: {
+        dryRun: true,
+        ...counts,
+        recipientList: found.recipients.map((r) => ({ ...r, email: mailAddressOf(r.user) })),
+        clientList: [...new Set(found.recipients.flatMap((r) => r.clients.map((c) => c.clientId)))].sort(),
+      },
+    };
+  }
+  const { dryRun: _, ...rest } = input;
+  const announcement: Announcement = {
+    announcementId: newId(),
+    ...rest,
+    recipients: counts.recipients,
+    clients: counts.clients,
+    createdAt: (ports.now?.() ?? new Date()).toISOString(),
+    createdBy: caller.user,
+  };
+  await ports.announcements.putAnnouncement(announcement);
+  const batches: AnnouncementBatch[] = [];
+  for (let i = 0; i < found.recipients.length; i += RECIPIENTS_PER_MESSAGE) {
+    batches.push({
+      announcementId: announcement.announcementId,
+      software: announcement.software,
+      subject: announcement.subject,
+      message: announcement.message,
+      recipients: found.recipients.slice(i, i + RECIPIENTS_PER_MESSAGE),
+    });
+  }
+  await ports.queue.enqueue(batches);
+  return { status: 202, body: { announcementId: announcement.announcementId, ...counts } };
+}
+
+/** GET /announcements/{id} (admins): the announcement and how its delivery stands. */
+export async function announcementStatus(
+  ports: Pick<AnnouncementPorts, 'announcements'>,
+  caller: Caller,
+  id: string,
+) {
+  requireRole(caller, 'admins');
+  if (!/^[a-f0-9]{16}$/.test(id))
+    throw new BadRequest('announcementId is not an announcement id', 'announcementId');
+  const a = await ports.announcements.getAnnouncement(id);
+  if (!a) throw new NotFound(`No announcement ${id}`, 'announcementId');
+  return { ...a, delivery: await ports.announcements.deliveryCounts(id) };
+}
+
+export interface DeliveryPorts {
+  announcements: AnnouncementStore;
+  mailer: Mailer;
+  limiter: RateLimiter;
+  now?: () => Date;
+}
+
+/**
+ * Sends one queue message's mails. Each recipient is claimed first (conditional write), so a
+ * redelivered message never mails anyone twice; a failed send is released and the whole message
+ * fails, so the queue retries it (sent recipients are skipped on the retry).
+ */
+export async function deliverBatch(ports: DeliveryPorts, batch: AnnouncementBatch) {
+  const now = () => (ports.now?.() ?? new Date()).toISOString();
+  const result = { sent: 0, skipped: 0, failed: [] as string[] };
+  for (const r of batch.recipients) {
+    const claim = newId();
+    if ((await ports.announcements.claimDelivery(batch.announcementId, r.user, claim, now())) === 'skip') {
+      result.skipped++;
+      continue;
+    }
+    try {
+      await ports.limiter.take();
+      const { messageId } = await ports.mailer.send({
+        to: [mailAddressOf(r.user)],
+        ...renderAnnouncement(batch, r),
+        tag: `announcement-${batch.announcementId}`,
+      });
+      await ports.announcements.completeDelivery(batch.announcementId, r.user, claim, {
+        status: 'sent',
+        messageId,
+        at: now(),
+      });
+      result.sent++;
+    } catch (error) {
+      result.failed.push(r.user);
+      await ports.announcements.completeDelivery(batch.announcementId, r.user, claim, {
+        status: 'failed',
+        error: (error as Error).message ?? String(error),
+        at: now(),
+      });
+    }
+  }
+  return result;
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+export function renderAnnouncement(
+  batch: Pick<AnnouncementBatch, 'software' | 'subject' | 'message'>,
+  r: AnnouncementRecipient,
+) {
+  const lines = r.clients.map(
+    (c) => `${c.name ?? c.clientId} (${c.clientId}): ${batch.software} ${c.version} rev ${c.revision}`,
+  );
+  const text = [
+    `Hello ${r.user},`,
+    '',
+    `An update for ${batch.software}:`,
+    '',
+    batch.message,
+    '',
+    'It concerns these clients of yours:',
+    ...lines.map((l) => `  - ${l}`),
+    '',
+    'You can request the update with the upman agent.',
+  ].join('\n');
+  const html = [
+    `<p>Hello ${escapeHtml(r.user)},</p>`,
+    `<p>An update for <strong>${escapeHtml(batch.software)}</strong>:</p>`,
+    `<p>${escapeHtml(batch.message).replace(/\n/g, '<br>')}</p>`,
+    '<p>It concerns these clients of yours:</p>',
+    `<ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`,
+    '<p>You can request the update with the upman agent.</p>',
+  ].join('\n');
+  return { subject: batch.subject, text, html };
+}

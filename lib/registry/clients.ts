@@ -1,0 +1,345 @@
+// Use cases on clients: register/update, read, a client's inventory report and history.
+import { randomUUID } from 'node:crypto';
+import { BadRequest, Forbidden, NotFound } from '../errors.js';
+import type { Caller } from '../http/identity.js';
+import type { ClientMembership, InventoryChange, RegistryStore } from '../ports/registry.js';
+import { assertCanRead, assertCanReport, isAdmin } from './access.js';
+import type { CursorCodec } from './cursor.js';
+import type { Client, HistoryEntry, Installation, Revision } from './model.js';
+import {
+  clientIdOf,
+  departmentOf,
+  instantOf,
+  ipAddressOf,
+  pageSizeOf,
+  requireObject,
+  revisionOf,
+  softwareNameOf,
+  textOf,
+  userOf,
+} from './validate.js';
+import { parseVersion } from './version.js';
+
+export const MAX_USERS_PER_CLIENT = 50;
+export const MAX_INVENTORY_ITEMS = 500;
+
+export interface ClientPorts {
+  store: RegistryStore;
+  cursors: CursorCodec;
+  now?: () => Date;
+}
+
+export interface Listing<T> {
+  items: T[];
+  cursor?: string;
+}
+
+const nowOf = (ports: { now?: () => Date }) => (ports.now ?? (() => new Date()))();
+
+export function parseClientBody(body: unknown) {
+  const b = requireObject(body);
+  if (!Array.isArray(b.users)) throw new BadRequest('users must be a list of user names', 'users');
+  if (b.users.length > MAX_USERS_PER_CLIENT)
+    throw new BadRequest(`users may list at most ${MAX_USERS_PER_CLIENT}`, 'users');
+  const users = b.users.map((u, i) => userOf(u, `users[${i}]`));
+  const dup = users.findIndex((u, i) => users.indexOf(u) !== i);
+  if (dup >= 0) throw new BadRequest(`users[${dup}] is listed twice`, `users[${dup}]`);
+  return {
+    name: textOf(b.name, 'name', 128),
+    ipAddress: ipAddressOf(b.ipAddress),
+    osRegistrationId: textOf(b.osRegistrationId, 'osRegistrationId', 128),
+    department: departmentOf(b.department),
+    users,
+  };
+}
+
+/**
+ * PUT /clients/{clientId}. Admins register and change any client. A user of the client (its
+ * agent) may update its name, address and OS registration id, but not who uses it or where it
+ * belongs.
+ */
+export async function putClient(ports: ClientPorts, caller: Caller, clientIdParam: string, body: unknown) {
+  const clientId = clientIdOf(clientIdParam);
+  const input = parseClientBody(body);
+  const previous = await ports.store.getClient(clientId);
+  if (!isAdmin(caller)) {
+    if (!previous?.users.includes(caller.user)) {
+      throw new Forbidden('Only an admin may register a client');
+    }
+    const sameUsers = [...previous.users].sort().join(',') === [...input.users].sort().join(',');
+    if (!sameUsers || previous.department !== input.department) {
+      throw new Forbidden("Only an admin may change a client's users or department");
+    }
+  }
+  const at = nowOf(ports).toISOString();
+  const client: Client = { clientId, ...input, createdAt: previous?.createdAt ?? at, updatedAt: at };
+  await ports.store.saveClient(client, previous);
+  return { client, created: previous === undefined };
+}
+
+export async function getClient(ports: ClientPorts, caller: Caller, clientIdParam: string): Promise<Client> {
+  const clientId = clientIdOf(clientIdParam);
+  const client = await ports.store.getClient(clientId);
+  if (!client) throw new NotFound(`No client ${clientId}`, 'clientId');
+  assertCanRead(caller, client);
+  return client;
+}
+
+/** GET /users/{user}/clients: an employee's own clients (admins: anyone's). */
+export async function clientsOfUser(
+  ports: ClientPorts,
+  caller: Caller,
+  userParam: string,
+  query: Record<string, string>,
+): Promise<Listing<Client>> {
+  const user = userOf(userParam);
+  if (user !== caller.user && !isAdmin(caller))
+    throw new Forbidden("Only an admin may list another user's clients");
+  const key = `clients-of|${user}`;
+  const page = await ports.store.clientsOfUser(user, {
+    limit: pageSizeOf(query.limit),
+    after: ports.cursors.decode(key, query.cursor),
+  });
+  const clients = await Promise.all(
+    page.items.map((m: ClientMembership) => ports.store.getClient(m.clientId)),
+  );
+  return {
+    items: clients.filter((c): c is Client => c !== undefined),
+    ...cursorOf(ports, key, page.next),
+  };
+}
+
+interface ReportedItem {
+  software: string;
+  version: string;
+  revision: Revision;
+  installedAt: string;
+  updatedAt?: string;
+  user: string;
+}
+
+export function parseInventory(body: unknown, client: Client): ReportedItem[] {
+  const b = requireObject(body);
+  if (!Array.isArray(b.items)) throw new BadRequest('items must be a list of installed software', 'items');
+  if (b.items.length > MAX_INVENTORY_ITEMS) {
+    throw new BadRequest(`items may list at most ${MAX_INVENTORY_ITEMS} software`, 'items');
+  }
+  const seen = new Map<string, number>();
+  return b.items.map((raw, i) => {
+    const f = (name: string) => `items[${i}].${name}`;
+    const item = requireObject(raw, `items[${i}]`);
+    const software = softwareNameOf(item.software, f('software'));
+    const first = seen.get(software);
+    if (first !== undefined)
+      throw new BadRequest(`${f('software')} duplicates items[${first}]`, f('software'));
+    seen.set(software, i);
+    const installedAt = instantOf(item.installedAt, f('installedAt'));
+    const updatedAt = item.updatedAt === undefined ? undefined : instantOf(item.updatedAt, f('updatedAt'));
+    if (updatedAt !== undefined && updatedAt < installedAt) {
+      throw new BadRequest(`${f('updatedAt')} is before installedAt`, f('updatedAt'));
+    }
+    const user = userOf(item.user, f('user'));
+    if (!client.users.includes(user)) {
+      throw new BadRequest(`${f('user')} ${user} is not a user of client ${client.clientId}`, f('user'));
+    }
+    return {
+      software,
+      version: parseVersion(item.version, f('version')),
+      revision: revisionOf(item.revision, f('revision')),
+      installedAt,
+      ...(updatedAt ? { updatedAt } : {}),
+      user,
+    };
+  });
+}
+
+export interface InventoryResult {
+  clientId: string;
+  installed: number;
+  updated: number;
+  removed: number;
+  unchanged: number;
+}
+
+/**
+ * PUT /clients/{clientId}/software: the client's full inventory. It replaces the set: new
+ * software is an install, a changed version or revision an update, a missing one a removal;
+ * each is written together with its history entry. Everything is checked before any write.
+ */
+export async function reportInventory(
+  ports: ClientPorts,
+  caller: Caller,
+  clientIdParam: string,
+  body: unknown,
+): Promise<InventoryResult> {
+  const clientId = clientIdOf(clientIdParam);
+  const client = await ports.store.getClient(clientId);
+  if (!client) throw new BadRequest(`Unknown client ${clientId}: register it first`, 'clientId');
+  assertCanReport(caller, client);
+  const items = parseInventory(body, client);
+  const catalog = await ports.store.getSoftwareMany(items.map((i) => i.software));
+  items.forEach((item, i) => {
+    if (!catalog.has(item.software)) {
+      throw new BadRequest(
+        `items[${i}].software: ${item.software} is not in the software catalog`,
+        `items[${i}].software`,
+      );
+    }
+  });
+  const current = new Map((await ports.store.installationsOfClient(clientId)).map((i) => [i.software, i]));
+  const recordedAt = nowOf(ports).toISOString();
+  const changes: InventoryChange[] = [];
+  const result: InventoryResult = { clientId, installed: 0, updated: 0, removed: 0, unchanged: 0 };
+  for (const item of items) {
+    const previous = current.get(item.software);
+    current.delete(item.software);
+    const installation: Installation = {
+      clientId,
+      ...item,
+      department: client.department,
+      clientName: client.name,
+      recordedAt,
+    };
+    if (!previous) {
+      result.installed++;
+      changes.push({
+        kind: 'put',
+        installation,
+        history: history(installation, 'installed', item.installedAt, recordedAt),
+      });
+    } else if (previous.version !== item.version || previous.revision !== item.revision) {
+      result.updated++;
+      const entry = history(installation, 'updated', item.updatedAt ?? recordedAt, recordedAt);
+      entry.previousVersion = previous.version;
+      entry.previousRevision = previous.revision;
+      changes.push({ kind: 'put', installation, previous, history: entry });
+    } else if (
+      previous.user !== item.user ||
+      previous.installedAt !== item.installedAt ||
+      previous.updatedAt !== item.updatedAt ||
+      previous.department !== client.department ||
+      previous.clientName !== client.name
+    ) {
+      result.unchanged++;
+      changes.push({ kind: 'put', installation, previous });
+    } else {
+      result.unchanged++;
+    }
+  }
+  for (const previous of current.values()) {
+    result.removed++;
+    changes.push({ kind: 'delete', previous, history: history(previous, 'removed', recordedAt, recordedAt) });
+  }
+  if (changes.length > 0) await ports.store.applyInventoryChanges(clientId, changes);
+  return result;
+}
+
+function history(
+  i: Installation,
+  change: HistoryEntry['change'],
+  at: string,
+  recordedAt: string,
+): HistoryEntry {
+  return {
+    clientId: i.clientId,
+    software: i.software,
+    change,
+    version: i.version,
+    revision: i.revision,
+    at,
+    user: i.user,
+    recordedAt,
+    source: 'inventory',
+  };
+}
+
+/**
+ * S605: the vendor site reports a completed download/update of one software on one client.
+ * Updates the installation and appends history in one write; replaying it changes nothing.
+ */
+export async function recordUpdate(
+  ports: ClientPorts,
+  update: {
+    clientId: string;
+    software: string;
+    version: string;
+    revision: Revision;
+    at: string;
+    user: string;
+  },
+): Promise<'recorded' | 'unchanged'> {
+  const client = await ports.store.getClient(clientIdOf(update.clientId));
+  if (!client) throw new BadRequest(`Unknown client ${update.clientId}`, 'clientId');
+  const version = parseVersion(update.version, 'version');
+  const revision = revisionOf(update.revision);
+  const at = instantOf(update.at, 'at');
+  const previous = (await ports.store.installationsOfClient(client.clientId)).find(
+    (i) => i.software === update.software,
+  );
+  if (previous && previous.version === version && previous.revision === revision) return 'unchanged';
+  const recordedAt = nowOf(ports).toISOString();
+  const installation: Installation = {
+    clientId: client.clientId,
+    software: softwareNameOf(update.software, 'software'),
+    version,
+    revision,
+    installedAt: previous?.installedAt ?? at,
+    updatedAt: at,
+    user: userOf(update.user),
+    department: client.department,
+    clientName: client.name,
+    recordedAt,
+  };
+  const entry: HistoryEntry = {
+    ...history(installation, previous ? 'updated' : 'installed', at, recordedAt),
+    source: 'download',
+    ...(previous ? { previousVersion: previous.version, previousRevision: previous.revision } : {}),
+  };
+  await ports.store.applyInventoryChanges(client.clientId, [
+    { kind: 'put', installation, ...(previous ? { previous } : {}), history: entry },
+  ]);
+  return 'recorded';
+}
+
+export async function getInventory(
+  ports: ClientPorts,
+  caller: Caller,
+  clientIdParam: string,
+  query: Record<string, string>,
+): Promise<Listing<Installation>> {
+  const client = await getClient(ports, caller, clientIdParam);
+  const key = `inventory|${client.clientId}`;
+  const page = await ports.store.installationsPage(client.clientId, {
+    limit: pageSizeOf(query.limit),
+    after: ports.cursors.decode(key, query.cursor),
+  });
+  return { items: page.items, ...cursorOf(ports, key, page.next) };
+}
+
+/** GET /clients/{clientId}/history: newest first. */
+export async function getHistory(
+  ports: ClientPorts,
+  caller: Caller,
+  clientIdParam: string,
+  query: Record<string, string>,
+): Promise<Listing<HistoryEntry>> {
+  const client = await getClient(ports, caller, clientIdParam);
+  const key = `history|${client.clientId}`;
+  const page = await ports.store.historyOfClient(client.clientId, {
+    limit: pageSizeOf(query.limit),
+    after: ports.cursors.decode(key, query.cursor),
+  });
+  return { items: page.items, ...cursorOf(ports, key, page.next) };
+}
+
+export function cursorOf(
+  ports: { cursors: CursorCodec },
+  key: string,
+  next: Record<string, unknown> | undefined,
+) {
+  const cursor = ports.cursors.encode(key, next);
+  return cursor ? { cursor } : {};
+}
+
+/** A fresh id for history entries and periods: unique without coordination. */
+export const newId = () => randomUUID().replaceAll('-', '').slice(0, 16);

@@ -1,0 +1,171 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  announce,
+  announcementStatus,
+  deliverBatch,
+  RECIPIENTS_PER_MESSAGE,
+} from '../../lib/registry/announcements.js';
+import { putClient, reportInventory } from '../../lib/registry/clients.js';
+import { tokenBucket } from '../../lib/registry/rate-limit.js';
+import { putSoftware } from '../../lib/registry/software.js';
+import { admin, employee, errorOf, memoryPorts, RecordingMailer } from './registry-fakes.js';
+
+describe('announcements', () => {
+  let ports: ReturnType<typeof memoryPorts>;
+  beforeEach(async () => {
+    ports = memoryPorts();
+    await putSoftware(ports, admin, 'Office', {
+      vendor: 'Contoso',
+      latestVersion: '2.0',
+      latestRevision: 20,
+      licencePrice: 1,
+      licenceModel: 'per-user',
+    });
+    const setup: Array<[string, string, string]> = [
+      ['pc-a1', 'ando', '1.9'],
+      ['pc-a2', 'ando', '1.10'],
+      ['pc-s1', 'suzuki', '2.0'],
+      ['pc-k1', 'kaneda', '1.2'],
+    ];
+    for (const [id, user, version] of setup) {
+      await putClient(ports, admin, id, {
+        name: `Client ${id}`,
+        ipAddress: '10.0.0.1',
+        osRegistrationId: 'os',
+        department: 'Sales',
+        users: [user],
+      });
+      await reportInventory(ports, admin, id, {
+        items: [{ software: 'Office', version, revision: 1, installedAt: '2025-01-01', user }],
+      });
+    }
+  });
+  const body = {
+    software: 'Office',
+    maxVersion: '1.10',
+    subject: 'Office 2.0 is out',
+    message: 'Fixes <everything>.',
+  };
+
+  it('answers a dry run with the recipients and clients it would mail, sending nothing', async () => {
+    const { status, body: answer } = await announce(ports, admin, { ...body, dryRun: true });
+    expect(status).toBe(200);
+    expect(answer).toMatchObject({ recipients: 2, clients: 3, clientList: ['pc-a1', 'pc-a2', 'pc-k1'] });
+    expect(
+      (answer as { recipientList: Array<{ user: string; email: string }> }).recipientList.map((r) => [
+        r.user,
+        r.email,
+      ]),
+    ).toEqual([
+      ['ando', 'ando@upman.example'],
+      ['kaneda', 'kaneda@upman.example'],
+    ]);
+    expect(ports.queue.batches).toHaveLength(0);
+  });
+
+  it('queues the fan-out and mails each user once, HTML and text, listing their clients', async () => {
+    const { status, body: answer } = await announce(ports, admin, body);
+    expect(status).toBe(202);
+    expect(answer).toMatchObject({ recipients: 2, clients: 3 });
+    expect(ports.queue.batches).toHaveLength(1);
+    const mailer = new RecordingMailer();
+    const delivery = { announcements: ports.store, mailer, limiter: tokenBucket(1000) };
+    const batch = ports.queue.batches[0]!;
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 2, skipped: 0, failed: [] });
+    // The queue delivers the message again: nobody is mailed twice.
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 0, skipped: 2, failed: [] });
+    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@upman.example', 'kaneda@upman.example']);
+    const ando = mailer.sent[0]!;
+    expect(ando.subject).toBe('Office 2.0 is out');
+    expect(ando.text).toContain('Client pc-a1 (pc-a1): Office 1.9');
+    expect(ando.text).toContain('pc-a2');
+    expect(ando.text).not.toContain('pc-k1');
+    expect(ando.html).toContain('Fixes &lt;everything&gt;.');
+    const id = (answer as { announcementId: string }).announcementId;
+    expect((await announcementStatus(ports, admin, id)).delivery).toEqual({ sent: 2, failed: 0, sending: 0 });
+  });
+
+  it('retries a failed send on redelivery, and only that one', async () => {
+    await announce(ports, admin, body);
+    const mailer = new RecordingMailer();
+    mailer.failFor.add('kaneda@upman.example');
+    const delivery = { announcements: ports.store, mailer, limiter: tokenBucket(1000) };
+    const batch = ports.queue.batches[0]!;
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 1, skipped: 0, failed: ['kaneda'] });
+    mailer.failFor.clear();
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 1, skipped: 1, failed: [] });
+    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@upman.example', 'kaneda@upman.example']);
+  });
+
+  it('splits large fan-outs into queue messages of bounded size', async () => {
+    for (let i = 0; i < 60; i++) {
+      const user = `user${i}`;
+      await putClient(ports, admin, `pc-${i}`, {
+        name: 'c',
+        ipAddress: '10.0.0.1',
+        osRegistrationId: 'os',
+        department: 'Ops',
+        users: [user],
+      });
+      await reportInventory(ports, admin, `pc-${i}`, {
+        items: [{ software: 'Office', version: '1.0', revision: 1, installedAt: '2025-01-01', user }],
+      });
+    }
+    await announce(ports, admin, body);
+    expect(ports.queue.batches.length).toBe(Math.ceil(62 / RECIPIENTS_PER_MESSAGE));
+    expect(ports.queue.batches.every((b) => b.recipients.length <= RECIPIENTS_PER_MESSAGE)).toBe(true);
+  });
+
+  it('refuses bad announcements naming the field, and non-admins', async () => {
+    for (const [b, field] of [
+      [{ ...body, software: 'Nope' }, 'software'],
+      [{ ...body, minVersion: 'x' }, 'minVersion'],
+      [{ ...body, subject: '' }, 'subject'],
+      [{ ...body, module: '../etc' }, 'module'],
+      [{ ...body, dryRun: 'yes' }, 'dryRun'],
+    ] as const) {
+      const e = await errorOf(() => announce(ports, admin, b));
+      expect([e.statusCode, e.field]).toEqual([400, field]);
+    }
+    expect((await errorOf(() => announce(ports, employee('ando'), body))).statusCode).toBe(403);
+  });
+
+  it('narrows to releases containing a module when the vendor lists it', async () => {
+    const modules = {
+      filesOf: async (_s: string, version: string) =>
+        version === '1.9' ? ['bin/core.dll', 'lib/a'] : version === '1.10' ? ['lib/a'] : undefined,
+    };
+    const { body: answer } = await announce({ ...ports, modules }, admin, {
+      ...body,
+      module: 'bin/',
+      dryRun: true,
+    });
+    // 1.9 has bin/, 1.10 does not; 1.2 is not listed by the vendor, so it stays in (unverified).
+    expect(answer).toMatchObject({
+      recipients: 2,
+      clients: 2,
+      unverifiedClients: 1,
+      clientList: ['pc-a1', 'pc-k1'],
+    });
+  });
+});
+
+describe('token bucket', () => {
+  it('never lets more than the rate through after the burst', async () => {
+    let now = 0;
+    const slept: number[] = [];
+    const bucket = tokenBucket(
+      2,
+      2,
+      () => now,
+      async (ms) => {
+        slept.push(ms);
+        now += ms;
+      },
+    );
+    for (let i = 0; i < 6; i++) await bucket.take();
+    // 2 at once, then 4 more at 2/s: 2 seconds.
+    expect(now).toBe(2000);
+    expect(slept.every((ms) => ms <= 500)).toBe(true);
+  });
+});
