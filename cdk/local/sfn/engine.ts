@@ -72,6 +72,7 @@ export class SfnEngine {
   private readonly machines = new Map<string, Machine>();
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Running>();
+  private readonly pendingSaves = new Set<Promise<void>>();
   private readonly store: SfnStore;
   private readonly timeScale: number;
   private readonly account: string;
@@ -345,6 +346,7 @@ export class SfnEngine {
       exec.abort();
     }
     await Promise.all(running.map((exec) => exec.done));
+    await Promise.all([...this.pendingSaves]);
   }
 
   // ---- internals ----
@@ -488,11 +490,12 @@ export class SfnEngine {
     exec.controller.abort(); // first: handlers see the execution as over before their waits are rejected
     this.tokens.closeWhere((o) => o.executionArn === record.executionArn);
     this.running.delete(record.executionArn);
-    try {
-      await this.store.saveExecution(record);
-    } catch (err) {
-      console.error(`[sfn] could not save execution ${record.executionArn}`, err);
-    }
+    const saving = this.store
+      .saveExecution(record)
+      .catch((err) => console.error(`[sfn] could not save execution ${record.executionArn}`, err))
+      .finally(() => this.pendingSaves.delete(saving));
+    this.pendingSaves.add(saving);
+    await saving;
   }
 
   private contextFor(machine: Machine, record: ExecutionRecord, input: Json, placeholder: string) {
