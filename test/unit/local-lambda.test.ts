@@ -29,10 +29,14 @@ function writeAssembly(dir: string): void {
   });
   const template = {
     Resources: {
-      Greeter: fn('handler', { GREETING: 'hello from Greeter', QUEUE: { Ref: 'Jobs' } }),
+      Greeter: fn('handler', { GREETING: 'hello from Greeter', TABLE_NAME: { Ref: 'Registry' } }),
       Other: fn('handler', { OTHER_ONLY: 'only Other has this' }),
       Sleeper: fn('sleep', {}, 1),
-      Jobs: { Type: 'AWS::SQS::Queue', Properties: {} },
+      Inline: {
+        Type: 'AWS::Lambda::Function',
+        Properties: { Code: { ZipFile: 'exports.handler = async () => 1;' }, Handler: 'index.handler' },
+      },
+      Registry: { Type: 'AWS::DynamoDB::Table', Properties: {} },
     },
   };
   writeFileSync(join(dir, 'Test.template.json'), JSON.stringify(template));
@@ -97,7 +101,7 @@ afterEach(async () => {
 describe('LocalLambdaRuntime.fromTemplate', () => {
   it('finds every function with its bundled asset, timeout and resolved variables', () => {
     const rt = templateRuntime();
-    expect(rt.functions.map((f) => f.logicalId).sort()).toEqual(['Greeter', 'Other', 'Sleeper']);
+    expect(rt.functions.map((f) => f.logicalId).sort()).toEqual(['Greeter', 'Inline', 'Other', 'Sleeper']);
     const greeter = rt.find('Greeter')!;
     expect(greeter.handlerFile).toBe(join(assemblyDir, `asset.${HASH}`, 'index.mjs'));
     expect(greeter.exportName).toBe('handler');
@@ -105,9 +109,14 @@ describe('LocalLambdaRuntime.fromTemplate', () => {
     expect(greeter.arn).toBe('arn:aws:lambda:eu-west-1:000000000000:function:Greeter');
     expect(greeter.environment).toEqual({
       GREETING: 'hello from Greeter',
-      QUEUE: 'http://127.0.0.1:9324/000000000000/Jobs',
+      TABLE_NAME: 'Registry',
     });
     expect(rt.find('Sleeper')!.timeoutMs).toBe(1000);
+  });
+
+  it('lists a function with inline code but refuses to run it, saying why', async () => {
+    const rt = templateRuntime();
+    await expect(rt.invoke('Inline', {})).rejects.toThrow(/inline Code.ZipFile is not supported/);
   });
 
   it('finds a function by name, ARN, qualified ARN and logical id', () => {

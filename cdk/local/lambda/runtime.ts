@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { TemplateResolver } from '../template.js';
+import type { StackTemplate, TemplateResolver } from '../template.js';
 
 export interface LocalFunction {
   logicalId: string;
@@ -35,6 +35,8 @@ export interface LocalFunction {
   runtime: string;
   logFormat?: string;
   logLevel?: string;
+  /** Why this function cannot run locally (invoke rejects with it). */
+  unsupported?: string;
 }
 
 export interface LocalLambdaOptions {
@@ -95,46 +97,9 @@ export class LocalLambdaRuntime {
     const region = baseEnv.AWS_REGION ?? resolver.arn('lambda', 'x').split(':')[3]!;
     const functions = resolver
       .resourcesOfType('AWS::Lambda::Function')
-      .map(({ stack, logicalId, resource }) => {
-        const props = resource.Properties ?? {};
-        const name =
-          props.FunctionName === undefined ? logicalId : resolver.resolveString(stack, props.FunctionName);
-        const code = (props.Code ?? {}) as Record<string, unknown>;
-        if (code.ZipFile !== undefined) {
-          throw new Error(
-            `${stack.artifactId}/${logicalId}: inline Code.ZipFile is not supported by the local cloud`,
-          );
-        }
-        const taskRoot = assetDirectory(
-          stack.assemblyDir,
-          resolver.resolveString(stack, code.S3Key),
-          logicalId,
-        );
-        const handler = String(props.Handler ?? 'index.handler');
-        const { handlerFile, exportName } = handlerLocation(taskRoot, handler);
-        const variables = resolver.resolve(
-          stack,
-          (props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
-        ) as Record<string, unknown>;
-        const environment: Record<string, string> = {};
-        for (const [key, value] of Object.entries(variables))
-          if (value !== undefined) environment[key] = String(value);
-        const logging = (props.LoggingConfig ?? {}) as { LogFormat?: string; ApplicationLogLevel?: string };
-        return {
-          logicalId,
-          name,
-          arn: resolver.arn('lambda', `function:${name}`),
-          handlerFile,
-          exportName,
-          timeoutMs: Number(props.Timeout ?? 3) * 1000,
-          environment,
-          memorySize: Number(props.MemorySize ?? 128),
-          taskRoot,
-          runtime: String(props.Runtime ?? 'nodejs22.x'),
-          ...(logging.LogFormat ? { logFormat: logging.LogFormat } : {}),
-          ...(logging.ApplicationLogLevel ? { logLevel: logging.ApplicationLogLevel } : {}),
-        } satisfies LocalFunction;
-      });
+      .map(({ stack, logicalId, resource }) =>
+        functionOf(resolver, stack, logicalId, resource.Properties ?? {}),
+      );
     return new LocalLambdaRuntime(functions, region, baseEnv, options);
   }
 
@@ -152,6 +117,11 @@ export class LocalLambdaRuntime {
     if (!fn) {
       return Promise.reject(
         new LambdaInvokeError('ResourceNotFoundException', `Function not found: ${nameOrArnOrLogicalId}`),
+      );
+    }
+    if (fn.unsupported) {
+      return Promise.reject(
+        new LambdaInvokeError('ResourceConflictException', `${fn.name}: ${fn.unsupported}`),
       );
     }
     if (this.stopped)
@@ -338,6 +308,49 @@ type WorkerMessage =
   | { type: 'result'; id: string; payload: string }
   | { type: 'error'; id: string; errorType: string; errorMessage: string; trace?: string[]; fatal?: boolean }
   | { type: 'crash'; errorType: string; errorMessage: string; trace?: string[] };
+
+function functionOf(
+  resolver: TemplateResolver,
+  stack: StackTemplate,
+  logicalId: string,
+  props: Record<string, unknown>,
+): LocalFunction {
+  const name =
+    props.FunctionName === undefined ? logicalId : resolver.resolveString(stack, props.FunctionName);
+  const code = (props.Code ?? {}) as Record<string, unknown>;
+  const handler = String(props.Handler ?? 'index.handler');
+  // Inline code (some CDK custom resources) is listed but cannot run here; invoking it says so.
+  const inline = code.ZipFile !== undefined;
+  const taskRoot = inline
+    ? ''
+    : assetDirectory(stack.assemblyDir, resolver.resolveString(stack, code.S3Key), logicalId);
+  const { handlerFile, exportName } = inline
+    ? { handlerFile: '', exportName: handler.slice(handler.indexOf('.') + 1) }
+    : handlerLocation(taskRoot, handler);
+  const variables = resolver.resolve(
+    stack,
+    (props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+  ) as Record<string, unknown>;
+  const environment: Record<string, string> = {};
+  for (const [key, value] of Object.entries(variables))
+    if (value !== undefined) environment[key] = String(value);
+  const logging = (props.LoggingConfig ?? {}) as { LogFormat?: string; ApplicationLogLevel?: string };
+  return {
+    logicalId,
+    name,
+    arn: resolver.arn('lambda', `function:${name}`),
+    handlerFile,
+    exportName,
+    timeoutMs: Number(props.Timeout ?? 3) * 1000,
+    environment,
+    memorySize: Number(props.MemorySize ?? 128),
+    taskRoot,
+    runtime: String(props.Runtime ?? 'nodejs22.x'),
+    ...(logging.LogFormat ? { logFormat: logging.LogFormat } : {}),
+    ...(logging.ApplicationLogLevel ? { logLevel: logging.ApplicationLogLevel } : {}),
+    ...(inline ? { unsupported: 'inline Code.ZipFile is not supported by the local cloud' } : {}),
+  };
+}
 
 /** The directory of a function's bundled asset: Code.S3Key "<hash>.zip" → the assets manifest's source path. */
 export function assetDirectory(assemblyDir: string, s3Key: string, logicalId: string): string {
