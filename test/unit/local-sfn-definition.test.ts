@@ -148,7 +148,7 @@ describe('prepareDefinition', () => {
     expect(prepared.states.get('Inner')?.key).toBe('s1');
   });
 
-  it('refuses a .waitForTaskToken task that never passes $$.Task.Token, duplicate names and JSONata', () => {
+  it('refuses a .waitForTaskToken task without $$.Task.Token, duplicate names, JSONata and *SecondsPath timeouts', () => {
     const noToken = { ...waitingTask, Parameters: { QueueUrl: 'q', MessageBody: 'hi' } };
     expect(
       typeOfError(() =>
@@ -169,6 +169,16 @@ describe('prepareDefinition', () => {
       typeOfError(() => parseDefinitionText('{"QueryLanguage":"JSONata","StartAt":"A","States":{}}')),
     ).toBe('InvalidDefinition');
     expect(typeOfError(() => parseDefinitionText('{nope'))).toBe('InvalidDefinition');
+    const { TimeoutSeconds: _fixed, ...untimed } = waitingTask;
+    const pathTimeout = { ...untimed, TimeoutSecondsPath: '$.timeout' };
+    expect(
+      typeOfError(() =>
+        prepareDefinition(
+          { StartAt: 'Ask', States: { Ask: pathTimeout, Done: { Type: 'Succeed' } } },
+          { timeScale: 1 },
+        ),
+      ),
+    ).toBe('InvalidDefinition');
   });
 
   it('prepares the workflow definition of the app', () => {

@@ -173,18 +173,21 @@ function prepareTask(
       `State '${name}': a .waitForTaskToken task must pass $$.Task.Token in its Parameters`,
     );
   }
-  if (state.HeartbeatSecondsPath !== undefined) {
-    throw new SfnApiError(
-      'InvalidDefinition',
-      `State '${name}': HeartbeatSecondsPath is not supported locally`,
-    );
+  // The runner would read TimeoutSecondsPath from the evaluated Parameters, not the state input.
+  for (const field of ['TimeoutSecondsPath', 'HeartbeatSecondsPath'] as const) {
+    if (state[field] !== undefined) {
+      throw new SfnApiError(
+        'InvalidDefinition',
+        `State '${name}': ${field} is not supported locally; use ${field.replace('Path', '')} (e.g. via a definition substitution)`,
+      );
+    }
   }
   const out: JsonObject = { ...state };
   delete out.HeartbeatSeconds;
   if (typeof state.TimeoutSeconds === 'number') {
     // Token waits are time-scaled; the runner accepts fractions since we skip its validator for this copy.
     out.TimeoutSeconds = waits ? state.TimeoutSeconds / options.timeScale : state.TimeoutSeconds;
-  } else if (state.TimeoutSecondsPath === undefined) {
+  } else {
     out.TimeoutSeconds = NO_TIMEOUT_SECONDS; // AWS Standard: no task timeout unless one is set
   }
   if (waits && state.HeartbeatSeconds !== undefined) {

@@ -359,7 +359,7 @@ export class SfnEngine {
     } catch (err) {
       throw new SfnApiError(
         'InvalidDefinition',
-        `Invalid State Machine Definition: ${(err as Error).message}`,
+        `Invalid State Machine Definition: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}`,
       );
     }
     const prepared = prepareDefinition(parsed, { timeScale: this.timeScale });

@@ -1,5 +1,10 @@
 // The local cloud's Step Functions: an SFN API server (JSON protocol) over aws-local-stepfunctions,
 // with service integrations (Lambda, DynamoDB, SQS), task tokens and history on top of it.
+// Standard workflows, JSONPath only. Resources: a Lambda function ARN, lambda:invoke[.waitForTaskToken],
+// dynamodb:putItem|getItem|updateItem|deleteItem, sqs:sendMessage[.waitForTaskToken]; anything else
+// is refused at creation (InvalidDefinition) rather than failing mid-run. Finished executions are
+// kept in dataDir; running ones end as ABORTED when the local cloud stops (a task-token wait
+// cannot survive a restart).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SfnEngine } from './engine.js';
