@@ -1,0 +1,178 @@
+// The agent's HTTP client for the upman API: JSON in and out, the Bearer token, and errors an
+// employee can act on (not logged in, API unreachable, the server's own message and field).
+import { randomUUID } from 'node:crypto';
+import { AgentError } from './errors.js';
+
+export interface ApiClientOptions {
+  api: string;
+  token: string;
+  fetchFn?: typeof fetch;
+  /** Per request; the API's own limit is 30 s. */
+  timeoutMs?: number;
+}
+
+export class ApiError extends AgentError {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(status === 401 ? 'not-logged-in' : 'api-error', message, { status, ...(field ? { field } : {}) });
+  }
+}
+
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  ipAddress: string;
+  osRegistrationId: string;
+  department: string;
+  users: string[];
+}
+
+export interface InventoryItem {
+  software: string;
+  version: string;
+  revision: number | string;
+  installedAt: string;
+  updatedAt?: string;
+  user: string;
+}
+
+export interface RequestView {
+  requestId: string;
+  status: string;
+  statusReason?: string;
+  requester: string;
+  clientId: string;
+  software: string;
+  targetVersion: string;
+  reason?: string;
+  createdAt: string;
+  steps: Array<{ step: string; at: string; phase?: string; [detail: string]: unknown }>;
+}
+
+export interface IssuedKey {
+  grantId: string;
+  url: string;
+  kind: 'delta' | 'full';
+  fromRevision: number | null;
+  toRevision: number;
+  size: number;
+  sha256: string;
+  expiresAt: string;
+  version?: string;
+}
+
+export class ApiClient {
+  private readonly fetchFn: typeof fetch;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.fetchFn = options.fetchFn ?? fetch;
+  }
+
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    const url = `${this.options.api}${path}`;
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new AgentError(
+        'api-unreachable',
+        `The API at ${this.options.api} is unreachable (${cause}). Check --api/UPMAN_API and your network.`,
+        { api: this.options.api },
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const b = (json ?? {}) as { message?: unknown; field?: unknown };
+      const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || res.statusText;
+      const field = typeof b.field === 'string' ? b.field : undefined;
+      if (res.status === 401) {
+        throw new ApiError(401, `The API refused your login (${message}): run "upman login" again`);
+      }
+      throw new ApiError(
+        res.status,
+        `${method} ${path} failed (${res.status}): ${message}${field ? ` [field: ${field}]` : ''}`,
+        field,
+      );
+    }
+    return json as T;
+  }
+
+  getClient(clientId: string): Promise<ClientRecord | undefined> {
+    return this.call<ClientRecord>('GET', `/clients/${enc(clientId)}`).catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    });
+  }
+
+  putClient(clientId: string, body: Omit<ClientRecord, 'clientId'>) {
+    return this.call<{ client?: ClientRecord } & Record<string, unknown>>(
+      'PUT',
+      `/clients/${enc(clientId)}`,
+      body,
+    );
+  }
+
+  putInventory(clientId: string, items: InventoryItem[]) {
+    return this.call<Record<string, unknown>>('PUT', `/clients/${enc(clientId)}/software`, { items });
+  }
+
+  getInventory(clientId: string) {
+    return this.call<{ items: InventoryItem[]; cursor?: string }>(
+      'GET',
+      `/clients/${enc(clientId)}/software`,
+    );
+  }
+
+  submitRequest(
+    body: { clientId: string; software: string; targetVersion?: string; reason: string },
+    idempotencyKey: string = randomUUID(),
+  ) {
+    return this.call<{ requestId: string; status?: string }>('POST', '/update-requests', body, {
+      'idempotency-key': idempotencyKey,
+    });
+  }
+
+  getRequest(requestId: string) {
+    return this.call<RequestView>('GET', `/update-requests/${enc(requestId)}`);
+  }
+
+  listRequests(cursor?: string) {
+    const q = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+    return this.call<{ items: RequestView[]; cursor?: string }>('GET', `/update-requests${q}`);
+  }
+
+  requestKey(requestId: string, body: { clientId: string; currentRevision: number | null }) {
+    return this.call<IssuedKey>('POST', `/update-requests/${enc(requestId)}/key`, body);
+  }
+
+  confirm(grantId: string, sha256: string) {
+    return this.call<Record<string, unknown>>('POST', `/grants/${enc(grantId)}/confirmation`, { sha256 });
+  }
+}
+
+const enc = encodeURIComponent;

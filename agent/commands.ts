@@ -1,0 +1,531 @@
+// The employee's commands (issue 6): login, agent register/inventory, request, status, download.
+// Each takes --api/--root/--client/--json (also before the command name: `upman --json status`).
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { type Command, InvalidArgumentError } from 'commander';
+import { ApiClient, ApiError, type IssuedKey } from './api.js';
+import {
+  currentToken,
+  loginDeviceFlow,
+  loginLocal,
+  removeToken,
+  type StoredToken,
+  saveToken,
+} from './auth.js';
+import { apiUrl, clientId, type GlobalOptions, installRoot } from './config.js';
+import { downloadArtifact } from './download.js';
+import { AgentError } from './errors.js';
+import { hostName, osRegistrationId, primaryAddress } from './host.js';
+import { type ApplyPoint, applyPackage, recoverInstalls } from './install.js';
+import { assertSoftwareName, downloadsDir, readInstalled, scanRoot } from './install-root.js';
+import { makeOut, type Out, reportError } from './output.js';
+import { clearPending, readPending, writePending } from './pending.js';
+import { describeStep } from './steps.js';
+
+type Action<O> = (out: Out, options: O & GlobalOptions, cmd: Command) => Promise<void>;
+
+function withGlobals(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', 'the upman API (env UPMAN_API; default: the local cloud)')
+    .option('--root <dir>', 'the install root (env UPMAN_ROOT)')
+    .option('--client <id>', 'this client id (env UPMAN_CLIENT; default: the host name)')
+    .option('--json', 'machine-readable output');
+}
+
+/** Runs an action with merged options; any error becomes a clear message and exit status 1. */
+function run<O>(action: Action<O>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const root = rootOf(cmd);
+    const options = { ...root.opts(), ...definedOnly(cmd.opts()) } as O & GlobalOptions;
+    const out = makeOut(Boolean(options.json));
+    try {
+      await action(out, options, cmd);
+    } catch (error) {
+      reportError(error, out.json);
+    }
+  };
+}
+
+function rootOf(cmd: Command): Command {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c;
+}
+
+function definedOnly(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function positiveInt(value: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    throw new InvalidArgumentError('must be a whole number above 0');
+  return Number(value);
+}
+
+async function session(options: GlobalOptions): Promise<{ api: ApiClient; token: StoredToken }> {
+  const api = apiUrl(options);
+  const token = await currentToken();
+  return { api: new ApiClient({ api, token: token.token }), token };
+}
+
+export function registerAgentCommands(program: Command): void {
+  // Options given before a command name belong to the program; after it, to the command. So
+  // `upman --json status` and `upman status --json` both work, and other command groups keep
+  // their own options of the same name (e.g. `vendor publish --api`).
+  program.enablePositionalOptions();
+  withGlobals(program);
+
+  withGlobals(
+    program
+      .command('login')
+      .description('sign in: locally with --user (development issuer); against AWS with the OIDC device flow')
+      .option('--user <name>', 'local cloud: the user to sign in as')
+      .option('--groups <g1,g2>', 'local cloud: the groups of the token', list, ['employees'])
+      .option('--ttl <seconds>', 'local cloud: token lifetime in seconds', positiveInt)
+      .option('--issuer <url>', 'OIDC issuer for the device flow (env UPMAN_OIDC_ISSUER)')
+      .option('--oidc-client-id <id>', 'OAuth client id for the device flow (env UPMAN_OIDC_CLIENT_ID)')
+      .option('--scope <scopes>', 'device flow: scopes to ask for', 'openid profile email'),
+  ).action(
+    run<{
+      user?: string;
+      groups: string[];
+      ttl?: number;
+      issuer?: string;
+      oidcClientId?: string;
+      scope: string;
+    }>(async (out, o) => {
+      let stored: StoredToken;
+      if (o.user) {
+        stored = await loginLocal({
+          user: o.user,
+          groups: o.groups,
+          ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
+        });
+      } else {
+        const issuer = o.issuer ?? process.env.UPMAN_OIDC_ISSUER;
+        const oidcClientId = o.oidcClientId ?? process.env.UPMAN_OIDC_CLIENT_ID;
+        if (!issuer || !oidcClientId) {
+          throw new AgentError(
+            'usage',
+            'Say how to sign in: "upman login --user <name>" with the local cloud, or ' +
+              '"upman login --issuer <url> --oidc-client-id <id>" (or UPMAN_OIDC_ISSUER/UPMAN_OIDC_CLIENT_ID) for the device flow',
+          );
+        }
+        stored = await loginDeviceFlow({
+          issuer,
+          clientId: oidcClientId,
+          scope: o.scope,
+          prompt: (p) =>
+            process.stderr.write(
+              `To sign in, open ${p.verificationUriComplete ?? p.verificationUri} and enter the code ${p.userCode} ` +
+                `(valid ${Math.round(p.expiresIn / 60)} min).\n`,
+            ),
+        });
+      }
+      const tokenFile = await saveToken(stored);
+      out.result({ user: stored.user, groups: stored.groups, expiresAt: stored.expiresAt, tokenFile }, [
+        `Logged in as ${stored.user} (${stored.groups.join(', ') || 'no groups'}) until ${stored.expiresAt}.`,
+      ]);
+    }),
+  );
+
+  withGlobals(program.command('logout').description('forget the stored token')).action(
+    run(async (out) => {
+      const removed = await removeToken();
+      out.result({ loggedOut: removed }, [removed ? 'Logged out.' : 'Was not logged in.']);
+    }),
+  );
+
+  const agent = program.command('agent').description('this client PC: registration and inventory');
+
+  withGlobals(
+    agent
+      .command('register')
+      .description('register this client: name, IP address, OS registration id, department, users')
+      .option('--department <d>', 'the department the PC belongs to (required the first time)')
+      .option('--name <name>', 'client name (default: the host name)')
+      .option('--ip <address>', 'IP address (default: the first non-loopback address)')
+      .option(
+        '--os-registration-id <id>',
+        'OS registration id (default: machine id / MachineGuid / platform UUID)',
+      )
+      .option('--users <u1,u2>', 'users of the PC (default: you, or the registered users)', list),
+  ).action(
+    run<{ department?: string; name?: string; ip?: string; osRegistrationId?: string; users?: string[] }>(
+      async (out, o) => {
+        const id = clientId(o);
+        const { api, token } = await session(o);
+        const existing = await api.getClient(id);
+        const department = o.department ?? existing?.department;
+        if (!department) {
+          throw new AgentError('usage', `--department is required to register a new client (${id})`);
+        }
+        const osId = o.osRegistrationId ?? (await osRegistrationId());
+        if (!osId)
+          throw new AgentError('usage', 'Cannot read the OS registration id here: pass --os-registration-id');
+        const body = {
+          name: o.name ?? existing?.name ?? hostName(),
+          ipAddress: o.ip ?? primaryAddress(),
+          osRegistrationId: osId,
+          department,
+          users: o.users ?? existing?.users ?? [token.user],
+        };
+        try {
+          await api.putClient(id, body);
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 403) {
+            throw new AgentError(
+              'api-error',
+              `${error.message}. A new client, or a change of its users or department, is registered by an admin: ` +
+                'ask IT, or with the local cloud log in with "upman login --user <you> --groups employees,admins".',
+              { status: 403 },
+            );
+          }
+          throw error;
+        }
+        out.result({ clientId: id, ...body, created: existing === undefined }, [
+          `${existing ? 'Updated' : 'Registered'} client ${id}: ${body.name}, ${body.ipAddress}, ${department}, users ${body.users.join(', ')}`,
+        ]);
+      },
+    ),
+  );
+
+  withGlobals(
+    agent
+      .command('inventory')
+      .description("report this client's installed software (the install root's manifests) to the registry")
+      .option('--dry-run', 'show what would be reported, send nothing')
+      .option(
+        '--every <minutes>',
+        'keep running and report every N minutes (or use cron / a systemd timer)',
+        positiveInt,
+      ),
+  ).action(
+    run<{ dryRun?: boolean; every?: number }>(async (out, o) => {
+      const id = clientId(o);
+      const root = installRoot(o);
+      const once = async () => {
+        for (const r of await recoverInstalls(root))
+          out.note(`recovered an interrupted install of ${r.software}: ${r.outcome}`);
+        const scan = await scanRoot(root);
+        for (const s of scan.skipped) out.note(`skipped ${s.folder}: ${s.reason}`);
+        const items = scan.installed.map((m) => ({
+          software: m.software,
+          version: m.version,
+          revision: m.revision,
+          installedAt: m.installedAt,
+          ...(m.updatedAt ? { updatedAt: m.updatedAt } : {}),
+          user: m.user,
+        }));
+        const server = o.dryRun ? undefined : await (await session(o)).api.putInventory(id, items);
+        out.result(
+          {
+            clientId: id,
+            root,
+            items,
+            skipped: scan.skipped,
+            ...(server ? { result: server } : { dryRun: true }),
+          },
+          [
+            `${o.dryRun ? 'Would report' : 'Reported'} ${items.length} software for ${id}:`,
+            ...items.map((i) => `  ${i.software} ${i.version} (revision ${i.revision}), ${i.user}`),
+            ...(server ? [`registry: ${summary(server)}`] : []),
+          ],
+        );
+      };
+      if (!o.every) return once();
+      for (;;) {
+        try {
+          await once();
+        } catch (error) {
+          reportError(error, out.json);
+          process.exitCode = 0; // one failed round does not end the schedule
+        }
+        await new Promise((r) => setTimeout(r, o.every! * 60_000));
+      }
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('request')
+      .description('request an update of <software> on this client')
+      .argument('<software>', 'the software, as named in the catalog')
+      .option('--version <v>', 'the version wanted (default: the latest)')
+      .option('--reason <text>', 'why you need it (shown to finance and your approver)')
+      .option('--idempotency-key <key>', 'reuse to retry safely without filing twice (default: a new one)'),
+  ).action(
+    run<{ version?: string; reason?: string; idempotencyKey?: string }>(async (out, o, cmd) => {
+      const software = cmd.args[0]!;
+      assertSoftwareName(software);
+      const id = clientId(o);
+      const { api } = await session(o);
+      const answer = await api.submitRequest(
+        {
+          clientId: id,
+          software,
+          ...(o.version ? { targetVersion: o.version } : {}),
+          reason: o.reason ?? `Update of ${software} requested from ${id}`,
+        },
+        ...(o.idempotencyKey ? [o.idempotencyKey] : []),
+      );
+      out.result({ requestId: answer.requestId, ...(answer.status ? { status: answer.status } : {}) }, [
+        `Filed request ${answer.requestId} for ${software}${o.version ? ` ${o.version}` : ''} on ${id}.`,
+        `Follow it with: upman status ${answer.requestId}`,
+      ]);
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('status')
+      .description("a request's step timeline; without an id, your requests")
+      .argument('[requestId]', 'the request id that "upman request" printed'),
+  ).action(
+    run(async (out, o, cmd) => {
+      const requestId = cmd.args[0];
+      const { api } = await session(o);
+      if (!requestId) {
+        const page = await api.listRequests();
+        out.result(page, [
+          ...(page.items.length === 0 ? ['You have no requests.'] : []),
+          ...page.items.map(
+            (r) => `${r.requestId}  ${r.status.padEnd(17)} ${r.software} ${r.targetVersion}  ${r.createdAt}`,
+          ),
+        ]);
+        return;
+      }
+      const view = await api.getRequest(requestId);
+      out.result(view, [
+        `${view.requestId}: ${view.software} ${view.targetVersion} on ${view.clientId} — ${view.status}${view.statusReason ? ` (${view.statusReason})` : ''}`,
+        ...view.steps.map((s) => `  ${s.at}  ${s.step}${s.phase ? `.${s.phase}` : ''}  ${describeStep(s)}`),
+        ...(view.status === 'APPROVED'
+          ? [`Approved: install it when it suits you with "upman download ${view.requestId}".`]
+          : []),
+      ]);
+    }),
+  );
+
+  withGlobals(
+    program
+      .command('download')
+      .description('get a fresh key for an approved request, download (resumable), verify, install, confirm')
+      .argument('<requestId>', 'the approved request')
+      .option('--no-progress', 'no progress bar'),
+  ).action(
+    run<{ progress: boolean }>(async (out, o, cmd) => {
+      await download(out, o, cmd.args[0]!);
+    }),
+  );
+}
+
+function summary(result: Record<string, unknown>): string {
+  return ['installed', 'updated', 'removed', 'unchanged']
+    .filter((k) => typeof result[k] === 'number')
+    .map((k) => `${result[k]} ${k}`)
+    .join(', ');
+}
+
+const DOWNLOADABLE = new Set(['APPROVED', 'DOWNLOADED']);
+
+async function download(
+  out: Out,
+  o: GlobalOptions & { progress: boolean },
+  requestId: string,
+): Promise<void> {
+  const id = clientId(o);
+  const root = installRoot(o);
+  const { api, token } = await session(o);
+  const kill = killSwitch();
+  for (const r of await recoverInstalls(root))
+    out.note(`recovered an interrupted install of ${r.software}: ${r.outcome}`);
+
+  const view = await api.getRequest(requestId);
+  if (view.clientId !== id) {
+    throw new AgentError(
+      'usage',
+      `Request ${requestId} is for client ${view.clientId}, and this is ${id}: run it there, or pass --client ${view.clientId}`,
+    );
+  }
+  if (!DOWNLOADABLE.has(view.status)) {
+    throw new AgentError(
+      'not-approved',
+      view.status === 'REJECTED'
+        ? `Request ${requestId} was rejected${view.statusReason ? ` (${view.statusReason})` : ''}: there is nothing to download`
+        : `Request ${requestId} is ${view.status}: it can be downloaded once approved (see "upman status ${requestId}")`,
+      { status: view.status },
+    );
+  }
+  const software = view.software;
+  assertSoftwareName(software);
+  const installed = await readInstalled(root, software);
+  const current = typeof installed?.revision === 'number' ? installed.revision : null;
+
+  // An earlier run installed it but could not confirm: confirm now, download nothing.
+  const pending = await readPending(root, requestId);
+  if (pending && current === pending.toRevision) {
+    await confirm(api, root, requestId, pending.grantId, pending.sha256);
+    const result = {
+      software,
+      fromRevision: pending.fromRevision,
+      toRevision: pending.toRevision,
+      kind: pending.kind,
+    };
+    out.result({ ...result, confirmed: true, added: [], changed: [], deleted: [] }, [
+      `${software} was already installed at revision ${pending.toRevision}; the download is now confirmed.`,
+    ]);
+    return;
+  }
+
+  const key = await api.requestKey(requestId, { clientId: id, currentRevision: current });
+  checkKey(key);
+  if (current === key.toRevision) {
+    out.result(
+      {
+        software,
+        fromRevision: current,
+        toRevision: key.toRevision,
+        kind: 'none',
+        added: [],
+        changed: [],
+        deleted: [],
+      },
+      [`${software} is already at revision ${current}: nothing to do.`],
+    );
+    return;
+  }
+  out.note(
+    `${software}: ${key.kind} package ${current === null ? '' : `from revision ${current} `}to revision ${key.toRevision}, ${key.size} bytes`,
+  );
+
+  const bar =
+    o.progress && !out.json && process.stderr.isTTY
+      ? new SingleBar({
+          format: '  {bar} {percentage}% | {value}/{total} bytes | {eta_formatted}',
+          hideCursor: true,
+          stream: process.stderr,
+        })
+      : undefined;
+  let downloaded: Awaited<ReturnType<typeof downloadArtifact>>;
+  try {
+    downloaded = await downloadArtifact({
+      url: key.url,
+      size: key.size,
+      sha256: key.sha256,
+      dir: downloadsDir(root),
+      requestId,
+      onStart: (offset, total) => {
+        if (offset > 0) out.note(`resuming at ${offset} of ${total} bytes`);
+        bar?.start(total, offset);
+      },
+      onProgress: (received) => {
+        bar?.update(received);
+        kill.download(received);
+      },
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new AgentError(
+        'root-unwritable',
+        `The install root ${root} is not writable (${code}): nothing was changed. Fix the permissions and run the command again.`,
+      );
+    }
+    throw error;
+  } finally {
+    bar?.stop();
+  }
+  out.note(`verified SHA-256 ${key.sha256}`);
+
+  const now = new Date().toISOString();
+  const changes = await applyPackage({
+    root,
+    software,
+    archive: downloaded.file,
+    kind: key.kind,
+    fromRevision: key.fromRevision,
+    manifest: {
+      software,
+      version: key.version ?? view.targetVersion,
+      revision: key.toRevision,
+      installedAt: installed?.installedAt ?? now,
+      ...(installed ? { updatedAt: now } : {}),
+      user: token.user,
+      grantId: key.grantId,
+    },
+    hooks: { at: kill.apply },
+  });
+  await rm(downloaded.file, { force: true });
+
+  const result = { software, fromRevision: current, toRevision: key.toRevision, kind: key.kind };
+  await writePending(root, requestId, { ...result, grantId: key.grantId, sha256: key.sha256 });
+  try {
+    await confirm(api, root, requestId, key.grantId, key.sha256);
+  } catch (error) {
+    throw new AgentError(
+      'confirmation-failed',
+      `${software} is installed at revision ${key.toRevision}, but the confirmation to the server failed ` +
+        `(${(error as Error).message}); run "upman download ${requestId}" again to send it.`,
+      { ...result },
+    );
+  }
+  const version = key.version ?? view.targetVersion;
+  out.result({ ...result, version, grantId: key.grantId, confirmed: true, ...changes }, [
+    `Installed ${software} ${version} (revision ${key.toRevision}) into ${join(root, software)}` +
+      ` from ${current === null ? 'nothing' : `revision ${current}`} with the ${key.kind} package:`,
+    `  ${changes.added.length} added, ${changes.changed.length} changed, ${changes.deleted.length} deleted`,
+    ...changes.added.map((p) => `  + ${p}`),
+    ...changes.changed.map((p) => `  ~ ${p}`),
+    ...changes.deleted.map((p) => `  - ${p}`),
+  ]);
+}
+
+async function confirm(
+  api: ApiClient,
+  root: string,
+  requestId: string,
+  grantId: string,
+  sha256: string,
+): Promise<void> {
+  await api.confirm(grantId, sha256);
+  await clearPending(root, requestId);
+}
+
+function checkKey(key: IssuedKey): void {
+  const ok =
+    key &&
+    typeof key.url === 'string' &&
+    (key.kind === 'full' || key.kind === 'delta') &&
+    Number.isSafeInteger(key.size) &&
+    Number.isSafeInteger(key.toRevision) &&
+    typeof key.grantId === 'string';
+  if (!ok)
+    throw new AgentError('api-error', `The key the API returned is incomplete: ${JSON.stringify(key)}`);
+}
+
+/**
+ * Fault injection for the fault tests (docs/agent.md): UPMAN_TEST_KILL_AT=<point> SIGKILLs this
+ * process at an install point (staged, journaled, backed-up, swapped) or after N downloaded
+ * bytes (download:<N>), so tests exercise a real kill and the next run's recovery.
+ */
+function killSwitch() {
+  const at = process.env.UPMAN_TEST_KILL_AT ?? '';
+  const bytes = /^download:(\d+)$/.exec(at)?.[1];
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  return {
+    download: (received: number) => {
+      if (bytes !== undefined && received >= Number(bytes)) die();
+    },
+    apply: (point: ApplyPoint) => {
+      if (point === at) die();
+    },
+  };
+}

@@ -1,0 +1,285 @@
+// Installing a downloaded package into <root>/<software>/ (【0015】【0028】) with an atomic swap:
+// build the new tree in <root>/.upman/staging (a copy of the old one plus the delta, or the
+// unpacked full package), then rename old → backup and staging → live. A journal written
+// before the first rename lets the next run finish or undo a swap that a kill interrupted;
+// any failure before the swap leaves the old tree untouched.
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyDelta, readDeltaIndex, unpackFull } from '../lib/vendor/apply.js';
+import { scanTree } from '../lib/vendor/package.js';
+import { AgentError } from './errors.js';
+import {
+  type InstallManifest,
+  journalsDir,
+  MANIFEST,
+  readInstalled,
+  STATE_DIR,
+  softwareDir,
+  stagingDir,
+  writeManifest,
+} from './install-root.js';
+
+/** Points at which a test may stop the process (UPMAN_TEST_KILL_AT). */
+export type ApplyPoint = 'staged' | 'journaled' | 'backed-up' | 'swapped';
+
+export interface ApplyInput {
+  root: string;
+  software: string;
+  archive: string;
+  kind: 'full' | 'delta';
+  /** For a delta: the revision it applies to (must be what is installed). */
+  fromRevision: number | null;
+  /** The new manifest (version, revision, dates, user, grant). */
+  manifest: InstallManifest;
+  hooks?: { at?: (point: ApplyPoint) => void | Promise<void> };
+}
+
+export interface ApplyResult {
+  added: string[];
+  changed: string[];
+  deleted: string[];
+}
+
+interface Journal {
+  software: string;
+  live: string;
+  stage: string;
+  backup: string | null;
+  startedAt: string;
+}
+
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+function unwritable(root: string, error: unknown, software: string): AgentError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || !UNWRITABLE.has(code)) return undefined;
+  return new AgentError(
+    'root-unwritable',
+    `The install root ${root} is not writable (${code}): nothing was changed and ${software} stays as it was. ` +
+      'Fix the permissions (or run as a user who may write there) and run the command again.',
+    { root, errno: code },
+  );
+}
+
+export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
+  const { root, software } = input;
+  const at = input.hooks?.at ?? (() => {});
+  const live = softwareDir(root, software);
+  const release = await acquireLock(root, software);
+  let stage: string | undefined;
+  let backup: string | null = null;
+  let journalFile: string | undefined;
+  let movedOld = false;
+  try {
+    await recoverInstalls(root, { holding: software });
+    await mkdir(stagingDir(root), { recursive: true });
+    await mkdir(journalsDir(root), { recursive: true });
+    stage = await mkdtemp(join(stagingDir(root), `${software}-new-`));
+
+    const old = await readInstalled(root, software);
+    const liveExists = await exists(live);
+    if (input.kind === 'delta') {
+      if (!old || String(old.revision) !== String(input.fromRevision)) {
+        throw new AgentError(
+          'install-failed',
+          `The package is a delta from revision ${input.fromRevision}, but ${software} is at ${old ? `revision ${old.revision}` : 'no revision (not installed)'}; ` +
+            'run the command again to get a key that matches this client',
+        );
+      }
+      const index = await readDeltaIndex(input.archive);
+      if (index.files.includes(MANIFEST))
+        throw new AgentError('install-failed', `The package may not contain ${MANIFEST}`);
+      await cp(live, stage, { recursive: true, force: true, errorOnExist: false, verbatimSymlinks: true });
+      await applyDelta(input.archive, stage);
+    } else {
+      await unpackFull(input.archive, stage);
+      if (await exists(join(stage, MANIFEST))) {
+        throw new AgentError('install-failed', `The package may not contain ${MANIFEST}`);
+      }
+    }
+    await writeManifest(stage, input.manifest);
+    const result = await diffTrees(liveExists ? live : undefined, stage);
+    await at('staged');
+
+    backup = liveExists ? join(stagingDir(root), `${software}-old-${randomBytes(4).toString('hex')}`) : null;
+    const journal: Journal = { software, live, stage, backup, startedAt: new Date().toISOString() };
+    journalFile = await writeJournal(root, journal);
+    await at('journaled');
+
+    if (backup) {
+      await rename(live, backup);
+      movedOld = true;
+      await at('backed-up');
+    }
+    await rename(stage, live);
+    stage = undefined;
+    await at('swapped');
+    // Committed: what follows only tidies up.
+    await rm(journalFile, { force: true });
+    journalFile = undefined;
+    if (backup) await rm(backup, { recursive: true, force: true }).catch(() => {});
+    return result;
+  } catch (error) {
+    // Roll back: the old tree goes back to its place, the half-built one away.
+    if (movedOld && backup && !(await exists(live))) await rename(backup, live).catch(() => {});
+    if (stage) await rm(stage, { recursive: true, force: true }).catch(() => {});
+    if (journalFile) await rm(journalFile, { force: true }).catch(() => {});
+    const wrapped = unwritable(root, error, software);
+    if (wrapped) throw wrapped;
+    if (error instanceof AgentError) throw error;
+    throw new AgentError(
+      'install-failed',
+      `Installing ${software} failed (${(error as Error).message}); the previous version was kept. Run the command again to retry.`,
+    );
+  } finally {
+    await release();
+  }
+}
+
+async function writeJournal(root: string, journal: Journal): Promise<string> {
+  const file = join(journalsDir(root), `${journal.software}.json`);
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w', 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(journal)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  return file;
+}
+
+export interface Recovered {
+  software: string;
+  outcome: 'rolled-back' | 'completed';
+}
+
+/**
+ * Finishes or undoes swaps a killed process left behind (one journal per software), then
+ * removes staging leftovers. If the new tree had reached its place the swap is completed (it
+ * was fully built and checked before the swap began); otherwise the old tree is put back.
+ */
+export async function recoverInstalls(
+  root: string,
+  options: { holding?: string } = {},
+): Promise<Recovered[]> {
+  const dir = journalsDir(root);
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  } catch {
+    names = [];
+  }
+  const recovered: Recovered[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    const journal = JSON.parse(await readFile(file, 'utf8')) as Journal;
+    let release: () => Promise<void> = async () => {};
+    if (journal.software !== options.holding) {
+      // A live process is mid-install of that software: its journal is not ours to resolve.
+      if (await lockHeld(root, journal.software)) continue;
+      release = await acquireLock(root, journal.software);
+    }
+    try {
+      const liveExists = await exists(journal.live);
+      if (await exists(journal.stage)) {
+        // The new tree never reached its place.
+        if (!liveExists && journal.backup && (await exists(journal.backup)))
+          await rename(journal.backup, journal.live);
+        await rm(journal.stage, { recursive: true, force: true });
+        recovered.push({ software: journal.software, outcome: 'rolled-back' });
+      } else if (liveExists) {
+        if (journal.backup) await rm(journal.backup, { recursive: true, force: true });
+        recovered.push({ software: journal.software, outcome: 'completed' });
+      } else if (journal.backup && (await exists(journal.backup))) {
+        await rename(journal.backup, journal.live);
+        recovered.push({ software: journal.software, outcome: 'rolled-back' });
+      }
+      await rm(file, { force: true });
+    } finally {
+      await release();
+    }
+  }
+  // Staging folders no journal names are builds a kill interrupted before the swap began.
+  try {
+    for (const name of await readdir(stagingDir(root))) {
+      const software = name.replace(/-(new|old)-[^-]+$/, '');
+      if (!(await lockHeld(root, software)))
+        await rm(join(stagingDir(root), name), { recursive: true, force: true });
+    }
+  } catch {
+    // no staging folder: nothing to tidy
+  }
+  return recovered;
+}
+
+/** One installer per software at a time: an exclusive lock file holding the owner's pid. */
+async function acquireLock(root: string, software: string): Promise<() => Promise<void>> {
+  const dir = join(root, STATE_DIR, 'locks');
+  const file = join(dir, `${software}.lock`);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw unwritable(root, error, software) ?? error;
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw unwritable(root, error, software) ?? error;
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (pid && pid !== process.pid && alive(pid)) {
+        throw new AgentError(
+          'install-failed',
+          `Another upman (pid ${pid}) is installing ${software} right now; try again when it is done`,
+        );
+      }
+      await rm(file, { force: true }); // left by a process that died
+    }
+  }
+  throw new AgentError('install-failed', `Cannot take the install lock ${file}`);
+}
+
+async function lockHeld(root: string, software: string): Promise<boolean> {
+  const pid = Number(
+    (await readFile(join(root, STATE_DIR, 'locks', `${software}.lock`), 'utf8').catch(() => '')).trim(),
+  );
+  return pid > 0 && pid !== process.pid && alive(pid);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What the install changes, file by file (the manifest itself excluded). */
+export async function diffTrees(before: string | undefined, after: string): Promise<ApplyResult> {
+  const old = new Map(before ? (await scanTree(before)).map((f) => [f.path, f]) : []);
+  const result: ApplyResult = { added: [], changed: [], deleted: [] };
+  for (const f of await scanTree(after)) {
+    if (f.path === MANIFEST) continue;
+    const o = old.get(f.path);
+    old.delete(f.path);
+    if (!o) result.added.push(f.path);
+    else if (o.sha256 !== f.sha256 || o.mode !== f.mode) result.changed.push(f.path);
+  }
+  for (const path of old.keys()) if (path !== MANIFEST) result.deleted.push(path);
+  return result;
+}
