@@ -20,6 +20,17 @@ export interface StageConfig {
     sender: string;
   };
   budgetBatch: { schedule: BudgetBatchSchedule };
+  /** The approval's clock (S505/S506) and how long a request waits for finance (S503). */
+  approval: {
+    /** No decision this long after the mail: a reminder. */
+    reminderSeconds: number;
+    /** No decision this long after the reminder: escalation to the next approver. */
+    escalationSeconds: number;
+    /** No decision this long after the escalation: EXPIRED. */
+    expirySeconds: number;
+    /** No budget answer this long after the line was filed: EXPIRED. */
+    budgetAnswerSeconds: number;
+  };
   /** How long a download key (presigned URL) lives. */
   keyTtlSeconds: number;
   logRetentionDays: number;
@@ -31,6 +42,12 @@ const DEFAULTS: Omit<StageConfig, 'stage'> = {
   auth: { issuer: 'https://issuer.upman.local/dev', audience: ['upman'] },
   mail: { sender: 'upman@upman.example' },
   budgetBatch: { schedule: 'daily' },
+  approval: {
+    reminderSeconds: 2 * 86_400,
+    escalationSeconds: 2 * 86_400,
+    expirySeconds: 3 * 86_400,
+    budgetAnswerSeconds: 14 * 86_400,
+  },
   keyTtlSeconds: 3600,
   logRetentionDays: 30,
   retainData: false,
@@ -65,6 +82,12 @@ function validate(config: StageConfig): void {
     fail('mail.sender', 'must be an e-mail address');
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
     fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
+  }
+  for (const field of ['reminderSeconds', 'escalationSeconds', 'expirySeconds', 'budgetAnswerSeconds'] as const) {
+    const v = config.approval?.[field];
+    if (!Number.isInteger(v) || v < 60 || v > 365 * 86_400) {
+      fail(`approval.${field}`, 'must be an integer number of seconds from 60 to 31536000 (one year)');
+    }
   }
   if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
     fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');

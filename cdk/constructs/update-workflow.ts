@@ -6,10 +6,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT, retentionFor } from './app-function.js';
+import { renderAslFile } from './workflow-definition.js';
 
 export interface UpdateWorkflowProps {
   /** Values for ${Name} placeholders in the ASL file. */
   substitutions: Record<string, string>;
+  /** Values for quoted "${Name}" number placeholders (timeouts), rendered at synth (workflow-definition.ts). */
+  numbers?: Record<string, number>;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
 }
@@ -27,7 +30,9 @@ export class UpdateWorkflow extends Construct {
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
+      definitionBody: props.numbers
+        ? sfn.DefinitionBody.fromString(renderAslFile(UPDATE_REQUEST_ASL, props.numbers))
+        : sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
       definitionSubstitutions: props.substitutions,
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },

@@ -10,6 +10,9 @@ import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
 import { RegistryApi } from '../constructs/registry-api.js';
 import { RegistryTable } from '../constructs/registry-table.js';
 import { UpdateWorkflow } from '../constructs/update-workflow.js';
+import { WorkflowApi } from '../constructs/workflow-api.js';
+import { workflowNumbers } from '../constructs/workflow-definition.js';
+import { WorkflowTasks } from '../constructs/workflow-tasks.js';
 
 export interface UpdateManagementStackProps extends StackProps {
   config: StageConfig;
@@ -46,12 +49,41 @@ export class UpdateManagementStack extends Stack {
     // S604: download-completed notices for finance.
     this.downloadNoticeQueue = new QueueWithDlq(this, 'DownloadNoticeQueue', { removalPolicy });
 
+    // S501–S509: the machine's Lambda tasks first (the definition names them), then the
+    // machine, then the routes and the batch schedule that drive it (docs/workflow.md).
+    const workflowTasks = new WorkflowTasks(this, 'WorkflowTasks', {
+      table: this.registry.table,
+      budgetQueue: this.budgetQueue.queue,
+      mailer: this.mailer,
+      apiUrl: this.api.url,
+      schedule: config.budgetBatch.schedule,
+      approval: config.approval,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
     this.workflow = new UpdateWorkflow(this, 'UpdateRequest', {
-      substitutions: { RegistryTableName: this.registry.table.tableName },
+      substitutions: {
+        RegistryTableName: this.registry.table.tableName,
+        PurchaseOrderQueueUrl: this.purchaseOrderQueue.queue.queueUrl,
+        ...workflowTasks.substitutions,
+      },
+      numbers: workflowNumbers(config.approval),
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
     this.registry.table.grantReadWriteData(this.workflow.stateMachine);
+    this.purchaseOrderQueue.queue.grantSendMessages(this.workflow.stateMachine);
+    workflowTasks.grantInvoke(this.workflow.stateMachine);
+    new WorkflowApi(this, 'WorkflowApi', {
+      api: this.api,
+      table: this.registry.table,
+      stateMachine: this.workflow.stateMachine,
+      budgetQueue: this.budgetQueue.queue,
+      schedule: config.budgetBatch.schedule,
+      approval: config.approval,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
 
     const fn = (id: string, entry: string, description: string, extra: Partial<AppFunctionProps> = {}) =>
       new AppFunction(this, id, {

@@ -1,0 +1,100 @@
+// The Lambda tasks of the update-request state machine (S502 budget line, S504 approver,
+// S505 approval phases, the ends S508/S509/expired/failed). They hold no Step Functions
+// permission: the machine references them, so a grant back would be a dependency cycle.
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { BudgetBatchSchedule, StageConfig } from '../config.js';
+import { AppFunction } from './app-function.js';
+import type { Mailer } from './mailer.js';
+
+export interface WorkflowTasksProps {
+  table: ITableV2;
+  budgetQueue: IQueue;
+  mailer: Mailer;
+  /** Base URL of the HTTP API (approval links, finance's answer URL). */
+  apiUrl: string;
+  schedule: BudgetBatchSchedule;
+  approval: StageConfig['approval'];
+  logRetentionDays: number;
+  removalPolicy: RemovalPolicy;
+}
+
+/** Environment every workflow function shares (timeouts of the phases, batch schedule, links). */
+export function workflowEnvironment(p: Pick<WorkflowTasksProps, 'apiUrl' | 'schedule' | 'approval'>) {
+  return {
+    API_URL: p.apiUrl,
+    BUDGET_SCHEDULE: p.schedule,
+    APPROVAL_REMINDER_SECONDS: String(p.approval.reminderSeconds),
+    APPROVAL_ESCALATION_SECONDS: String(p.approval.escalationSeconds),
+    APPROVAL_EXPIRY_SECONDS: String(p.approval.expirySeconds),
+  };
+}
+
+export class WorkflowTasks extends Construct {
+  readonly budgetLine: AppFunction;
+  readonly resolveApprover: AppFunction;
+  readonly approval: AppFunction;
+  readonly conclude: AppFunction;
+
+  constructor(scope: Construct, id: string, props: WorkflowTasksProps) {
+    super(scope, id);
+    const base = {
+      logRetentionDays: props.logRetentionDays,
+      removalPolicy: props.removalPolicy,
+      environment: workflowEnvironment(props),
+      timeout: Duration.seconds(30),
+    };
+    this.budgetLine = new AppFunction(this, 'BudgetLine', {
+      ...base,
+      entry: 'functions/workflow/budget-line.ts',
+      description: 'S502: files a request budget line with its task token for the next batch',
+    })
+      .bindTable(props.table, 'readWrite')
+      .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL');
+    this.resolveApprover = new AppFunction(this, 'ResolveApprover', {
+      ...base,
+      entry: 'functions/workflow/resolve-approver.ts',
+      description: 'S504: the approver (and delegate) in force at the time of the request',
+    }).bindTable(props.table, 'readWrite');
+    this.approval = new AppFunction(this, 'Approval', {
+      ...base,
+      entry: 'functions/workflow/approval.ts',
+      description: 'S505: stores the approval token, issues links, mails the approver',
+    })
+      .bindTable(props.table, 'readWrite')
+      .bindMail(props.mailer.binding);
+    this.conclude = new AppFunction(this, 'Conclude', {
+      ...base,
+      entry: 'functions/workflow/conclude.ts',
+      description: 'S508/S509, expiry and failure: final status, grant and key, mail to the employee',
+    })
+      .bindTable(props.table, 'readWrite')
+      .bindMail(props.mailer.binding);
+  }
+
+  /** The ASL's ${...FunctionArn} substitutions. */
+  get substitutions(): Record<string, string> {
+    return {
+      BudgetLineFunctionArn: this.budgetLine.functionArn,
+      ResolveApproverFunctionArn: this.resolveApprover.functionArn,
+      ApprovalFunctionArn: this.approval.functionArn,
+      ConcludeFunctionArn: this.conclude.functionArn,
+    };
+  }
+
+  /** Lets the state machine invoke exactly these functions (grantInvoke would add "<arn>:*"). */
+  grantInvoke(stateMachine: sfn.StateMachine): void {
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [this.budgetLine, this.resolveApprover, this.approval, this.conclude].map(
+          (f) => f.functionArn,
+        ),
+      }),
+    );
+  }
+}

@@ -1,0 +1,10 @@
+// POST /update-requests (S501): records the request and starts its execution. 202 {requestId}.
+import { httpHandler, json } from '../../../lib/http/handler.js';
+import { submitRequest } from '../../../lib/workflow/requests.js';
+import { clock, executions, registryStore, workflowStore } from '../../workflow/deps.js';
+
+const ports = { requests: workflowStore(), registry: registryStore(), executions: executions(), clock };
+
+export const handler = httpHandler(async ({ caller, headers, body }) =>
+  json(202, await submitRequest(ports, caller, headers, body)),
+);

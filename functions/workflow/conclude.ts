@@ -1,0 +1,14 @@
+// The ends of a request: S508 (grant, key, mail), S509 (rejection mail), expired, failed.
+import { concludeRequest, type OutcomeInput } from '../../lib/workflow/outcomes.js';
+import { clock, keyIssuer, mailer, mailSettings, workflowStore } from './deps.js';
+
+const ports = {
+  requests: workflowStore(),
+  budget: workflowStore(),
+  mailer: mailer(),
+  keys: keyIssuer(),
+  clock,
+  settings: mailSettings(),
+};
+
+export const handler = async (event: OutcomeInput) => concludeRequest(ports, event);

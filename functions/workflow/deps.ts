@@ -1,0 +1,83 @@
+// The workflow's ports for one Lambda function, from its environment (set by the workflow
+// constructs through AppFunction.bind*). Each getter reads only what it needs, and a missing
+// setting fails by name. Clients are created once per container.
+import { sharedDocumentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
+import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
+import { SesMailer, sesClient } from '../../lib/adapters/ses-mailer.js';
+import { SfnExecutions, SfnTaskCallbacks, sfnClient } from '../../lib/adapters/sfn.js';
+import { SqsMessageQueue, sqsClient } from '../../lib/adapters/sqs-queue.js';
+import type { KeyIssuer } from '../../lib/ports/key-issuer.js';
+import type { BatchSchedule } from '../../lib/workflow/budget.js';
+import type { Clock, WorkflowSettings } from '../../lib/workflow/ports.js';
+import { workflowKeyIssuer } from './key-issuer.js';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}
+
+function seconds(name: string): number {
+  const n = Number(required(name));
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`Environment variable ${name} must be a whole number of seconds`);
+  return n;
+}
+
+const clock: Clock = { now: () => new Date() };
+
+let store: DynamoWorkflowStore | undefined;
+let registry: DynamoRegistryStore | undefined;
+
+export const workflowStore = () => {
+  store ??= new DynamoWorkflowStore(sharedDocumentClient(), required('TABLE_NAME'));
+  return store;
+};
+export const registryStore = () => {
+  registry ??= new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
+  return registry;
+};
+export const mailer = () =>
+  new SesMailer(sesClient(), required('MAIL_SENDER'), process.env.MAIL_CONFIGURATION_SET || undefined);
+export const executions = () => new SfnExecutions(sfnClient(), required('STATE_MACHINE_ARN'));
+export const callbacks = () => new SfnTaskCallbacks(sfnClient());
+export const budgetQueue = () => new SqsMessageQueue(sqsClient(), required('BUDGET_QUEUE_URL'));
+export const keyIssuer = (): KeyIssuer => workflowKeyIssuer();
+
+export function settings(): WorkflowSettings {
+  return {
+    apiUrl: required('API_URL'),
+    approval: {
+      reminderSeconds: seconds('APPROVAL_REMINDER_SECONDS'),
+      escalationSeconds: seconds('APPROVAL_ESCALATION_SECONDS'),
+      expirySeconds: seconds('APPROVAL_EXPIRY_SECONDS'),
+    },
+    maxLinesPerBatch: Number(process.env.BUDGET_MAX_LINES_PER_BATCH ?? 500),
+    ...(process.env.MAIL_DOMAIN ? { mailDomain: process.env.MAIL_DOMAIN } : {}),
+  };
+}
+
+/** Only what mails need (the ends of a request). */
+export const mailSettings = () => (process.env.MAIL_DOMAIN ? { mailDomain: process.env.MAIL_DOMAIN } : {});
+
+export function budgetSchedule(): BatchSchedule {
+  const s = required('BUDGET_SCHEDULE');
+  if (s !== 'immediate' && s !== 'daily' && s !== 'weekly') throw new Error(`BUDGET_SCHEDULE is ${s}`);
+  return s;
+}
+
+/** Ports of the budget use cases (S502/S503). */
+export function budgetPorts() {
+  return {
+    budget: workflowStore(),
+    requests: workflowStore(),
+    queue: budgetQueue(),
+    callbacks: callbacks(),
+    clock,
+    maxLinesPerBatch: Number(process.env.BUDGET_MAX_LINES_PER_BATCH ?? 500),
+    apiUrl: required('API_URL'),
+  };
+}
+
+export { clock };

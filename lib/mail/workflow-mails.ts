@@ -1,0 +1,164 @@
+// The workflow's mails (S505 approval, reminder, escalation; S508 approved with the key;
+// S509 rejected; expired; failed). Each is HTML plus plain text with the same content.
+
+import type { IssuedKey } from '../ports/key-issuer.js';
+import type { Mail } from '../ports/mailer.js';
+import { documentOf, facts, html } from './html.js';
+
+export interface RequestFacts {
+  requestId: string;
+  requester: string;
+  clientId: string;
+  department: string;
+  software: string;
+  targetVersion: string;
+  reason?: string;
+  quantity: number;
+  unitPrice: number;
+}
+
+export interface BudgetFacts {
+  available: boolean | null;
+  note?: string;
+  total?: number;
+}
+
+const money = (n: number | undefined) => (n === undefined ? undefined : n.toFixed(2));
+
+function requestRows(r: RequestFacts): Array<[string, unknown]> {
+  return [
+    ['Request', r.requestId],
+    ['Requested by', r.requester],
+    ['Department', r.department],
+    ['Client', r.clientId],
+    ['Software', `${r.software} ${r.targetVersion}`],
+    ['Licences', r.quantity],
+    ['Unit price', money(r.unitPrice)],
+    ['Reason', r.reason],
+  ];
+}
+
+function budgetText(b: BudgetFacts): string {
+  if (b.available === null) return 'no answer from finance';
+  return `${b.available ? 'budget available' : 'NO budget available'}${b.note ? ` — ${b.note}` : ''}`;
+}
+
+export type ApprovalMailKind = 'initial' | 'reminder' | 'escalation';
+
+/** S505: to one decider, with their own link. */
+export function approvalMail(p: {
+  to: string;
+  recipient: string;
+  kind: ApprovalMailKind;
+  request: RequestFacts;
+  budget: BudgetFacts;
+  link: string;
+  linkExpiresAt: string;
+  /** For an escalation: whose decision it was first. */
+  escalatedFrom?: string;
+  onBehalfOf?: string;
+}): Mail {
+  const { request: r } = p;
+  const subject =
+    p.kind === 'reminder'
+      ? `Reminder: approve ${r.software} ${r.targetVersion} for ${r.requester}?`
+      : p.kind === 'escalation'
+        ? `Escalated: approve ${r.software} ${r.targetVersion} for ${r.requester}?`
+        : `Approve ${r.software} ${r.targetVersion} for ${r.requester}?`;
+  const lead =
+    p.kind === 'reminder'
+      ? `This request still waits for your decision.`
+      : p.kind === 'escalation'
+        ? `${p.escalatedFrom ?? 'The approver'} did not decide in time, so this request comes to you.`
+        : `${r.requester} asks for an update.`;
+  const delegation = p.onBehalfOf ? `You are asked as the delegate of ${p.onBehalfOf}.` : '';
+  const rows = facts([
+    ...requestRows(r),
+    ['Finance', budgetText(p.budget)],
+    ['Total', money(p.budget.total)],
+  ]);
+  const body = html`<p>${lead} ${delegation}</p>${rows.html}
+<p style="margin:1.5rem 0"><a href="${p.link}" style="background:#0b5cad;color:#fff;padding:.6rem 1rem;border-radius:4px;text-decoration:none">Review and decide</a></p>
+<p>Or open this link: <a href="${p.link}">${p.link}</a></p>
+<p style="color:#666">The link is for ${p.recipient} only, works once, and expires at ${p.linkExpiresAt}. Opening it changes nothing: you decide on the page.</p>`;
+  const text = `${lead}${delegation ? ` ${delegation}` : ''}
+
+${rows.text}
+
+Review and decide: ${p.link}
+
+The link is for ${p.recipient} only, works once, and expires at ${p.linkExpiresAt}.
+Opening it changes nothing: you decide on the page.
+`;
+  return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `approval-${r.requestId}` };
+}
+
+/** S508: approved, with the download key (or how to get one). */
+export function approvedMail(p: {
+  to: string;
+  request: RequestFacts;
+  approvedBy: string;
+  grantId: string;
+  key?: IssuedKey;
+  comment?: string;
+}): Mail {
+  const r = p.request;
+  const subject = `Approved: ${r.software} ${r.targetVersion}`;
+  const rows = facts([
+    ...requestRows(r),
+    ['Approved by', p.approvedBy],
+    ['Comment', p.comment],
+    ['Grant', p.grantId],
+    ['Key expires', p.key?.expiresAt],
+    ['Package', p.key ? `${p.key.kind}, ${p.key.size} bytes, sha256 ${p.key.sha256}` : undefined],
+  ]);
+  const keyHtml = p.key
+    ? html`<p>Your download key (a link, valid until ${p.key.expiresAt}): <a href="${p.key.url}">download ${r.software}</a></p><p style="word-break:break-all;font-size:.85rem">${p.key.url}</p>`
+    : html`<p>No release is published yet; the grant stands. Ask for a key when you want to update: <code>upman key ${p.grantId}</code>.</p>`;
+  const keyText = p.key
+    ? `Your download key (valid until ${p.key.expiresAt}):\n${p.key.url}`
+    : `No release is published yet; the grant stands. Ask for a key when you want to update: upman key ${p.grantId}`;
+  const body = html`<p>Your request was approved. You choose when to download: nothing updates by itself.</p>${rows.html}${keyHtml}`;
+  const text = `Your request was approved. You choose when to download: nothing updates by itself.
+
+${rows.text}
+
+${keyText}
+`;
+  return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `approved-${r.requestId}` };
+}
+
+/** S509: rejected, with the approver's comment. */
+export function rejectedMail(p: {
+  to: string;
+  request: RequestFacts;
+  rejectedBy: string;
+  comment: string;
+}): Mail {
+  const r = p.request;
+  const subject = `Rejected: ${r.software} ${r.targetVersion}`;
+  const rows = facts([...requestRows(r), ['Rejected by', p.rejectedBy], ['Comment', p.comment || '(none)']]);
+  const body = html`<p>Your request was rejected.</p>${rows.html}`;
+  const text = `Your request was rejected.\n\n${rows.text}\n`;
+  return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `rejected-${r.requestId}` };
+}
+
+/** The request ended without a decision (approval or finance did not answer in time). */
+export function expiredMail(p: { to: string; request: RequestFacts; reason: string }): Mail {
+  const r = p.request;
+  const subject = `Expired: ${r.software} ${r.targetVersion}`;
+  const rows = facts([...requestRows(r), ['Why', p.reason]]);
+  const body = html`<p>Your request expired without a decision. You may file it again.</p>${rows.html}`;
+  const text = `Your request expired without a decision. You may file it again.\n\n${rows.text}\n`;
+  return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `expired-${r.requestId}` };
+}
+
+/** The request could not go on (e.g. no approver on record, S504). */
+export function failedMail(p: { to: string; request: RequestFacts; reason: string }): Mail {
+  const r = p.request;
+  const subject = `Could not process: ${r.software} ${r.targetVersion}`;
+  const rows = facts([...requestRows(r), ['Why', p.reason]]);
+  const body = html`<p>Your request could not be processed.</p>${rows.html}`;
+  const text = `Your request could not be processed.\n\n${rows.text}\n`;
+  return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `failed-${r.requestId}` };
+}

@@ -1,0 +1,265 @@
+// S505/S506: approval links and the decision. A link is an opaque approval id plus a secret
+// `k` (only its SHA-256 is stored), mailed to one decider. GET/HEAD show a page and change
+// nothing (mail scanners prefetch links); only the page's POST decides, once.
+
+import { mailAddressOf } from '../directory.js';
+import { AppError, BadRequest } from '../errors.js';
+import { approvalMail, type RequestFacts } from '../mail/workflow-mails.js';
+import type { ApproverStore } from '../ports/registry-approvers.js';
+import { resolveApprover } from '../registry/approvers.js';
+import { isApprovalId, newApprovalId, newLinkSecret, secretMatches, sha256 } from './ids.js';
+import type {
+  ApprovalLink,
+  ApprovalPhase,
+  BudgetResult,
+  Decision,
+  ExecutionInput,
+  UpdateRequest,
+} from './model.js';
+import type { ApprovalStore, Clock, Mailer, RequestStore, TaskCallbacks, WorkflowSettings } from './ports.js';
+
+export interface ApprovalPorts {
+  approvals: ApprovalStore;
+  requests: RequestStore;
+  callbacks: TaskCallbacks;
+  mailer: Mailer;
+  clock: Clock;
+  settings: WorkflowSettings;
+  approvers: ApproverStore;
+}
+
+/** What the link routes need (no mail, no approver table). */
+export type LinkPorts = Pick<ApprovalPorts, 'approvals' | 'requests' | 'callbacks' | 'clock'>;
+
+/** What S504 hands on: who decides. `delegate` is null when none is in force. */
+export interface ApproverInfo {
+  found: boolean;
+  approver: string;
+  delegate: string | null;
+  reason?: string;
+}
+
+export interface ApprovalTaskInput {
+  taskToken: string;
+  phase: ApprovalPhase;
+  state: ExecutionInput & { budget: BudgetResult; approver: ApproverInfo; reason?: string };
+}
+
+function phaseSeconds(settings: WorkflowSettings, phase: ApprovalPhase): number {
+  const a = settings.approval;
+  // A link lives as long as its decider may still decide: the first one until escalation.
+  if (phase === 'initial') return a.reminderSeconds + a.escalationSeconds;
+  if (phase === 'reminder') return a.escalationSeconds;
+  return a.expirySeconds;
+}
+
+/** Who decides in this phase: the approver and their delegate; on escalation, the approver's own approver. */
+async function decidersOf(
+  ports: ApprovalPorts,
+  phase: ApprovalPhase,
+  info: ApproverInfo,
+  at: Date,
+): Promise<{
+  deciders: Array<{ user: string; onBehalfOf?: string }>;
+  escalatedFrom?: string;
+  note?: string;
+}> {
+  const direct = [
+    { user: info.approver },
+    ...(info.delegate ? [{ user: info.delegate, onBehalfOf: info.approver }] : []),
+  ];
+  if (phase !== 'escalation') return { deciders: direct };
+  const next = await resolveApprover({ approvers: ports.approvers }, info.approver, at);
+  if (!next || next.approver === info.approver) {
+    return { deciders: direct, note: `No approver on record above ${info.approver}: asked again.` };
+  }
+  return {
+    escalatedFrom: info.approver,
+    deciders: [
+      { user: next.approver },
+      ...(next.delegate ? [{ user: next.delegate, onBehalfOf: next.approver }] : []),
+    ],
+  };
+}
+
+export function linkOf(settings: WorkflowSettings, approvalId: string, k: string): string {
+  return `${settings.apiUrl.replace(/\/$/, '')}/approvals/${approvalId}?k=${encodeURIComponent(k)}`;
+}
+
+/**
+ * The S505 task (lambda:invoke.waitForTaskToken), once per phase: stores the token against the
+ * request, issues one link per decider and mails it. If a decision came while no token waited
+ * (between phases), it fails with AlreadyDecided and the state machine reads that decision.
+ */
+export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTaskInput) {
+  const { state, phase } = input;
+  const now = ports.clock.now();
+  const at = now.toISOString();
+  const { deciders, escalatedFrom, note } = await decidersOf(ports, phase, state.approver, now);
+  const linkExpiresAt = new Date(now.getTime() + phaseSeconds(ports.settings, phase) * 1000).toISOString();
+  const issued = deciders.map((d) => {
+    const k = newLinkSecret();
+    const link: ApprovalLink = {
+      approvalId: newApprovalId(),
+      requestId: state.requestId,
+      issuedTo: d.user,
+      phase,
+      kHash: sha256(k),
+      linkExpiresAt,
+      createdAt: at,
+    };
+    return { link, k, onBehalfOf: d.onBehalfOf };
+  });
+  const users = deciders.map((d) => d.user);
+  const { decision } = await ports.approvals.openPhase(
+    { requestId: state.requestId, taskToken: input.taskToken, phase, deciders: users },
+    issued.map((i) => i.link),
+  );
+  if (decision) {
+    // The state machine catches this and reads the decision itself (S506 ReadDecision), so
+    // this task needs no Step Functions permission (which would make a dependency cycle).
+    throw new AlreadyDecided(`${state.requestId} was decided by ${decision.decidedBy} between phases`);
+  }
+  // The status first: a decider who clicks at once must find the request waiting.
+  const key = phase === 'initial' ? 'S505' : `S505.${phase}`;
+  await ports.requests.recordStep(
+    state.requestId,
+    key,
+    { at, deciders: users, ...(note ? { note } : {}) },
+    { status: 'AWAITING_APPROVAL', addDeciders: users },
+  );
+  const request = await ports.requests.getRequest(state.requestId);
+  const facts: RequestFacts = { ...state, ...(request?.reason ? { reason: request.reason } : {}) };
+  for (const i of issued) {
+    await ports.mailer.send(
+      approvalMail({
+        to: mailAddressOf(i.link.issuedTo, ports.settings.mailDomain),
+        recipient: i.link.issuedTo,
+        kind: phase,
+        request: facts,
+        budget: { available: state.budget.available, note: state.budget.note, total: state.budget.total },
+        link: linkOf(ports.settings, i.link.approvalId, i.k),
+        linkExpiresAt,
+        ...(escalatedFrom ? { escalatedFrom } : {}),
+        ...(i.onBehalfOf ? { onBehalfOf: i.onBehalfOf } : {}),
+      }),
+    );
+  }
+  return { approvalIds: issued.map((i) => i.link.approvalId), deciders: users };
+}
+
+/** Thrown by a phase's task when the decision came while no token waited (error name matched in the ASL). */
+export class AlreadyDecided extends Error {
+  override name = 'AlreadyDecided';
+}
+
+/** A refused link: the page tells why, with a 4xx status. */
+export class LinkRefused extends AppError {}
+
+export interface LinkView {
+  link: ApprovalLink;
+  request: UpdateRequest;
+}
+
+/** Checks a presented link; throws LinkRefused (403/404/409/410) with a reason fit for the page. */
+async function checkLink(ports: LinkPorts, idParam: string, k: string | undefined): Promise<LinkView> {
+  if (!isApprovalId(idParam) || !k || k.length > 100) {
+    throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
+  }
+  const link = await ports.approvals.getLink(idParam);
+  if (!link) throw new LinkRefused(404, 'This link is not known. It may have been mistyped.');
+  if (!secretMatches(k, link.kHash)) {
+    throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
+  }
+  const [wait, request] = await Promise.all([
+    ports.approvals.getWait(link.requestId),
+    ports.requests.getRequest(link.requestId),
+  ]);
+  if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
+  if (link.usedAt || wait.decision) {
+    const d = wait.decision;
+    throw new LinkRefused(
+      409,
+      d
+        ? `This request was already decided: ${d.decision === 'approve' ? 'approved' : 'rejected'} by ${d.decidedBy} at ${d.decidedAt}.`
+        : 'This link was already used.',
+    );
+  }
+  if (request.status !== 'AWAITING_APPROVAL') {
+    throw new LinkRefused(410, `This request no longer waits for a decision (it is ${request.status}).`);
+  }
+  if (ports.clock.now().toISOString() >= link.linkExpiresAt) {
+    throw new LinkRefused(410, `This link expired at ${link.linkExpiresAt}.`);
+  }
+  if (!wait.deciders.includes(link.issuedTo)) {
+    throw new LinkRefused(
+      403,
+      `This link was issued to ${link.issuedTo}, who no longer decides this request (now: ${wait.deciders.join(', ')}).`,
+    );
+  }
+  return { link, request };
+}
+
+/** GET and HEAD: the page with the form. Changes nothing. */
+export async function viewApproval(ports: LinkPorts, idParam: string, k: string | undefined) {
+  return checkLink(ports, idParam, k);
+}
+
+export function parseDecisionForm(body: unknown): {
+  decision: 'approve' | 'reject';
+  comment: string;
+  approver: string;
+  k?: string;
+} {
+  const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const decision = form.decision;
+  if (decision !== 'approve' && decision !== 'reject') {
+    throw new BadRequest('decision must be approve or reject', 'decision');
+  }
+  const comment = typeof form.comment === 'string' ? form.comment.trim() : '';
+  if (comment.length > 1000) throw new BadRequest('comment must be at most 1000 characters', 'comment');
+  if (typeof form.approver !== 'string' || form.approver === '') {
+    throw new BadRequest('approver (a field of the page) is missing', 'approver');
+  }
+  return { decision, comment, approver: form.approver, ...(typeof form.k === 'string' ? { k: form.k } : {}) };
+}
+
+/**
+ * POST: the one decision. The link is marked used and the decision recorded in one conditional
+ * transaction, so a double click or a replay gets 409 and changes nothing; then the waiting
+ * execution resumes with it.
+ */
+export async function decide(
+  ports: LinkPorts,
+  idParam: string,
+  queryK: string | undefined,
+  body: unknown,
+): Promise<{ decision: Decision; request: UpdateRequest; resumed: boolean }> {
+  const form = parseDecisionForm(body);
+  const { link, request } = await checkLink(ports, idParam, form.k ?? queryK);
+  if (form.approver !== link.issuedTo) {
+    throw new LinkRefused(403, `This form belongs to another link (issued to ${link.issuedTo}).`);
+  }
+  const decision: Decision = {
+    decision: form.decision,
+    comment: form.comment,
+    decidedBy: link.issuedTo,
+    decidedAt: ports.clock.now().toISOString(),
+    approvalId: link.approvalId,
+  };
+  const outcome = await ports.approvals.decide(link, decision);
+  if (outcome === 'taken') {
+    const wait = await ports.approvals.getWait(link.requestId);
+    const d = wait?.decision;
+    throw new LinkRefused(
+      409,
+      d
+        ? `This request was already decided by ${d.decidedBy} at ${d.decidedAt}.`
+        : 'This link was already used, or its holder no longer decides this request.',
+    );
+  }
+  const wait = await ports.approvals.getWait(link.requestId);
+  // 'gone': the phase just timed out; the next phase's task finds the decision and resumes.
+  const resumed = wait ? (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered' : false;
+  return { decision, request, resumed };
+}

@@ -1,0 +1,134 @@
+// The update request (MISSION "The request procedure") as the workflow's use cases see it.
+import type { RequestStatus } from '../registry/model.js';
+
+/** The registry's statuses: this workflow sets all but DOWNLOADED (the vendor side's). */
+export type { RequestStatus };
+
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['REJECTED', 'EXPIRED', 'FAILED'];
+
+/** One step reached, e.g. {step: "S502", at, lineId}. */
+export interface StepRecord {
+  step: string;
+  at: string;
+  [detail: string]: unknown;
+}
+
+export interface UpdateRequest {
+  requestId: string;
+  requester: string;
+  clientId: string;
+  department: string;
+  software: string;
+  targetVersion: string;
+  reason: string;
+  quantity: number;
+  unitPrice: number;
+  status: RequestStatus;
+  createdAt: string;
+  /** Steps by key ("S502", "S505.reminder"): a map, so a retried write cannot add a step twice. */
+  steps: Record<string, Omit<StepRecord, 'step'>>;
+  /** Hash of the submitted body, to tell a resend from a reuse of the Idempotency-Key. */
+  bodyHash: string;
+  /** Everyone who was asked to decide (approvers, delegates, escalation): they may read it. */
+  deciders?: string[];
+  statusReason?: string;
+  executionArn?: string;
+}
+
+/** What the state machine starts with (also the input of every execution, unchanged). */
+export interface ExecutionInput {
+  requestId: string;
+  requester: string;
+  clientId: string;
+  department: string;
+  software: string;
+  targetVersion: string;
+  quantity: number;
+  unitPrice: number;
+  createdAt: string;
+}
+
+/** One line of a budget batch (S502), as finance sees it. */
+export interface BudgetLine {
+  lineId: string;
+  requestId: string;
+  requester: string;
+  department: string;
+  software: string;
+  version: string;
+  quantity: number;
+  unitPrice: number;
+  total: number;
+  createdAt: string;
+  batchId?: string;
+  answer?: BudgetAnswer;
+  /** When the answer reached the execution. */
+  deliveredAt?: string;
+  /** The request stopped waiting for budget (it expired): an answer now is late. */
+  withdrawnAt?: string;
+}
+
+export interface BudgetAnswer {
+  available: boolean;
+  note?: string;
+  answeredAt: string;
+  answeredBy: string;
+}
+
+export type BatchStatus = 'closing' | 'awaiting-answer' | 'answered';
+
+export interface BudgetBatch {
+  batchId: string;
+  closedAt: string;
+  status: BatchStatus;
+  lineCount?: number;
+  messageId?: string;
+}
+
+/** The S503 result handed to the execution (SendTaskSuccess output). */
+export interface BudgetResult {
+  lineId: string;
+  batchId: string;
+  available: boolean;
+  note: string;
+  answeredAt: string;
+  quantity: number;
+  unitPrice: number;
+  total: number;
+}
+
+export type ApprovalPhase = 'initial' | 'reminder' | 'escalation';
+
+/** One approval link (S505): the secret `k` is kept only as its SHA-256. */
+export interface ApprovalLink {
+  approvalId: string;
+  requestId: string;
+  /** The person the link was mailed to. */
+  issuedTo: string;
+  phase: ApprovalPhase;
+  kHash: string;
+  linkExpiresAt: string;
+  createdAt: string;
+  usedAt?: string;
+}
+
+/** The request's current approval wait: the task token lives here, never in a link. */
+export interface ApprovalWait {
+  requestId: string;
+  taskToken: string;
+  phase: ApprovalPhase;
+  /** Who may decide now (approver and delegate, or the escalation approver and theirs). */
+  deciders: string[];
+  decision?: Decision;
+}
+
+export interface Decision {
+  decision: 'approve' | 'reject';
+  comment: string;
+  decidedBy: string;
+  decidedAt: string;
+  approvalId: string;
+}
+
+/** S506 result handed to the execution. */
+export type DecisionResult = Decision;

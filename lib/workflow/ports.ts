@@ -1,0 +1,117 @@
+// What the workflow's use cases need from the outside. Adapters: lib/adapters/dynamodb/
+// workflow-store.ts (DynamoDB), lib/adapters/sfn.ts (Step Functions), lib/adapters/sqs.ts.
+import type { Mailer } from '../ports/mailer.js';
+import type { Page, PageRequest } from '../ports/registry.js';
+import type {
+  ApprovalLink,
+  ApprovalPhase,
+  ApprovalWait,
+  BudgetAnswer,
+  BudgetBatch,
+  BudgetLine,
+  Decision,
+  ExecutionInput,
+  RequestStatus,
+  StepRecord,
+  UpdateRequest,
+} from './model.js';
+
+export interface RequestStore {
+  /** Creates the request unless it exists; answers the stored one either way. */
+  createRequest(request: UpdateRequest): Promise<{ created: boolean; request: UpdateRequest }>;
+  getRequest(requestId: string): Promise<UpdateRequest | undefined>;
+  listByRequester(user: string, page: PageRequest): Promise<Page<UpdateRequest>>;
+  /** Records a step (idempotent per key) and optionally a new status and more fields. */
+  recordStep(
+    requestId: string,
+    key: string,
+    step: Omit<StepRecord, 'step'>,
+    change?: { status?: RequestStatus; statusReason?: string; addDeciders?: string[] },
+  ): Promise<void>;
+}
+
+export type AddLineResult = 'added' | 'token-updated';
+
+export interface BudgetStore {
+  /** Adds the line to the open batch, or (a retried S502 task) only replaces its token. */
+  putLine(line: BudgetLine, taskToken: string): Promise<AddLineResult>;
+  getLine(lineId: string): Promise<(BudgetLine & { taskToken?: string }) | undefined>;
+  /** Up to `limit` lines waiting for the next batch, oldest first. */
+  openLines(limit: number): Promise<BudgetLine[]>;
+  /** Writes the batch in status "closing" and moves each still-open line into it; answers the lines it took. */
+  closeBatch(batch: BudgetBatch, lines: BudgetLine[]): Promise<BudgetLine[]>;
+  batchesInStatus(status: BudgetBatch['status'], page: PageRequest): Promise<Page<BudgetBatch>>;
+  getBatch(batchId: string): Promise<BudgetBatch | undefined>;
+  linesOfBatch(batchId: string): Promise<BudgetLine[]>;
+  markBatchSent(batchId: string, messageId: string): Promise<void>;
+  /** Records the answer unless the line has one (or was withdrawn). */
+  answerLine(
+    batchId: string,
+    lineId: string,
+    answer: BudgetAnswer,
+  ): Promise<
+    | { outcome: 'recorded'; line: BudgetLine; taskToken: string }
+    | {
+        outcome: 'duplicate';
+        line: BudgetLine;
+        answer: BudgetAnswer;
+        taskToken?: string;
+        deliveredAt?: string;
+      }
+    | { outcome: 'withdrawn' }
+    | { outcome: 'unknown' }
+  >;
+  /** Notes that the answer reached the execution. */
+  markDelivered(lineId: string, at: string): Promise<void>;
+  /** The request stopped waiting (budget timeout): later answers are late. */
+  withdrawLine(lineId: string, at: string): Promise<void>;
+  /** Moves the batch to "answered" once no line of it waits any more. */
+  refreshBatchStatus(batchId: string): Promise<void>;
+}
+
+export interface ApprovalStore {
+  /**
+   * Sets the request's current wait (token, phase, deciders) and adds the phase's links, in one
+   * transaction. Answers the decision if one was already taken (it came while no token waited).
+   */
+  openPhase(wait: Omit<ApprovalWait, 'decision'>, links: ApprovalLink[]): Promise<{ decision?: Decision }>;
+  getLink(approvalId: string): Promise<ApprovalLink | undefined>;
+  getWait(requestId: string): Promise<ApprovalWait | undefined>;
+  /**
+   * The one decision: marks the link used and records the decision, both only if neither
+   * happened yet and `decision.decidedBy` is a current decider. 'taken' otherwise.
+   */
+  decide(link: ApprovalLink, decision: Decision): Promise<'decided' | 'taken'>;
+}
+
+export type CallbackOutcome = 'delivered' | 'gone';
+
+/** Resumes a waiting execution (SendTaskSuccess). 'gone' when the task no longer waits. */
+export interface TaskCallbacks {
+  succeed(taskToken: string, output: unknown): Promise<CallbackOutcome>;
+}
+
+export interface Executions {
+  /** Starts the execution named `name`; starting it again with the same input is a no-op. */
+  start(name: string, input: ExecutionInput): Promise<{ executionArn: string }>;
+}
+
+export interface MessageQueue {
+  send(body: unknown, dedupeId?: string): Promise<{ messageId: string }>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface WorkflowSettings {
+  /** Base URL of the HTTP API, for approval links. */
+  apiUrl: string;
+  /** Seconds of each approval phase: the link of a phase lives as long as its wait. */
+  approval: { reminderSeconds: number; escalationSeconds: number; expirySeconds: number };
+  /** Lines per budget message (one SQS message holds a closed batch). */
+  maxLinesPerBatch: number;
+  mailDomain?: string;
+}
+
+export type { ApprovalPhase, Mailer };

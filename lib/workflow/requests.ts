@@ -1,0 +1,161 @@
+// S501 and the request's read side: POST /update-requests, GET /update-requests/{id},
+// GET /update-requests (the caller's own, paginated).
+import { createHash } from 'node:crypto';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
+import { type Caller, hasRole, requireRole } from '../http/identity.js';
+import type { RegistryStore } from '../ports/registry.js';
+import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '../registry/validate.js';
+import { parseVersion } from '../registry/version.js';
+import { isRequestId, requestIdOf } from './ids.js';
+import type { ExecutionInput, StepRecord, UpdateRequest } from './model.js';
+import type { Clock, Executions, RequestStore } from './ports.js';
+
+export interface SubmitPorts {
+  requests: RequestStore;
+  registry: Pick<RegistryStore, 'getClient' | 'getSoftware'>;
+  executions: Executions;
+  clock: Clock;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function parseSubmission(body: unknown) {
+  const b = requireObject(body);
+  return {
+    clientId: clientIdOf(b.clientId),
+    software: softwareNameOf(b.software, 'software'),
+    ...(b.targetVersion === undefined || b.targetVersion === null
+      ? {}
+      : { targetVersion: parseVersion(b.targetVersion, 'targetVersion') }),
+    reason: textOf(b.reason, 'reason', 1000),
+  };
+}
+
+/** S501: records the request and starts its execution (name = request id). */
+export async function submitRequest(
+  ports: SubmitPorts,
+  caller: Caller,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<{ requestId: string; status: string }> {
+  requireRole(caller, 'employees');
+  const key = headers['idempotency-key'];
+  if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
+    throw new BadRequest('Idempotency-Key header must be 8-128 letters, digits or ._:-', 'Idempotency-Key');
+  }
+  const input = parseSubmission(body);
+  const bodyHash = createHash('sha256').update(JSON.stringify(input)).digest('base64url');
+  const requestId = requestIdOf(caller.user, key);
+
+  let request = await ports.requests.getRequest(requestId);
+  if (!request) {
+    const client = await ports.registry.getClient(input.clientId);
+    if (!client) throw new NotFound(`No client ${input.clientId}`, 'clientId');
+    if (!client.users.includes(caller.user)) {
+      throw new Forbidden(`${caller.user} is not a user of client ${input.clientId}`);
+    }
+    const software = await ports.registry.getSoftware(input.software);
+    if (!software) throw new NotFound(`No software ${input.software} in the catalog`, 'software');
+    const at = ports.clock.now().toISOString();
+    const created = await ports.requests.createRequest({
+      requestId,
+      requester: caller.user,
+      clientId: client.clientId,
+      department: client.department,
+      software: software.name,
+      targetVersion: input.targetVersion ?? software.latestVersion,
+      reason: input.reason,
+      quantity: 1,
+      unitPrice: software.licencePrice,
+      status: 'AWAITING_BUDGET',
+      createdAt: at,
+      steps: { S501: { at } },
+      bodyHash,
+    });
+    request = created.request;
+  }
+  if (request.bodyHash !== bodyHash) {
+    throw new Conflict('This Idempotency-Key was already used for a different request', 'Idempotency-Key');
+  }
+  // Also on a resend: if the first attempt stopped before starting, this starts it; if not,
+  // the same name and input make StartExecution a no-op.
+  await ports.executions.start(requestId, executionInputOf(request));
+  return { requestId, status: request.status };
+}
+
+export function executionInputOf(r: UpdateRequest): ExecutionInput {
+  return {
+    requestId: r.requestId,
+    requester: r.requester,
+    clientId: r.clientId,
+    department: r.department,
+    software: r.software,
+    targetVersion: r.targetVersion,
+    quantity: r.quantity,
+    unitPrice: r.unitPrice,
+    createdAt: r.createdAt,
+  };
+}
+
+/** The request as its readers see it: steps as a list in the order they were reached. */
+export function requestView(r: UpdateRequest) {
+  const steps: StepRecord[] = Object.entries(r.steps)
+    .map(([key, detail]) => {
+      const [step, phase] = key.split('.');
+      return { ...detail, step: step!, ...(phase ? { phase } : {}) } as StepRecord;
+    })
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.step < b.step ? -1 : a.step > b.step ? 1 : 0));
+  return {
+    requestId: r.requestId,
+    status: r.status,
+    ...(r.statusReason ? { statusReason: r.statusReason } : {}),
+    requester: r.requester,
+    clientId: r.clientId,
+    department: r.department,
+    software: r.software,
+    targetVersion: r.targetVersion,
+    reason: r.reason,
+    quantity: r.quantity,
+    unitPrice: r.unitPrice,
+    createdAt: r.createdAt,
+    steps,
+  };
+}
+
+export async function getRequest(ports: { requests: RequestStore }, caller: Caller, idParam: string) {
+  if (!isRequestId(idParam)) throw new BadRequest('id is not a request id', 'id');
+  const r = await ports.requests.getRequest(idParam);
+  if (!r) throw new NotFound(`No request ${idParam}`, 'id');
+  const allowed =
+    r.requester === caller.user || (r.deciders ?? []).includes(caller.user) || hasRole(caller, 'admins');
+  if (!allowed) throw new Forbidden('Only the requester, their approver or an admin may read this request');
+  return requestView(r);
+}
+
+/** Cursor: the position inside the caller's own partition only, so it cannot point elsewhere. */
+export async function listOwnRequests(
+  ports: { requests: RequestStore },
+  caller: Caller,
+  query: Record<string, string>,
+) {
+  const limit = pageSizeOf(query.limit);
+  const after = decodeCursor(query.cursor);
+  const page = await ports.requests.listByRequester(caller.user, { limit, ...(after ? { after } : {}) });
+  return {
+    items: page.items.map(requestView),
+    ...(page.next ? { cursor: Buffer.from(JSON.stringify(page.next)).toString('base64url') } : {}),
+  };
+}
+
+function decodeCursor(cursor: string | undefined): { at: string; requestId: string } | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  try {
+    const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
+    if (typeof state.at === 'string' && typeof state.requestId === 'string' && isRequestId(state.requestId)) {
+      return { at: state.at, requestId: state.requestId };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new BadRequest('cursor is not a cursor this listing gave out', 'cursor');
+}
