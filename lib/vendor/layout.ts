@@ -7,6 +7,9 @@ import { BadRequest } from '../errors.js';
 import { softwareNameOf } from '../registry/validate.js';
 
 export const MANIFEST_FILE = 'manifest.json';
+/** The query parameter that binds a key (presigned URL) to its grant: signed, so it cannot be changed,
+ * and logged in S3's access-log request-URI, so a download record maps to its grant. */
+export const GRANT_QUERY_PARAM = 'x-upman-grant';
 /** The file inside a delta archive that lists what the delta deletes. */
 export const DELTA_INDEX = '.upman-delta.json';
 

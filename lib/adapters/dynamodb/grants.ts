@@ -1,0 +1,306 @@
+// Grants on the registry table (keys in lib/vendor/keys.ts). The completion of a grant is one
+// transaction with the registry's own items (installation + history, shaped by the registry's
+// adapter) and the workflow's request item, so S605 happens once or not at all.
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { Conflict } from '../../errors.js';
+import type { InventoryChange } from '../../ports/registry.js';
+import { REQUEST_SK, requestPk } from '../../registry/keys.js';
+import type { DownloadLedger } from '../../vendor/access-log-processor.js';
+import type { GrantStore } from '../../vendor/grants.js';
+import {
+  GRANT_SK,
+  grantOfRequestPk,
+  grantPk,
+  LOG_CURSOR_PK,
+  logSeenPk,
+  logSeenSk,
+} from '../../vendor/keys.js';
+import type { Completion, Grant } from '../../vendor/model.js';
+import type { DynamoRegistryStore } from './registry-store.js';
+
+type Item = Record<string, unknown>;
+
+const strip = (item: Item): Grant => {
+  const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+  for (const name of Object.keys(rest)) if (name.startsWith('bytes:')) delete rest[name];
+  return rest as unknown as Grant;
+};
+
+const cancelReasons = (error: unknown): string[] =>
+  error instanceof TransactionCanceledException
+    ? (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None')
+    : [];
+
+/** How long a processed-log marker is kept: longer than any log is re-listed (DynamoDB TTL). */
+const LOG_MARKER_DAYS = 30;
+
+export class DynamoGrantStore implements GrantStore, DownloadLedger {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** The registry's adapter: its item shapes are the one definition of installation/history items. */
+    private readonly registry: Pick<DynamoRegistryStore, 'installationItem' | 'historyItem'>,
+  ) {}
+
+  async createGrant(grant: Grant): Promise<Grant> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: grantOfRequestPk(grant.requestId),
+                  sk: GRANT_SK,
+                  type: 'grant-of-request',
+                  grantId: grant.grantId,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { pk: grantPk(grant.grantId), sk: GRANT_SK, type: 'grant', ...grant },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return grant;
+    } catch (error) {
+      if (cancelReasons(error)[0] !== 'ConditionalCheckFailed') throw error;
+      const existing = await this.grantOfRequest(grant.requestId);
+      if (!existing) throw error;
+      return existing;
+    }
+  }
+
+  async getGrant(grantId: string): Promise<Grant | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: grantPk(grantId), sk: GRANT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? strip(out.Item) : undefined;
+  }
+
+  async grantOfRequest(requestId: string): Promise<Grant | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: grantOfRequestPk(requestId), sk: GRANT_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof out.Item?.grantId === 'string' ? this.getGrant(out.Item.grantId) : undefined;
+  }
+
+  async pinRevision(grantId: string, revision: number): Promise<number> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: grantPk(grantId), sk: GRANT_SK },
+          UpdateExpression: 'SET targetRevision = :r',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(targetRevision)',
+          ExpressionAttributeValues: { ':r': revision },
+        }),
+      );
+      return revision;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const pinned = (await this.getGrant(grantId))?.targetRevision;
+      if (pinned === undefined) throw error;
+      return pinned;
+    }
+  }
+
+  async revoke(grantId: string, by: string, at: string): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: grantPk(grantId), sk: GRANT_SK },
+        UpdateExpression: 'SET #s = :revoked, revokedAt = :at, revokedBy = :by',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':revoked': 'revoked', ':at': at, ':by': by },
+      }),
+    );
+  }
+
+  async complete(grant: Grant, completion: Completion, change: InventoryChange | undefined) {
+    const TableName = this.tableName;
+    const items: Array<Record<string, unknown>> = [
+      {
+        Update: {
+          TableName,
+          Key: { pk: grantPk(grant.grantId), sk: GRANT_SK },
+          UpdateExpression: 'SET completedAt = :at, completion = :c',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(completedAt)',
+          ExpressionAttributeValues: { ':at': completion.at, ':c': completion },
+        },
+      },
+    ];
+    if (change?.kind === 'put') {
+      items.push({
+        Put: {
+          TableName,
+          Item: this.registry.installationItem(change.installation),
+          ...(change.previous
+            ? {
+                ConditionExpression: 'recordedAt = :prev',
+                ExpressionAttributeValues: { ':prev': change.previous.recordedAt },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        },
+      });
+      if (change.history) {
+        items.push({
+          Put: {
+            TableName,
+            Item: this.registry.historyItem(change.history, grant.grantId),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        });
+      }
+    }
+    // The workflow's request leaves flight (the forecast stops counting it), if there is one.
+    const request = await this.db.send(
+      new GetCommand({
+        TableName,
+        Key: { pk: requestPk(grant.requestId), sk: REQUEST_SK },
+        ConsistentRead: true,
+      }),
+    );
+    if (request.Item) {
+      items.push({
+        Update: {
+          TableName,
+          Key: { pk: requestPk(grant.requestId), sk: REQUEST_SK },
+          UpdateExpression: 'SET #s = :downloaded, downloadedAt = :at REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':downloaded': 'DOWNLOADED', ':at': completion.at },
+        },
+      });
+    }
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'completed' as const;
+    } catch (error) {
+      const reasons = cancelReasons(error);
+      if (reasons[0] === 'ConditionalCheckFailed') return 'already' as const;
+      if (reasons.includes('ConditionalCheckFailed')) {
+        throw new Conflict(`The registry entry of ${grant.software} on ${grant.clientId} changed meanwhile`);
+      }
+      throw error;
+    }
+  }
+
+  async markNoticeSent(grantId: string, at: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: grantPk(grantId), sk: GRANT_SK },
+          UpdateExpression: 'SET noticeSentAt = :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(noticeSentAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  // ---- the access-log processor's ledger ------------------------------------------------------
+
+  async addLogBytes(
+    logKey: string,
+    grantId: string,
+    artifactKey: string,
+    bytes: number,
+    at: Date,
+  ): Promise<number> {
+    const counter = `bytes:${artifactKey}`;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: logSeenPk(logKey),
+                  sk: logSeenSk(grantId),
+                  type: 'download-log-seen',
+                  expiresAt: Math.floor(at.getTime() / 1000) + LOG_MARKER_DAYS * 86_400,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: grantPk(grantId), sk: GRANT_SK },
+                UpdateExpression: 'ADD #c :n',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#c': counter },
+                ExpressionAttributeValues: { ':n': bytes },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      const reasons = cancelReasons(error);
+      // Seen before (a re-listed log object): count nothing. Unknown grant: nothing to count on.
+      if (reasons[0] !== 'ConditionalCheckFailed' && reasons[1] !== 'ConditionalCheckFailed') throw error;
+      if (reasons[1] === 'ConditionalCheckFailed') return 0;
+    }
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: grantPk(grantId), sk: GRANT_SK },
+        ConsistentRead: true,
+        ProjectionExpression: '#c',
+        ExpressionAttributeNames: { '#c': counter },
+      }),
+    );
+    return Number(out.Item?.[counter] ?? 0);
+  }
+
+  async getCursor(source: string): Promise<string | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: LOG_CURSOR_PK, sk: source },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof out.Item?.after === 'string' ? out.Item.after : undefined;
+  }
+
+  async setCursor(source: string, after: string): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: LOG_CURSOR_PK, sk: source, type: 'download-log-cursor', after },
+      }),
+    );
+  }
+}

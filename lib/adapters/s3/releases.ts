@@ -1,0 +1,144 @@
+// The vendor's release bucket through the S3 API: manifests, artifacts, presigned download
+// keys (S602: S3 checks the signature, the expiry and the bucket policy), and the server access
+// log objects the download processor reads.
+import { createReadStream } from 'node:fs';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { GRANT_QUERY_PARAM, manifestKey } from '../../vendor/layout.js';
+import { type Artifact, type Manifest, parseManifest } from '../../vendor/manifest.js';
+import type { ReleaseStore } from '../../vendor/publish.js';
+
+/** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
+export const s3ClientConfig = () => ({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
+
+export interface ManifestReader {
+  readManifest(software: string): Promise<Manifest | undefined>;
+}
+
+export interface KeySigner {
+  /** A presigned GET for `key` carrying the grant id as a signed query parameter. */
+  presignGet(
+    key: string,
+    options: { grantId: string; expiresInSeconds: number; fileName: string },
+  ): Promise<string>;
+}
+
+const isMissing = (error: unknown) =>
+  error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
+
+export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async readManifest(software: string): Promise<Manifest | undefined> {
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: manifestKey(software) }),
+      );
+      return parseManifest(await res.Body!.transformToString('utf8'), software);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async uploadArtifact(artifact: Artifact, file: string): Promise<{ versionId?: string }> {
+    const res = await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: artifact.key,
+        Body: createReadStream(file),
+        ContentLength: artifact.size,
+        ContentType: 'application/gzip',
+        // S3 checks the bytes it stored against the SHA-256 the manifest will list.
+        ChecksumSHA256: Buffer.from(artifact.sha256, 'hex').toString('base64'),
+        Metadata: { sha256: artifact.sha256 },
+      }),
+    );
+    return res.VersionId ? { versionId: res.VersionId } : {};
+  }
+
+  async writeManifest(manifest: Manifest): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: manifestKey(manifest.software),
+        Body: `${JSON.stringify(manifest, null, 2)}\n`,
+        ContentType: 'application/json',
+        CacheControl: 'no-cache',
+      }),
+    );
+  }
+
+  async deleteArtifact(key: string, versionId?: string): Promise<void> {
+    await this.s3.send(
+      new DeleteObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(versionId ? { VersionId: versionId } : {}),
+      }),
+    );
+  }
+
+  async presignGet(
+    key: string,
+    options: { grantId: string; expiresInSeconds: number; fileName: string },
+  ): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${options.fileName.replace(/[^A-Za-z0-9._+-]/g, '_')}"`,
+    });
+    // Added before signing (build step), so the grant id is covered by the signature and shows
+    // up in S3's access log request-URI (the signature itself is redacted there).
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { query: Record<string, string> }).query[GRANT_QUERY_PARAM] = options.grantId;
+        return next(args);
+      },
+      { step: 'build', name: 'upmanGrantQuery' },
+    );
+    return getSignedUrl(this.s3, command, { expiresIn: options.expiresInSeconds });
+  }
+}
+
+/** Server access log objects in the log bucket (the download processor's input). */
+export class S3AccessLogs {
+  constructor(
+    private readonly s3: S3Client,
+    readonly bucket: string,
+    readonly prefix: string,
+  ) {}
+
+  async list(startAfter: string | undefined, limit: number): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix,
+          ...(token ? { ContinuationToken: token } : startAfter ? { StartAfter: startAfter } : {}),
+          MaxKeys: Math.min(1000, limit - keys.length),
+        }),
+      );
+      for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token && keys.length < limit);
+    return keys;
+  }
+
+  async read(key: string): Promise<string> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    return res.Body!.transformToString('utf8');
+  }
+}

@@ -1,0 +1,410 @@
+import { describe, expect, it } from 'vitest';
+import { Conflict } from '../../lib/errors.js';
+import type { InventoryChange } from '../../lib/ports/registry.js';
+import type { Client, HistoryEntry, Installation } from '../../lib/registry/model.js';
+import { type AccessLogRecord, formatAccessLogRecord } from '../../lib/vendor/access-log.js';
+import { downloadsIn, processAccessLogs } from '../../lib/vendor/access-log-processor.js';
+import {
+  confirmDownload,
+  freshKey,
+  type GrantPorts,
+  type GrantStore,
+  grantDownload,
+  revokeGrant,
+} from '../../lib/vendor/grants.js';
+import { deltaKey, fullKey } from '../../lib/vendor/layout.js';
+import { emptyManifest, type Manifest } from '../../lib/vendor/manifest.js';
+import type { Completion, DownloadNotice, Grant } from '../../lib/vendor/model.js';
+
+const sha = (c: string) => c.repeat(64);
+const manifest: Manifest = {
+  ...emptyManifest('editor'),
+  releases: [
+    {
+      version: '1.0',
+      revision: 1,
+      publishedAt: 't',
+      files: [],
+      artifacts: [
+        { key: fullKey('editor', 1), kind: 'full', from: null, to: 1, size: 900, sha256: sha('1') },
+      ],
+    },
+    {
+      version: '2.0',
+      revision: 2,
+      publishedAt: 't',
+      files: [],
+      artifacts: [
+        { key: fullKey('editor', 2), kind: 'full', from: null, to: 2, size: 1000, sha256: sha('2') },
+        { key: deltaKey('editor', 2, 1), kind: 'delta', from: 1, to: 2, size: 100, sha256: sha('d') },
+      ],
+    },
+  ],
+};
+
+const client: Client = {
+  clientId: 'pc-1',
+  name: 'PC 1',
+  ipAddress: '10.0.0.1',
+  osRegistrationId: 'os',
+  department: 'Sales',
+  users: ['alice'],
+  createdAt: 't',
+  updatedAt: 't',
+};
+
+class Fakes implements GrantStore {
+  grants = new Map<string, Grant>();
+  byRequest = new Map<string, string>();
+  installations: Installation[] = [
+    {
+      clientId: 'pc-1',
+      software: 'editor',
+      version: '1.0',
+      revision: 1,
+      installedAt: '2025-01-01T00:00:00.000Z',
+      user: 'alice',
+      department: 'Sales',
+      clientName: 'PC 1',
+      recordedAt: 'r0',
+    },
+  ];
+  history: HistoryEntry[] = [];
+  notices: DownloadNotice[] = [];
+  counters = new Map<string, number>();
+  seen = new Set<string>();
+  cursor: string | undefined;
+  now = new Date('2025-06-01T10:00:00Z');
+
+  async createGrant(grant: Grant) {
+    const existing = this.byRequest.get(grant.requestId);
+    if (existing) return this.grants.get(existing)!;
+    this.byRequest.set(grant.requestId, grant.grantId);
+    this.grants.set(grant.grantId, structuredClone(grant));
+    return grant;
+  }
+  async getGrant(id: string) {
+    const g = this.grants.get(id);
+    return g && structuredClone(g);
+  }
+  async grantOfRequest(requestId: string) {
+    const id = this.byRequest.get(requestId);
+    return id ? this.getGrant(id) : undefined;
+  }
+  async pinRevision(id: string, revision: number) {
+    const g = this.grants.get(id)!;
+    g.targetRevision ??= revision;
+    return g.targetRevision;
+  }
+  async revoke(id: string, by: string, at: string) {
+    Object.assign(this.grants.get(id)!, { status: 'revoked', revokedBy: by, revokedAt: at });
+  }
+  async complete(grant: Grant, completion: Completion, change: InventoryChange | undefined) {
+    const g = this.grants.get(grant.grantId)!;
+    if (g.completedAt) return 'already' as const;
+    if (change?.kind === 'put') {
+      const i = this.installations.findIndex((x) => x.software === change.installation.software);
+      if (change.previous && this.installations[i]?.recordedAt !== change.previous.recordedAt)
+        throw new Conflict('changed');
+      if (i >= 0) this.installations[i] = change.installation;
+      else this.installations.push(change.installation);
+      if (change.history) this.history.push(change.history);
+    }
+    g.completedAt = completion.at;
+    g.completion = completion;
+    return 'completed' as const;
+  }
+  async markNoticeSent(id: string, at: string) {
+    const g = this.grants.get(id)!;
+    if (g.noticeSentAt) return false;
+    g.noticeSentAt = at;
+    return true;
+  }
+  async addLogBytes(logKey: string, grantId: string, artifactKey: string, bytes: number) {
+    const id = `${grantId}|${artifactKey}`;
+    if (!this.seen.has(`${logKey}|${grantId}`)) {
+      this.seen.add(`${logKey}|${grantId}`);
+      this.counters.set(id, (this.counters.get(id) ?? 0) + bytes);
+    }
+    return this.counters.get(id) ?? 0;
+  }
+  async getCursor() {
+    return this.cursor;
+  }
+  async setCursor(_s: string, after: string) {
+    this.cursor = after;
+  }
+
+  ports(m: Manifest | undefined = manifest): GrantPorts {
+    return {
+      grants: this,
+      releases: {
+        readManifest: async () => m,
+        presignGet: async (key, o) =>
+          `https://s3.test/b/${key}?x-upman-grant=${o.grantId}&X-Amz-Expires=${o.expiresInSeconds}`,
+      },
+      registry: {
+        getClient: async (id) => (id === client.clientId ? client : undefined),
+        installationsOfClient: async () => structuredClone(this.installations),
+      },
+      notices: { send: async (n) => void this.notices.push(n) },
+      keyTtlSeconds: 3600,
+      grantTtlDays: 30,
+      now: () => this.now,
+    };
+  }
+}
+
+const alice = { user: 'alice', groups: ['employees'] };
+const request = { requestId: 'req-1', clientId: 'pc-1', user: 'alice', software: 'editor' };
+
+describe('grantDownload (S508)', () => {
+  it('records one grant per request and issues a key for the registered revision', async () => {
+    const f = new Fakes();
+    const first = await grantDownload(f.ports(), request);
+    expect(first.key).toMatchObject({
+      kind: 'delta',
+      fromRevision: 1,
+      toRevision: 2,
+      size: 100,
+      sha256: sha('d'),
+    });
+    expect(first.key!.url).toContain(`x-upman-grant=${first.grantId}`);
+    expect(first.key!.expiresAt).toBe('2025-06-01T11:00:00.000Z');
+    const again = await grantDownload(f.ports(), request);
+    expect(again.grantId).toBe(first.grantId);
+    expect(f.grants.size).toBe(1);
+    expect(f.grants.get(first.grantId)).toMatchObject({ targetRevision: 2, user: 'alice', clientId: 'pc-1' });
+  });
+
+  it('keeps the grant without a key when nothing is published yet, and pins the release later', async () => {
+    const f = new Fakes();
+    const result = await grantDownload(f.ports(emptyManifest('editor')), {
+      ...request,
+      targetVersion: '2.0',
+    });
+    expect(result.key).toBeUndefined();
+    const key = await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: null });
+    expect(key).toMatchObject({ kind: 'full', toRevision: 2 });
+    expect(f.grants.get(result.grantId)!.targetRevision).toBe(2);
+  });
+});
+
+describe('freshKey', () => {
+  it('answers the delta from the given revision, or the full package when none fits', async () => {
+    const f = new Fakes();
+    await grantDownload(f.ports(), request);
+    expect(await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 })).toMatchObject(
+      {
+        kind: 'delta',
+        fromRevision: 1,
+      },
+    );
+    expect(
+      await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: '7' }),
+    ).toMatchObject({
+      kind: 'full',
+      fromRevision: null,
+      size: 1000,
+    });
+    expect(await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1' })).toMatchObject({ kind: 'full' });
+  });
+
+  it('refuses another user (403), another client (403), bad input (400) and an unknown request (404)', async () => {
+    const f = new Fakes();
+    await grantDownload(f.ports(), request);
+    await expect(
+      freshKey(f.ports(), { user: 'bob', groups: ['employees'] }, 'req-1', { clientId: 'pc-1' }),
+    ).rejects.toMatchObject({
+      statusCode: 403,
+    });
+    await expect(freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-2' })).rejects.toMatchObject({
+      statusCode: 403,
+    });
+    await expect(
+      freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: 'x' }),
+    ).rejects.toMatchObject({
+      statusCode: 400,
+      field: 'currentRevision',
+    });
+    await expect(freshKey(f.ports(), alice, 'req-1', { currentRevision: 1 })).rejects.toMatchObject({
+      field: 'clientId',
+    });
+    await expect(freshKey(f.ports(), alice, 'req-9', { clientId: 'pc-1' })).rejects.toMatchObject({
+      statusCode: 404,
+    });
+  });
+
+  it('answers 410 for a revoked or an expired grant', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    await expect(revokeGrant(f.ports(), alice, grantId)).rejects.toMatchObject({ statusCode: 403 });
+    f.now = new Date('2025-07-02T10:00:00Z'); // 31 days later
+    await expect(freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1' })).rejects.toMatchObject({
+      statusCode: 410,
+      message: expect.stringMatching(/expired/),
+    });
+    f.now = new Date('2025-06-01T10:00:00Z');
+    await revokeGrant(f.ports(), { user: 'root', groups: ['admins'] }, grantId);
+    await expect(freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1' })).rejects.toMatchObject({
+      statusCode: 410,
+      message: expect.stringMatching(/revoked/),
+    });
+  });
+});
+
+describe('completion (S604/S605)', () => {
+  it('writes the history and the notice once, however often the download is confirmed', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    const first = await confirmDownload(f.ports(), alice, grantId, { sha256: sha('d') });
+    const second = await confirmDownload(f.ports(), alice, grantId, { sha256: sha('2').toUpperCase() });
+    expect(first.status).toBe('recorded');
+    expect(second.status).toBe('already-recorded');
+    expect(f.history).toHaveLength(1);
+    expect(f.history[0]).toMatchObject({
+      change: 'updated',
+      version: '2.0',
+      revision: 2,
+      previousRevision: 1,
+      source: 'download',
+    });
+    expect(f.installations[0]).toMatchObject({ version: '2.0', revision: 2 });
+    expect(f.notices).toHaveLength(1);
+    expect(f.notices[0]).toMatchObject({
+      type: 'download-completed',
+      grantId,
+      requestId: 'req-1',
+      version: '2.0',
+    });
+  });
+
+  it('refuses a SHA-256 that matches no artifact of the target, and another user', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    await expect(confirmDownload(f.ports(), alice, grantId, { sha256: sha('1') })).rejects.toMatchObject({
+      statusCode: 400,
+      field: 'sha256',
+    });
+    await expect(confirmDownload(f.ports(), alice, grantId, { sha256: 'abc' })).rejects.toMatchObject({
+      field: 'sha256',
+    });
+    await expect(
+      confirmDownload(f.ports(), { user: 'bob', groups: [] }, grantId, { sha256: sha('d') }),
+    ).rejects.toMatchObject({ statusCode: 403 });
+    expect(f.history).toHaveLength(0);
+  });
+
+  it('resends an interrupted notice on a later evidence, but only after a pause', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    const ports = f.ports();
+    let fail = true;
+    ports.notices = {
+      send: async (n) => {
+        if (fail) throw new Error('queue down');
+        f.notices.push(n);
+      },
+    };
+    await expect(confirmDownload(ports, alice, grantId, { sha256: sha('d') })).rejects.toThrow(/queue down/);
+    fail = false;
+    await confirmDownload(ports, alice, grantId, { sha256: sha('d') });
+    expect(f.notices).toHaveLength(0);
+    f.now = new Date(f.now.getTime() + 120_000);
+    await confirmDownload(ports, alice, grantId, { sha256: sha('d') });
+    await confirmDownload(ports, alice, grantId, { sha256: sha('d') });
+    expect(f.notices).toHaveLength(1);
+    expect(f.history).toHaveLength(1);
+  });
+});
+
+describe('access-log evidence', () => {
+  const record = (
+    grantId: string,
+    key: string,
+    status: number,
+    bytes: number,
+    size: number,
+  ): AccessLogRecord => ({
+    bucket: 'releases',
+    time: new Date('2025-06-01T10:01:00Z'),
+    operation: 'REST.GET.OBJECT',
+    key,
+    requestUri: `GET /releases/${key}?X-Amz-Signature=REDACTED&x-upman-grant=${grantId} HTTP/1.1`,
+    httpStatus: status,
+    bytesSent: bytes,
+    objectSize: size,
+  });
+
+  it('finds whole and ranged downloads made with a grant key, and ignores the rest', () => {
+    const lines = [
+      record('g1', fullKey('editor', 2), 200, 1000, 1000),
+      record('g2', fullKey('editor', 2), 206, 400, 1000),
+      record('g2', fullKey('editor', 2), 206, 600, 1000),
+      record('g3', fullKey('editor', 2), 403, 0, 1000),
+      { ...record('g4', fullKey('editor', 2), 200, 1000, 1000), bucket: 'other' },
+      { ...record('g5', fullKey('editor', 2), 200, 1000, 1000), requestUri: 'GET /releases/x HTTP/1.1' },
+    ];
+    const found = downloadsIn(lines, 'releases');
+    expect(found.map((d) => [d.grantId, d.bytes, d.whole])).toEqual([
+      ['g1', 1000, true],
+      ['g2', 1000, false],
+    ]);
+  });
+
+  it('completes a grant from its log records once, across runs and repeated downloads', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    const objects = new Map<string, string>();
+    const put = (key: string, records: AccessLogRecord[]) =>
+      objects.set(key, `${records.map(formatAccessLogRecord).join('\n')}\n`);
+    const logs = {
+      bucket: 'logs',
+      prefix: 'releases/',
+      list: async (after: string | undefined) =>
+        [...objects.keys()].sort().filter((k) => !after || k > after),
+      read: async (key: string) => objects.get(key)!,
+    };
+    const ports = { ...f.ports(), ledger: f, logs, releaseBucket: 'releases' };
+    // Half the delta in one log object: not complete yet.
+    put('releases/2025-06-01-10-01-00-AAAA', [record(grantId, deltaKey('editor', 2, 1), 206, 50, 100)]);
+    expect((await processAccessLogs(ports)).completed).toEqual([]);
+    // Re-listing the same object never counts its bytes twice.
+    expect((await processAccessLogs(ports)).completed).toEqual([]);
+    put('releases/2025-06-01-10-02-00-BBBB', [
+      record(grantId, deltaKey('editor', 2, 1), 206, 50, 100),
+      record(grantId, deltaKey('editor', 2, 1), 200, 100, 100),
+    ]);
+    expect((await processAccessLogs(ports)).completed).toEqual([grantId]);
+    put('releases/2025-06-01-10-03-00-CCCC', [record(grantId, deltaKey('editor', 2, 1), 200, 100, 100)]);
+    expect((await processAccessLogs(ports)).completed).toEqual([]);
+    expect(f.history).toHaveLength(1);
+    expect(f.notices).toHaveLength(1);
+    expect(f.grants.get(grantId)!.completion).toMatchObject({
+      evidence: 'access-log',
+      artifactKey: deltaKey('editor', 2, 1),
+    });
+    expect(f.cursor).toBe('releases/2025-06-01-10-03-00-CCCC');
+    // The agent's confirmation afterwards changes nothing.
+    expect((await confirmDownload(f.ports(), alice, grantId, { sha256: sha('d') })).status).toBe(
+      'already-recorded',
+    );
+    expect(f.history).toHaveLength(1);
+  });
+
+  it('does not take a download of another revision as evidence', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    const text = `${formatAccessLogRecord(record(grantId, fullKey('editor', 1), 200, 900, 900))}\n`;
+    const logs = {
+      bucket: 'logs',
+      prefix: '',
+      list: async () => ['2025-06-01-10-01-00-AAAA'],
+      read: async () => text,
+    };
+    expect(
+      (await processAccessLogs({ ...f.ports(), ledger: f, logs, releaseBucket: 'releases' })).completed,
+    ).toEqual([]);
+    expect(f.history).toHaveLength(0);
+  });
+});
