@@ -173,7 +173,7 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         IndexName: 'GSI1',
         KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
         ExpressionAttributeValues: { ':pk': userClientsPk(user), ':prefix': 'CLIENT#' },
-        Limit: page.limit,
+        Limit: page.limit + 1,
         ...(after
           ? {
               ExclusiveStartKey: {
@@ -186,9 +186,10 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
           : {}),
       }),
     );
-    const items = (out.Items ?? []).map((i) => ({ clientId: String(i.clientId), user: String(i.user) }));
-    const last = out.LastEvaluatedKey ? items[items.length - 1] : undefined;
-    return { items, ...(last ? { next: { c: last.clientId } } : {}) };
+    const { items, more } = pageOf(out.Items, page.limit);
+    const memberships = items.map((i) => ({ clientId: String(i.clientId), user: String(i.user) }));
+    const last = more ? memberships[memberships.length - 1] : undefined;
+    return { items: memberships, ...(last ? { next: { c: last.clientId } } : {}) };
   }
 
   // ---- installations and history ------------------------------------------------------------
@@ -241,12 +242,12 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
         ScanIndexForward: forward,
-        Limit: page.limit,
+        Limit: page.limit + 1,
         ...(after ? { ExclusiveStartKey: { pk, sk: after } } : {}),
       }),
     );
-    const items = out.Items ?? [];
-    const last = out.LastEvaluatedKey ? items[items.length - 1] : undefined;
+    const { items, more } = pageOf(out.Items, page.limit);
+    const last = more ? items[items.length - 1] : undefined;
     return { items: items.map((i) => strip<T>(i)), ...(last ? { next: { sk: String(last.sk) } } : {}) };
   }
 
@@ -331,7 +332,7 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
     }
     const perShard = await Promise.all(
       positions.map(async (position, shard) => {
-        if (position === null) return { items: [] as Item[], end: undefined };
+        if (position === null) return { items: [] as Item[] };
         const pk = installationsPk(q.software, shard);
         let keyCondition = `${index}pk = :pk`;
         const kv: Record<string, unknown> = { ':pk': pk, ...values };
@@ -356,7 +357,9 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
                 sk: installationSk(q.software),
               };
         const items: Item[] = [];
-        // With a version filter a query may return fewer than asked; keep reading to fill the page.
+        // One more than a page, so a shard with nothing left is known to be done. With a version
+        // filter a query may return fewer than asked; keep reading to fill it.
+        const want = q.limit + 1;
         do {
           const out = await this.db.send(
             new QueryCommand({
@@ -365,14 +368,14 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
               KeyConditionExpression: keyCondition,
               ExpressionAttributeValues: kv,
               ...(filter.FilterExpression ? { FilterExpression: filter.FilterExpression } : {}),
-              Limit: q.limit,
+              Limit: want - items.length,
               ...(start ? { ExclusiveStartKey: start } : {}),
             }),
           );
           items.push(...(out.Items ?? []));
           start = out.LastEvaluatedKey;
-        } while (start && items.length < q.limit);
-        return { items, end: start };
+        } while (start && items.length < want);
+        return { items };
       }),
     );
     const sortKey = `${index}sk`;
@@ -399,8 +402,8 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         const last = shard.items[consumed - 1]!;
         return [String(last[sortKey]), String(last.clientId)];
       }
-      // Everything read from this shard is on the page: resume after the last item it evaluated.
-      return shard.end ? [String(shard.end[sortKey]), String(shard.end.pk).slice('CLIENT#'.length)] : null;
+      // Everything this shard holds (it returned less than it was asked for) is on the page.
+      return null;
     });
     const done = next.every((p) => p === null);
     return { items: page.map((i) => strip<Installation>(i)), ...(done ? {} : { next: { s: next } }) };
@@ -508,7 +511,7 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         IndexName: 'GSI3',
         KeyConditionExpression: 'gsi3pk = :pk',
         ExpressionAttributeValues: { ':pk': CATALOG_PARTITION },
-        Limit: page.limit,
+        Limit: page.limit + 1,
         ...(after
           ? {
               ExclusiveStartKey: {
@@ -521,8 +524,9 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
           : {}),
       }),
     );
-    const items = (out.Items ?? []).map((i) => strip<CatalogEntry>(i));
-    const last = out.LastEvaluatedKey ? items[items.length - 1] : undefined;
+    const page1 = pageOf(out.Items, page.limit);
+    const items = page1.items.map((i) => strip<CatalogEntry>(i));
+    const last = page1.more ? items[items.length - 1] : undefined;
     return { items, ...(last ? { next: { n: last.name } } : {}) };
   }
 
@@ -584,12 +588,12 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
         ExpressionAttributeValues: { ':pk': pk, ':lo': 'PERIOD#', ':hi': `PERIOD#${at}#~` },
         ScanIndexForward: false,
-        Limit: page.limit,
+        Limit: page.limit + 1,
         ...(after ? { ExclusiveStartKey: { pk, sk: after } } : {}),
       }),
     );
-    const items = out.Items ?? [];
-    const last = out.LastEvaluatedKey ? items[items.length - 1] : undefined;
+    const { items, more } = pageOf(out.Items, page.limit);
+    const last = more ? items[items.length - 1] : undefined;
     return {
       items: items.map((i) => strip<ApproverPeriod>(i)),
       ...(last ? { next: { sk: String(last.sk) } } : {}),
@@ -718,6 +722,12 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   async deleteItem(pk: string, sk: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk } }));
   }
+}
+
+/** A query asked for limit + 1 items: the page is the first `limit`; the extra one says "more". */
+function pageOf(items: Item[] | undefined, limit: number): { items: Item[]; more: boolean } {
+  const all = items ?? [];
+  return { items: all.slice(0, limit), more: all.length > limit };
 }
 
 function conflictOr(error: unknown, message: string): unknown {
