@@ -103,7 +103,7 @@ describe('applyPackage', () => {
     await expectRelease(fx.v2.files);
     expect(runApp()).toBe('demo-app 1.1.0');
     expect(result).toEqual({
-      added: ['lib/new.txt'],
+      added: ['data/extra.bin', 'lib/new.txt'],
       changed: ['bin/app', 'lib/core.txt'],
       deleted: ['docs/old.txt'],
     });

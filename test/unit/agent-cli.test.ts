@@ -1,0 +1,170 @@
+// The `upman` bin as a user runs it (a child process), against a small stand-in API: help on
+// every command, and the error paths whose exit status and wording the issue names.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonOf, upman } from '../fixtures/agent/cli.js';
+
+let server: Server;
+let api: string;
+let work: string;
+let env: Record<string, string>;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'upman-agent-cli-'));
+  server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    if (req.url === '/update-requests/r-approved') {
+      return send(200, {
+        requestId: 'r-approved',
+        status: 'APPROVED',
+        requester: 'alice',
+        clientId: 'pc-1',
+        software: 'demo-app',
+        targetVersion: '1.1.0',
+        createdAt: '2025-01-01T00:00:00Z',
+        steps: [{ step: 'S501', at: '2025-01-01T00:00:00Z' }],
+      });
+    }
+    if (req.url === '/update-requests/r-waiting') {
+      return send(200, {
+        requestId: 'r-waiting',
+        status: 'AWAITING_APPROVAL',
+        requester: 'alice',
+        clientId: 'pc-1',
+        software: 'demo-app',
+        targetVersion: '1.1.0',
+        createdAt: '2025-01-01T00:00:00Z',
+        steps: [
+          { step: 'S501', at: '2025-01-01T00:00:00Z' },
+          { step: 'S505', at: '2025-01-01T00:01:00Z' },
+        ],
+      });
+    }
+    if (req.url === '/update-requests/r-approved/key') {
+      return send(200, {
+        grantId: 'g-1',
+        url: `${api}/artifact?X-Amz-Expires=60`,
+        kind: 'full',
+        fromRevision: null,
+        toRevision: 2,
+        size: 10,
+        sha256: 'a'.repeat(64),
+        expiresAt: '2025-01-01T01:00:00Z',
+      });
+    }
+    if (req.url?.startsWith('/artifact')) {
+      return send(
+        403,
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>',
+        'application/xml',
+      );
+    }
+    if (req.url === '/update-requests' && req.method === 'POST') {
+      return send(400, { message: 'reason must be a non-empty string', field: 'reason' });
+    }
+    send(404, { message: 'Not Found' });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const token = await new SignJWT({ groups: ['employees'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('alice')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode('x'.repeat(32)));
+  env = {
+    UPMAN_API: api,
+    UPMAN_ROOT: join(work, 'root'),
+    UPMAN_CLIENT: 'pc-1',
+    UPMAN_TOKEN: token,
+    UPMAN_LOCAL_DIR: work,
+    XDG_CONFIG_HOME: join(work, 'config'),
+  };
+}, 60_000);
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('upman (the agent commands)', () => {
+  it('prints help for every command, naming its options', async () => {
+    const top = await upman(['--help'], env);
+    expect(top.code).toBe(0);
+    for (const name of [
+      'login',
+      'agent',
+      'request',
+      'status',
+      'download',
+      '--api',
+      '--root',
+      '--client',
+      '--json',
+    ]) {
+      expect(top.stdout).toContain(name);
+    }
+    const download = await upman(['download', '--help'], env);
+    expect(download.stdout).toMatch(/Usage: upman download \[options\] <requestId>/);
+    expect(download.stdout).toContain('--json');
+    const register = await upman(['agent', 'register', '--help'], env);
+    expect(register.stdout).toContain('--department <d>');
+  }, 60_000);
+
+  it('says the API is unreachable, with exit status 1', async () => {
+    const r = await upman(['status', 'r-1', '--json'], { ...env, UPMAN_API: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(1);
+    expect(jsonOf<{ error: { code: string } }>(r).error.code).toBe('api-unreachable');
+    expect(r.stderr).toContain('upman: The API at http://127.0.0.1:9 is unreachable');
+  }, 30_000);
+
+  it('turns an expired key into S606 with how to get a new one (options also before the command)', async () => {
+    const r = await upman(['--json', 'download', 'r-approved'], env);
+    expect(r.code).toBe(1);
+    const { error } = jsonOf<{ error: { code: string; message: string } }>(r);
+    expect(error.code).toBe('key-expired');
+    expect(error.message).toMatch(
+      /^S606: the download key is not valid \(AccessDenied: Request has expired\)/,
+    );
+    expect(error.message).toContain('run "upman download r-approved" again to get a fresh key');
+    expect(seen).toContain('POST /update-requests/r-approved/key');
+  }, 30_000);
+
+  it('refuses to download a request that is not approved yet, and shows its timeline', async () => {
+    const r = await upman(['download', 'r-waiting'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Request r-waiting is AWAITING_APPROVAL: it can be downloaded once approved');
+    const status = await upman(['status', 'r-waiting'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/S501\s+request received/);
+    expect(status.stdout).toMatch(/S505\s+sent to the approver/);
+  }, 30_000);
+
+  it("passes the API's message and field through", async () => {
+    const r = await upman(['request', 'demo-app', '--json'], env);
+    expect(r.code).toBe(1);
+    expect(jsonOf<{ error: { message: string; field: string } }>(r).error).toMatchObject({
+      field: 'reason',
+      message: expect.stringContaining('reason must be a non-empty string [field: reason]'),
+    });
+  }, 30_000);
+
+  it('names the missing install root and a bad client id', async () => {
+    const noRoot = await upman(['download', 'r-approved'], { ...env, UPMAN_ROOT: '' });
+    expect(noRoot.code).toBe(1);
+    expect(noRoot.stderr).toContain('No install root: pass --root <dir> or set UPMAN_ROOT');
+    const badClient = await upman(['agent', 'inventory', '--client', 'no spaces'], env);
+    expect(badClient.code).toBe(1);
+    expect(badClient.stderr).toContain('pass --client <id> or set UPMAN_CLIENT');
+  }, 30_000);
+});
