@@ -1,9 +1,11 @@
 // The CDK app: the vendor's download site and the organisation's update management, with
 // cdk-nag's AwsSolutions checks over everything.
 import { pathToFileURL } from 'node:url';
-import { App, Aws, Validations } from 'aws-cdk-lib';
+import { App, Aws, Fn, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, type StageConfig } from './config.js';
+import { keyIssuerRolePattern } from './constructs/key-issuer-role.js';
+import { RELEASE_ACCESS_LOG_PREFIX } from './constructs/vendor-log-access.js';
 import { UpdateManagementStack } from './stacks/update-management-stack.js';
 import { VendorSiteStack } from './stacks/vendor-site-stack.js';
 
@@ -27,7 +29,12 @@ export function buildApp(app: App = new App()): UpmanApp {
     config,
     keyIssuer: {
       account: config.env?.account ?? Aws.ACCOUNT_ID,
-      roleNamePattern: `${prefix}-management-*`,
+      // Only the functions that issue keys or read releases (cdk/constructs/key-issuer-role.ts).
+      roleNamePattern: keyIssuerRolePattern(`${prefix}-management`),
+    },
+    logReader: {
+      account: config.env?.account ?? Aws.ACCOUNT_ID,
+      roleNamePattern: `${prefix}-management-KeyIssuer-Evidence`,
     },
   });
   const management = new UpdateManagementStack(app, 'UpdateManagementStack', {
@@ -35,8 +42,11 @@ export function buildApp(app: App = new App()): UpmanApp {
     description: 'upman: registry, update-request workflow, HTTP API',
     env: config.env,
     config,
-    releaseBucketName: vendor.releases.bucket.bucketName,
+    releaseBucketName: Fn.importValue(vendor.releaseBucketExport),
+    accessLogBucketName: Fn.importValue(vendor.accessLogBucketExport),
+    accessLogPrefix: RELEASE_ACCESS_LOG_PREFIX,
   });
+  management.addDependency(vendor);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, config, management, vendor };
 }

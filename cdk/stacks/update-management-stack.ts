@@ -5,11 +5,13 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { AppFunction, type AppFunctionProps } from '../constructs/app-function.js';
 import { UpmanHttpApi } from '../constructs/http-api.js';
+import { nameAsKeyIssuer } from '../constructs/key-issuer-role.js';
 import { Mailer } from '../constructs/mailer.js';
 import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
 import { RegistryApi } from '../constructs/registry-api.js';
 import { RegistryTable } from '../constructs/registry-table.js';
 import { UpdateWorkflow } from '../constructs/update-workflow.js';
+import { VendorDownloads } from '../constructs/vendor-downloads.js';
 import { WorkflowApi } from '../constructs/workflow-api.js';
 import { workflowNumbers } from '../constructs/workflow-definition.js';
 import { WorkflowTasks } from '../constructs/workflow-tasks.js';
@@ -18,6 +20,9 @@ export interface UpdateManagementStackProps extends StackProps {
   config: StageConfig;
   /** The vendor's release bucket (a name: it may live in another account). */
   releaseBucketName: string;
+  /** The vendor's access-log bucket and the release bucket's log prefix (S604/S605 evidence). */
+  accessLogBucketName: string;
+  accessLogPrefix: string;
 }
 
 export class UpdateManagementStack extends Stack {
@@ -74,6 +79,8 @@ export class UpdateManagementStack extends Stack {
     this.registry.table.grantReadWriteData(this.workflow.stateMachine);
     this.purchaseOrderQueue.queue.grantSendMessages(this.workflow.stateMachine);
     workflowTasks.grantInvoke(this.workflow.stateMachine);
+    // S508 presigns keys: its role must be one the vendor's bucket trusts (claim 9).
+    nameAsKeyIssuer(workflowTasks.conclude, 'Conclude', props.releaseBucketName);
     new WorkflowApi(this, 'WorkflowApi', {
       api: this.api,
       table: this.registry.table,
@@ -100,6 +107,19 @@ export class UpdateManagementStack extends Stack {
       api: this.api,
       table: this.registry.table,
       mailer: this.mailer,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
+
+    // Keys on request, revocation, and S604/S605 from access logs or the agent's confirmation.
+    new VendorDownloads(this, 'Downloads', {
+      api: this.api,
+      table: this.registry.table,
+      noticeQueue: this.downloadNoticeQueue.queue,
+      releaseBucketName: props.releaseBucketName,
+      accessLogBucketName: props.accessLogBucketName,
+      accessLogPrefix: props.accessLogPrefix,
+      keyTtlSeconds: config.keyTtlSeconds,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });

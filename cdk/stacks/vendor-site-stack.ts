@@ -4,19 +4,42 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { type KeyIssuer, ReleaseBucket } from '../constructs/release-bucket.js';
+import { RELEASE_ACCESS_LOG_PREFIX, VendorLogAccess } from '../constructs/vendor-log-access.js';
 
 export interface VendorSiteStackProps extends StackProps {
   config: StageConfig;
   keyIssuer: KeyIssuer;
+  /** The organisation's download-evidence processor, which reads the access logs (S604/S605). */
+  logReader?: KeyIssuer;
 }
 
 export class VendorSiteStack extends Stack {
   readonly releases: ReleaseBucket;
+  readonly releaseBucketExport: string;
+  readonly accessLogBucketExport: string;
 
   constructor(scope: Construct, id: string, props: VendorSiteStackProps) {
     super(scope, id, props);
     const removalPolicy = props.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.releases = new ReleaseBucket(this, 'ReleaseSite', { keyIssuer: props.keyIssuer, removalPolicy });
-    new CfnOutput(this, 'ReleaseBucketName', { value: this.releases.bucket.bucketName });
+    if (props.logReader) {
+      new VendorLogAccess(this, 'LogAccess', {
+        accessLogs: this.releases.accessLogs,
+        prefix: RELEASE_ACCESS_LOG_PREFIX,
+        reader: props.logReader,
+      });
+    }
+    // Exported under fixed names: the management stack imports them by name, so its IAM
+    // statements (and their cdk-nag findings) name the same string at synth time.
+    this.releaseBucketExport = `${this.stackName}-ReleaseBucketName`;
+    this.accessLogBucketExport = `${this.stackName}-AccessLogBucketName`;
+    new CfnOutput(this, 'ReleaseBucketName', {
+      value: this.releases.bucket.bucketName,
+      exportName: this.releaseBucketExport,
+    });
+    new CfnOutput(this, 'AccessLogBucketName', {
+      value: this.releases.accessLogs.bucketName,
+      exportName: this.accessLogBucketExport,
+    });
   }
 }

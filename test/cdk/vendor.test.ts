@@ -1,0 +1,81 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RELEASE_ACCESS_LOG_PREFIX } from '../../cdk/constructs/vendor-log-access.js';
+import { type SynthesizedApp, synthApp } from './synth.js';
+
+let synth: SynthesizedApp;
+
+beforeAll(() => {
+  synth = synthApp();
+});
+
+type Resource = { Type: string; Properties: Record<string, any> };
+const resources = (t: SynthesizedApp['managementTemplate']) =>
+  t.toJSON().Resources as Record<string, Resource>;
+
+describe('the download routes and functions', () => {
+  it('adds the key, confirmation and revocation routes behind the JWT authorizer', () => {
+    for (const route of [
+      'POST /update-requests/{id}/key',
+      'POST /grants/{grantId}/confirmation',
+      'DELETE /grants/{grantId}',
+    ]) {
+      synth.managementTemplate.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: route,
+        AuthorizationType: 'JWT',
+      });
+    }
+  });
+
+  it('names every role that reads releases so the vendor bucket trusts exactly those', () => {
+    const names = Object.values(resources(synth.managementTemplate))
+      .filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName)
+      .map((r) => JSON.stringify(r.Properties.RoleName));
+    for (const name of ['Conclude', 'FreshKey', 'Confirmation', 'Evidence']) {
+      expect(
+        names.some((n) => n.includes(`-KeyIssuer-${name}`)),
+        name,
+      ).toBe(true);
+    }
+    const policy = Object.values(resources(synth.vendorTemplate)).find(
+      (r) =>
+        r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r.Properties).includes('KeyIssuerReadsReleases'),
+    );
+    expect(JSON.stringify(policy)).toContain('role/upman-dev-management-KeyIssuer-*');
+  });
+
+  it('lets only the evidence processor read the access logs, under the release log prefix', () => {
+    synth.vendorTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: RELEASE_ACCESS_LOG_PREFIX }),
+    });
+    const policy = Object.values(resources(synth.vendorTemplate)).find(
+      (r) =>
+        r.Type === 'AWS::S3::BucketPolicy' &&
+        JSON.stringify(r.Properties).includes('DownloadEvidenceReadsLogs'),
+    );
+    const text = JSON.stringify(policy);
+    expect(text).toContain('role/upman-dev-management-KeyIssuer-Evidence');
+    expect(text).toContain(`/${RELEASE_ACCESS_LOG_PREFIX}*`);
+  });
+
+  it('runs the access-log processor every five minutes through its own scheduler role', () => {
+    const schedules = Object.values(resources(synth.managementTemplate)).filter(
+      (r) => r.Type === 'AWS::Scheduler::Schedule' && r.Properties.ScheduleExpression === 'rate(5 minutes)',
+    );
+    expect(schedules).toHaveLength(1);
+    const target = JSON.stringify(schedules[0]!.Properties.Target.Arn);
+    expect(target).toContain('DownloadsEvidence');
+  });
+
+  it('gives the completion paths the download-notice queue and the key TTL from the stage config', () => {
+    synth.managementTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          KEY_TTL_SECONDS: String(synth.config.keyTtlSeconds),
+          DOWNLOAD_NOTICE_QUEUE_URL: Match.anyValue(),
+          ACCESS_LOG_PREFIX: RELEASE_ACCESS_LOG_PREFIX,
+        }),
+      },
+    });
+  });
+});
