@@ -1,7 +1,7 @@
 // The Lambda tasks of the update-request state machine (S502 budget line, S504 approver,
 // S505 approval phases, the ends S508/S509/expired/failed). They hold no Step Functions
 // permission: the machine references them, so a grant back would be a dependency cycle.
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -19,6 +19,9 @@ export interface WorkflowTasksProps {
   apiUrl: string;
   schedule: BudgetBatchSchedule;
   approval: StageConfig['approval'];
+  /** The vendor's release bucket: S508 presigns the key from it (lib/vendor/key-issuer.ts). */
+  releaseBucketName: string;
+  keyTtlSeconds: number;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
 }
@@ -74,6 +77,19 @@ export class WorkflowTasks extends Construct {
     })
       .bindTable(props.table, 'readWrite')
       .bindMail(props.mailer.binding);
+    // S508: the key is a presigned GET on the vendor's bucket, which trusts this account's
+    // management roles by name (release-bucket.ts); it may be in another account (claim 9).
+    this.conclude.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
+    this.conclude.addEnvironment('KEY_TTL_SECONDS', String(props.keyTtlSeconds));
+    const releases = `arn:${Aws.PARTITION}:s3:::${props.releaseBucketName}`;
+    this.conclude.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${releases}/*`] }),
+    );
+    Validations.of(this.conclude).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${Stack.of(this).resolve(props.releaseBucketName)}/*]`,
+      reason:
+        'S508 reads and presigns any release artifact of the vendor bucket (manifest, full packages, deltas).',
+    });
   }
 
   /** The ASL's ${...FunctionArn} substitutions. */

@@ -36,7 +36,8 @@ export interface ApproverInfo {
   found: boolean;
   approver: string;
   delegate: string | null;
-  reason?: string;
+  /** Why none was found ('' when found). */
+  reason: string;
 }
 
 export interface ApprovalTaskInput {

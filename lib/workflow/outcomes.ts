@@ -45,14 +45,15 @@ export async function resolveRequestApprover(
     { at, approver: found.approver, ...(found.delegate ? { delegate: found.delegate } : {}) },
     { addDeciders: deciders },
   );
-  return { found: true, approver: found.approver, delegate: found.delegate ?? null };
+  // Every field present: the state machine's ResultSelector reads each by path.
+  return { found: true, approver: found.approver, delegate: found.delegate ?? null, reason: '' };
 }
 
 export type Outcome =
   | { outcome: 'approved'; decision: Decision; purchaseOrder: { messageId: string; at: string } }
   | { outcome: 'rejected'; decision: Decision }
   | { outcome: 'expired'; stage: 'budget' | 'approval' }
-  | { outcome: 'failed'; reason: string; step?: string };
+  | { outcome: 'failed'; reason?: string; error?: { Error?: string; Cause?: string }; step?: string };
 
 export type OutcomeInput = Outcome & {
   state: ExecutionInput & { budget?: BudgetResult };
@@ -124,12 +125,15 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
       return { status: 'EXPIRED' };
     }
     case 'failed': {
-      await ports.mailer.send(failedMail({ to, request, reason: input.reason }));
+      const reason =
+        input.reason ??
+        `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`;
+      await ports.mailer.send(failedMail({ to, request, reason }));
       await ports.requests.recordStep(
         state.requestId,
         input.step ? `${input.step}.failed` : 'FAILED',
-        { at, reason: input.reason },
-        { status: 'FAILED', statusReason: input.reason },
+        { at, reason },
+        { status: 'FAILED', statusReason: reason },
       );
       return { status: 'FAILED' };
     }

@@ -1,0 +1,332 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sha256 } from '../../lib/workflow/ids.js';
+import { apiEvent, bodyOf, lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
+
+setEnv();
+const ddb = mockClient(DynamoDBDocumentClient);
+const sfn = mockClient(SFNClient);
+const ses = mockClient(SESv2Client);
+
+type Handler = (event: unknown, context: unknown) => Promise<any>;
+let task: Handler;
+let page: Handler;
+
+beforeAll(async () => {
+  task = (await import('../../functions/workflow/approval.js')).handler as unknown as Handler;
+  page = (await import('../../functions/http/approvals/page.js')).handler as unknown as Handler;
+});
+
+beforeEach(() => {
+  ddb.reset();
+  sfn.reset();
+  ses.reset();
+});
+
+const requestId = 'r-AAAAAAAAAAAAAAAAAAAAAAAA';
+const state = {
+  requestId,
+  requester: 'ando',
+  clientId: 'pc-ando',
+  department: 'Sales',
+  software: 'editor',
+  targetVersion: '2.0',
+  quantity: 1,
+  unitPrice: 120,
+  createdAt: '2025-01-06T09:00:00.000Z',
+  budget: {
+    lineId: 'l-x',
+    batchId: 'b-x',
+    available: false,
+    note: 'over the Q1 budget',
+    answeredAt: 't',
+    quantity: 1,
+    unitPrice: 120,
+    total: 120,
+  },
+  approver: { found: true, approver: 'okachi', delegate: null as string | null, reason: '' },
+};
+
+function mailsSent() {
+  return ses.commandCalls(SendEmailCommand).map((c) => {
+    const i = c.args[0].input;
+    return {
+      to: i.Destination?.ToAddresses,
+      subject: i.Content?.Simple?.Subject?.Data ?? '',
+      html: i.Content?.Simple?.Body?.Html?.Data ?? '',
+      text: i.Content?.Simple?.Body?.Text?.Data ?? '',
+    };
+  });
+}
+
+describe('the S505 task: approval links', () => {
+  beforeEach(() => {
+    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({ Attributes: { requestId } });
+    ddb.on(GetCommand).resolves({ Item: storedRequest() });
+    ses.on(SendEmailCommand).resolves({ MessageId: 'mail-1' });
+  });
+
+  it("mails the approver a link with finance's answer; the token stays in DynamoDB, only k's hash is stored", async () => {
+    const out = await task({ taskToken: 'TASK-TOKEN-XYZ', phase: 'initial', state }, lambdaContext);
+    expect(out.deciders).toEqual(['okachi']);
+    const [mail] = mailsSent();
+    expect(mail!.to).toEqual(['okachi@upman.example']);
+    const link = /https:\/\/api\.example\.test\/approvals\/(a-[A-Za-z0-9_-]{16})\?k=([A-Za-z0-9_-]+)/.exec(
+      mail!.text,
+    );
+    expect(link).not.toBeNull();
+    expect(mail!.html).toContain(link![0]);
+    expect(mail!.text).toContain('NO budget available — over the Q1 budget');
+    expect(mail!.html).toContain('over the Q1 budget');
+    expect(mail!.html + mail!.text).not.toContain('TASK-TOKEN-XYZ');
+
+    const put = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Put!;
+    expect(put.Item).toMatchObject({
+      pk: `APPROVAL#${link![1]}`,
+      issuedTo: 'okachi',
+      kHash: sha256(link![2]!),
+    });
+    expect(JSON.stringify(put.Item)).not.toContain(link![2]);
+    const hours = (Date.parse(put.Item!.linkExpiresAt) - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(95.9); // reminder + escalation: 2 + 2 days
+    expect(hours).toBeLessThan(96.1);
+    const wait = ddb.commandCalls(UpdateCommand).find((c) => c.args[0].input.Key?.sk === 'APPROVAL')!;
+    expect(wait.args[0].input.ExpressionAttributeValues).toMatchObject({
+      ':t': 'TASK-TOKEN-XYZ',
+      ':p': 'initial',
+      ':d': ['okachi'],
+    });
+  });
+
+  it('gives the approver and the delegate in force each their own link', async () => {
+    await task(
+      {
+        taskToken: 't',
+        phase: 'initial',
+        state: { ...state, approver: { ...state.approver, delegate: 'itou' } },
+      },
+      lambdaContext,
+    );
+    const mails = mailsSent();
+    expect(mails.map((m) => m.to![0])).toEqual(['okachi@upman.example', 'itou@upman.example']);
+    expect(mails[1]!.text).toContain('delegate of okachi');
+    const links = mails.map((m) => /approvals\/(a-[^?]+)/.exec(m.text)![1]);
+    expect(new Set(links).size).toBe(2);
+  });
+
+  it("escalates to the approver's own approver", async () => {
+    ddb.on(QueryCommand).resolves({
+      Items: [
+        {
+          periodId: 'p1',
+          kind: 'approver',
+          user: 'okachi',
+          approver: 'kojima',
+          validFrom: '2024-01-01T00:00:00.000Z',
+          filedAt: 't',
+          filedBy: 'root',
+        },
+      ],
+    });
+    const out = await task({ taskToken: 't', phase: 'escalation', state }, lambdaContext);
+    expect(out.deciders).toEqual(['kojima']);
+    const [mail] = mailsSent();
+    expect(mail!.to).toEqual(['kojima@upman.example']);
+    expect(mail!.subject).toMatch(/^Escalated:/);
+    expect(mail!.text).toContain('okachi did not decide in time');
+  });
+
+  it('fails with AlreadyDecided (caught by the machine) when a decision came between phases', async () => {
+    ddb.on(UpdateCommand).resolves({
+      Attributes: {
+        requestId,
+        decision: { decision: 'approve', decidedBy: 'okachi', decidedAt: 't', comment: '' },
+      },
+    });
+    await expect(task({ taskToken: 't', phase: 'reminder', state }, lambdaContext)).rejects.toMatchObject({
+      name: 'AlreadyDecided',
+    });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});
+
+describe('the approval page: GET/HEAD show, POST decides once', () => {
+  const approvalId = 'a-AAAAAAAAAAAAAAAA';
+  const k = 'the-secret-of-this-link-0123456789abcdef';
+  const future = new Date(Date.now() + 3_600_000).toISOString();
+  const linkItem = (extra: Record<string, unknown> = {}) => ({
+    approvalId,
+    requestId,
+    issuedTo: 'okachi',
+    phase: 'initial',
+    kHash: sha256(k),
+    linkExpiresAt: future,
+    createdAt: 't',
+    ...extra,
+  });
+  const waitItem = (extra: Record<string, unknown> = {}) => ({
+    requestId,
+    taskToken: 'TASK-TOKEN-XYZ',
+    phase: 'initial',
+    deciders: ['okachi'],
+    ...extra,
+  });
+
+  function stored(
+    link = linkItem(),
+    wait: Record<string, unknown> | undefined = waitItem(),
+    request = storedRequest(),
+  ) {
+    ddb.on(GetCommand, { Key: { pk: `APPROVAL#${approvalId}`, sk: 'LINK' } }).resolves({ Item: link });
+    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'APPROVAL' } }).resolves({ Item: wait });
+    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({ Item: request });
+  }
+
+  const open = (method: 'GET' | 'HEAD', key: string | undefined = k, id = approvalId) =>
+    page(
+      apiEvent(`${method} /approvals/{id}`, {
+        noAuth: true,
+        path: { id },
+        ...(key ? { query: { k: key } } : {}),
+      }),
+      lambdaContext,
+    ).then(bodyOf);
+
+  const post = (form: Record<string, string>, id = approvalId) =>
+    page(
+      apiEvent('POST /approvals/{id}', {
+        noAuth: true,
+        path: { id },
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        rawBody: new URLSearchParams(form).toString(),
+      }),
+      lambdaContext,
+    ).then(bodyOf);
+
+  const writes = () =>
+    ddb.commandCalls(UpdateCommand).length +
+    ddb.commandCalls(TransactWriteCommand).length +
+    sfn.commandCalls(SendTaskSuccessCommand).length;
+
+  it("GET shows the request, finance's answer and the form, and changes nothing", async () => {
+    stored();
+    const res = await open('GET');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.body).toContain('<form method="post"');
+    expect(res.body).toContain(`name="k" value="${k}"`);
+    expect(res.body).toContain('name="approver" value="okachi"');
+    expect(res.body).toContain('value="approve"');
+    expect(res.body).toContain('value="reject"');
+    expect(res.body).toContain('budget available — ok');
+    expect(writes()).toBe(0);
+  });
+
+  it('HEAD answers the headers only and changes nothing', async () => {
+    stored();
+    const res = await open('HEAD');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+    expect(writes()).toBe(0);
+  });
+
+  it('refuses a tampered, unknown, expired, used or foreign link with a page and a 4xx', async () => {
+    stored();
+    expect((await open('GET', 'not-the-secret')).status).toBe(403);
+    expect((await open('GET', '')).status).toBe(403);
+    expect((await open('GET', k, 'a-../../etc/passwd')).status).toBe(403);
+    ddb.on(GetCommand, { Key: { pk: 'APPROVAL#a-BBBBBBBBBBBBBBBB', sk: 'LINK' } }).resolves({});
+    expect((await open('GET', k, 'a-BBBBBBBBBBBBBBBB')).status).toBe(404);
+
+    stored(linkItem({ linkExpiresAt: '2020-01-01T00:00:00.000Z' }));
+    const expired = await open('GET');
+    expect(expired.status).toBe(410);
+    expect(expired.body).toContain('expired');
+
+    stored(
+      linkItem({ usedAt: 't' }),
+      waitItem({ decision: { decision: 'approve', decidedBy: 'okachi', decidedAt: 't' } }),
+    );
+    expect((await open('GET')).status).toBe(409);
+
+    stored(linkItem(), waitItem({ deciders: ['kojima'], phase: 'escalation' }));
+    const foreign = await open('GET');
+    expect(foreign.status).toBe(403);
+    expect(foreign.body).toContain('issued to okachi');
+
+    stored(linkItem(), waitItem(), storedRequest({ status: 'EXPIRED' }));
+    expect((await open('GET')).status).toBe(410);
+    expect(writes()).toBe(0);
+  });
+
+  it('POST records the one decision in a conditional transaction and resumes the execution', async () => {
+    stored();
+    ddb.on(TransactWriteCommand).resolves({});
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const res = await post({ decision: 'reject', comment: 'Wait for <2.1>', k, approver: 'okachi' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('Recorded: rejected');
+    expect(res.body).toContain('Wait for &lt;2.1&gt;');
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(items.map((i) => i.Update!.ConditionExpression)).toEqual([
+      'attribute_not_exists(usedAt) AND kHash = :h',
+      'attribute_not_exists(decision) AND contains(deciders, :u)',
+      '#status = :awaiting',
+    ]);
+    const resume = sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input;
+    expect(resume.taskToken).toBe('TASK-TOKEN-XYZ');
+    expect(JSON.parse(resume.output!)).toMatchObject({
+      decision: 'reject',
+      comment: 'Wait for <2.1>',
+      decidedBy: 'okachi',
+      approvalId,
+    });
+  });
+
+  it('answers a replayed or double POST 409 and resumes nothing', async () => {
+    stored();
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'cancelled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
+      }),
+    );
+    const res = await post({ decision: 'approve', k, approver: 'okachi' });
+    expect(res.status).toBe(409);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+  });
+
+  it("refuses a form that is not this link's, a missing decision, and a non-form body", async () => {
+    stored();
+    expect((await post({ decision: 'approve', k, approver: 'kojima' })).status).toBe(403);
+    const missing = await post({ k, approver: 'okachi' });
+    expect(missing.status).toBe(400);
+    expect(missing.body).toContain('decision must be approve or reject');
+    const json = bodyOf(
+      await page(
+        apiEvent('POST /approvals/{id}', {
+          noAuth: true,
+          path: { id: approvalId },
+          body: { decision: 'approve', k },
+        }),
+        lambdaContext,
+      ),
+    );
+    expect(json.status).toBe(415);
+    expect(writes()).toBe(0);
+  });
+});

@@ -1,0 +1,120 @@
+// Shared by the workflow's handler tests: the functions' environment, API events, and a
+// stored request item as DynamoDB would hold it.
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
+
+export const ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  TABLE_NAME: 'registry',
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:UpdateRequest',
+  BUDGET_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/budget',
+  API_URL: 'https://api.example.test',
+  MAIL_SENDER: 'upman@upman.example',
+  BUDGET_SCHEDULE: 'daily',
+  APPROVAL_REMINDER_SECONDS: '172800',
+  APPROVAL_ESCALATION_SECONDS: '172800',
+  APPROVAL_EXPIRY_SECONDS: '259200',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+export function setEnv(extra: Record<string, string> = {}): void {
+  Object.assign(process.env, ENV, extra);
+}
+
+export function apiEvent(
+  routeKey: string,
+  options: {
+    user?: string;
+    groups?: string[];
+    path?: Record<string, string>;
+    query?: Record<string, string>;
+    headers?: Record<string, string>;
+    body?: unknown;
+    rawBody?: string;
+    noAuth?: boolean;
+  } = {},
+): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const [method, path] = routeKey.split(' ') as [string, string];
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
+    headers: { 'content-type': 'application/json', ...options.headers },
+    ...(options.query ? { queryStringParameters: options.query } : {}),
+    ...(options.path ? { pathParameters: options.path } : {}),
+    ...(options.rawBody !== undefined
+      ? { body: options.rawBody }
+      : options.body !== undefined
+        ? { body: JSON.stringify(options.body) }
+        : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      routeKey,
+      ...(options.noAuth
+        ? {}
+        : {
+            authorizer: {
+              jwt: {
+                claims: {
+                  sub: options.user ?? 'ando',
+                  groups: `[${(options.groups ?? ['employees']).join(' ')}]`,
+                },
+                scopes: [],
+              },
+              principalId: '',
+              integrationLatency: 0,
+            },
+          }),
+    },
+  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+}
+
+type Result = Exclude<APIGatewayProxyResultV2, string>;
+
+export function bodyOf(result: APIGatewayProxyResultV2): {
+  status: number;
+  body: any;
+  headers: Record<string, unknown>;
+} {
+  const r = result as Result;
+  const text = r.body ?? '';
+  const type = String(r.headers?.['content-type'] ?? '');
+  return {
+    status: r.statusCode ?? 0,
+    body: type.includes('json') && text ? JSON.parse(text) : text,
+    headers: (r.headers ?? {}) as Record<string, unknown>,
+  };
+}
+
+export const lambdaContext = {} as never;
+
+export function storedRequest(overrides: Record<string, unknown> = {}) {
+  return {
+    pk: 'REQ#r-AAAAAAAAAAAAAAAAAAAAAAAA',
+    sk: 'REQUEST',
+    requestId: 'r-AAAAAAAAAAAAAAAAAAAAAAAA',
+    requester: 'ando',
+    clientId: 'pc-ando',
+    department: 'Sales',
+    software: 'editor',
+    targetVersion: '2.0',
+    reason: 'security fix',
+    quantity: 1,
+    unitPrice: 120,
+    status: 'AWAITING_APPROVAL',
+    createdAt: '2025-01-06T09:00:00.000Z',
+    bodyHash: 'x',
+    steps: {
+      S501: { at: '2025-01-06T09:00:00.000Z' },
+      S502: { at: '2025-01-06T09:00:01.000Z', lineId: 'l-AAAAAAAAAAAAAAAAAAAAAAAA' },
+      S503: { at: '2025-01-06T17:00:05.000Z', available: true, note: 'ok', total: 120 },
+      S504: { at: '2025-01-06T17:00:06.000Z', approver: 'okachi' },
+      S505: { at: '2025-01-06T17:00:07.000Z', deciders: ['okachi'] },
+    },
+    deciderSet: new Set(['okachi']),
+    ...overrides,
+  };
+}

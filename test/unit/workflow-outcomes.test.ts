@@ -1,0 +1,196 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
+
+// No release bucket: S508 records the grant itself (the vendor's issuer is tested on its side).
+setEnv();
+delete process.env.RELEASE_BUCKET_NAME;
+const ddb = mockClient(DynamoDBDocumentClient);
+const ses = mockClient(SESv2Client);
+
+type Handler = (event: unknown, context: unknown) => Promise<any>;
+let resolve: Handler;
+let conclude: Handler;
+
+beforeAll(async () => {
+  resolve = (await import('../../functions/workflow/resolve-approver.js')).handler as unknown as Handler;
+  conclude = (await import('../../functions/workflow/conclude.js')).handler as unknown as Handler;
+});
+
+beforeEach(() => {
+  ddb.reset();
+  ses.reset();
+  ddb.on(UpdateCommand).resolves({});
+  ddb.on(GetCommand).resolves({ Item: storedRequest() });
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+});
+
+const state = {
+  requestId: 'r-AAAAAAAAAAAAAAAAAAAAAAAA',
+  requester: 'ando',
+  clientId: 'pc-ando',
+  department: 'Sales',
+  software: 'editor',
+  targetVersion: '2.0',
+  quantity: 1,
+  unitPrice: 120,
+  createdAt: '2025-01-06T09:00:00.000Z',
+};
+const period = (user: string, extra: Record<string, unknown>) => ({
+  periodId: `p-${user}`,
+  user,
+  validFrom: '2024-01-01T00:00:00.000Z',
+  filedAt: '2024-01-01T00:00:00.000Z',
+  filedBy: 'root',
+  ...extra,
+});
+const stepUpdates = () =>
+  ddb
+    .commandCalls(UpdateCommand)
+    .filter((c) => c.args[0].input.Key?.sk === 'REQUEST')
+    .map((c) => c.args[0].input);
+const mails = () =>
+  ses.commandCalls(SendEmailCommand).map((c) => ({
+    to: c.args[0].input.Destination?.ToAddresses,
+    subject: c.args[0].input.Content?.Simple?.Subject?.Data ?? '',
+    html: c.args[0].input.Content?.Simple?.Body?.Html?.Data ?? '',
+    text: c.args[0].input.Content?.Simple?.Body?.Text?.Data ?? '',
+  }));
+
+describe('the S504 task: who approves', () => {
+  it('answers the approver in force at the time of the request, with the delegate in force', async () => {
+    ddb
+      .on(QueryCommand, {
+        ExpressionAttributeValues: {
+          ':pk': 'APPROVER#ando',
+          ':lo': 'PERIOD#',
+          ':hi': 'PERIOD#2025-01-06T09:00:00.000Z#~',
+        },
+      })
+      .resolves({
+        Items: [period('ando', { kind: 'approver', approver: 'okachi' })],
+      });
+    ddb
+      .on(QueryCommand, {
+        ExpressionAttributeValues: {
+          ':pk': 'DELEGATION#okachi',
+          ':lo': 'PERIOD#',
+          ':hi': 'PERIOD#2025-01-06T09:00:00.000Z#~',
+        },
+      })
+      .resolves({
+        Items: [
+          period('okachi', { kind: 'delegation', delegate: 'itou', validTo: '2025-02-01T00:00:00.000Z' }),
+        ],
+      });
+    const out = await resolve(state, lambdaContext);
+    expect(out).toEqual({ found: true, approver: 'okachi', delegate: 'itou', reason: '' });
+    const [step] = stepUpdates();
+    expect(step!.ExpressionAttributeNames).toMatchObject({ '#key': 'S504' });
+    expect(step!.ExpressionAttributeValues?.[':deciders']).toEqual(new Set(['okachi', 'itou']));
+  });
+
+  it('answers found=false with a clear reason when nobody approves for the requester', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    const out = await resolve(state, lambdaContext);
+    expect(out.found).toBe(false);
+    expect(out.delegate).toBeNull();
+    expect(out.reason).toBe('No approver is on record for ando at 2025-01-06T09:00:00.000Z.');
+  });
+});
+
+describe('the ends of a request', () => {
+  const decision = (d: 'approve' | 'reject', comment = '') => ({
+    decision: d,
+    comment,
+    decidedBy: 'okachi',
+    decidedAt: '2025-01-07T10:00:00.000Z',
+    approvalId: 'a-AAAAAAAAAAAAAAAA',
+  });
+
+  it('S508: records the grant, mails the employee, sets APPROVED (with S507 recorded)', async () => {
+    const out = await conclude(
+      {
+        outcome: 'approved',
+        decision: decision('approve'),
+        purchaseOrder: { messageId: 'po-1', at: '2025-01-07T10:00:01.000Z' },
+        state,
+      },
+      lambdaContext,
+    );
+    expect(out).toEqual({ status: 'APPROVED', grantId: 'g-AAAAAAAAAAAAAAAAAAAAAAAA' });
+    const grant = ddb.commandCalls(UpdateCommand).find((c) => c.args[0].input.Key?.sk === 'GRANT')!
+      .args[0].input;
+    expect(grant.ExpressionAttributeValues).toMatchObject({ ':u': 'ando', ':s': 'editor', ':v': '2.0' });
+    const steps = stepUpdates();
+    expect(steps.map((s) => s.ExpressionAttributeNames?.['#key'])).toEqual(['S507', 'S508']);
+    expect(steps[1]!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
+    expect(steps[1]!.UpdateExpression).not.toContain('REMOVE gsi2pk');
+    const [mail] = mails();
+    expect(mail!.to).toEqual(['ando@upman.example']);
+    expect(mail!.subject).toBe('Approved: editor 2.0');
+    expect(mail!.text).toContain('upman key g-AAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(mail!.html).toContain('upman key g-AAAAAAAAAAAAAAAAAAAAAAAA');
+  });
+
+  it("S509: mails the rejection with the approver's comment, sets REJECTED, leaves the forecast", async () => {
+    await conclude(
+      { outcome: 'rejected', decision: decision('reject', 'Wait for <2.1> & retry'), state },
+      lambdaContext,
+    );
+    const [mail] = mails();
+    expect(mail!.subject).toBe('Rejected: editor 2.0');
+    expect(mail!.text).toContain('Comment: Wait for <2.1> & retry');
+    expect(mail!.html).toContain('Wait for &lt;2.1&gt; &amp; retry');
+    const [step] = stepUpdates();
+    expect(step!.ExpressionAttributeNames?.['#key']).toBe('S509');
+    expect(step!.ExpressionAttributeValues?.[':status']).toBe('REJECTED');
+    expect(step!.UpdateExpression).toContain('REMOVE gsi2pk, gsi2sk');
+  });
+
+  it('expiry of the approval: EXPIRED, mailed to the employee', async () => {
+    await conclude({ outcome: 'expired', stage: 'approval', state }, lambdaContext);
+    const [mail] = mails();
+    expect(mail!.subject).toBe('Expired: editor 2.0');
+    expect(mail!.text).toContain('No approver decided in time');
+    expect(stepUpdates()[0]!.ExpressionAttributeValues?.[':status']).toBe('EXPIRED');
+  });
+
+  it('expiry of the budget query withdraws the line so a later answer is reported late', async () => {
+    await conclude({ outcome: 'expired', stage: 'budget', state }, lambdaContext);
+    const withdraw = ddb
+      .commandCalls(UpdateCommand)
+      .find((c) => c.args[0].input.Key?.pk === 'LINE#l-AAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(withdraw?.args[0].input.UpdateExpression).toContain('withdrawnAt');
+    expect(stepUpdates()[0]!.ExpressionAttributeNames?.['#key']).toBe('S503.expired');
+  });
+
+  it('no approver: FAILED with the reason, mailed to the employee', async () => {
+    await conclude(
+      {
+        outcome: 'failed',
+        step: 'S504',
+        reason: 'No approver is on record for ando at 2025-01-06T09:00:00.000Z.',
+        state,
+      },
+      lambdaContext,
+    );
+    const [mail] = mails();
+    expect(mail!.subject).toBe('Could not process: editor 2.0');
+    expect(mail!.text).toContain('No approver is on record for ando');
+    const [step] = stepUpdates();
+    expect(step!.ExpressionAttributeNames?.['#key']).toBe('S504.failed');
+    expect(step!.ExpressionAttributeValues).toMatchObject({ ':status': 'FAILED' });
+  });
+
+  it('a failed step: FAILED with the error the machine caught', async () => {
+    await conclude(
+      { outcome: 'failed', error: { Error: 'Lambda.Unknown', Cause: 'boom' }, state },
+      lambdaContext,
+    );
+    expect(mails()[0]!.text).toContain('Lambda.Unknown');
+    expect(stepUpdates()[0]!.ExpressionAttributeValues?.[':status']).toBe('FAILED');
+  });
+});
