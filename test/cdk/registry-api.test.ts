@@ -1,0 +1,66 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type SynthesizedApp, synthApp } from './synth.js';
+
+let synth: SynthesizedApp;
+
+beforeAll(() => {
+  synth = synthApp();
+});
+
+const REGISTRY_ROUTES = [
+  'PUT /clients/{clientId}',
+  'GET /clients/{clientId}',
+  'PUT /clients/{clientId}/software',
+  'GET /clients/{clientId}/software',
+  'GET /clients/{clientId}/history',
+  'GET /users/{user}/clients',
+  'GET /software',
+  'GET /software/{name}',
+  'PUT /software/{name}',
+  'GET /software/{name}/installations',
+  'GET /software/{name}/forecast',
+  'GET /approvers/{user}',
+  'GET /approvers/{user}/periods',
+  'POST /approvers/{user}/periods',
+  'POST /announcements',
+  'GET /announcements/{announcementId}',
+];
+
+describe('RegistryApi', () => {
+  it('adds every registry route behind the JWT authorizer', () => {
+    const t = synth.managementTemplate;
+    for (const routeKey of REGISTRY_ROUTES) {
+      t.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, AuthorizationType: 'JWT' });
+    }
+  });
+
+  it('fans announcements out through a queue with a DLQ, consumed within the SES rate with partial batch failures', () => {
+    const t = synth.managementTemplate;
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 360,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Sends announcement mail'),
+      Environment: {
+        Variables: Match.objectLike({ MAIL_SENDS_PER_SECOND: '5', MAIL_SENDER: Match.anyValue() }),
+      },
+    });
+  });
+
+  it('gives the read function read-only access to the registry table', () => {
+    const policies = synth.managementTemplate.findResources('AWS::IAM::Policy');
+    const read = Object.entries(policies).find(([id]) => id.startsWith('RegistryApiReadRole'));
+    expect(read).toBeDefined();
+    const actions = JSON.stringify(read![1]);
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toContain('dynamodb:PutItem');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+  });
+});
