@@ -63,6 +63,8 @@ export class UpdateManagementStack extends Stack {
       apiUrl: this.api.url,
       schedule: config.budgetBatch.schedule,
       approval: config.approval,
+      releaseBucketName: props.releaseBucketName,
+      keyTtlSeconds: config.keyTtlSeconds,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
