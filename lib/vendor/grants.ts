@@ -36,10 +36,7 @@ export interface GrantStore {
 
 export interface ReleaseReader {
   readManifest(software: string): Promise<Manifest | undefined>;
-  presignGet(
-    key: string,
-    options: { grantId: string; expiresInSeconds: number; fileName: string },
-  ): Promise<string>;
+  presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string>;
 }
 
 export interface NoticeSender {
@@ -94,7 +91,6 @@ async function issueKey(
   const url = await ports.releases.presignGet(artifact.key, {
     grantId: grant.grantId,
     expiresInSeconds: ports.keyTtlSeconds,
-    fileName: artifact.key.replaceAll('/', '-'),
   });
   return {
     grantId: grant.grantId,

@@ -24,10 +24,7 @@ export interface ManifestReader {
 
 export interface KeySigner {
   /** A presigned GET for `key` carrying the grant id as a signed query parameter. */
-  presignGet(
-    key: string,
-    options: { grantId: string; expiresInSeconds: number; fileName: string },
-  ): Promise<string>;
+  presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string>;
 }
 
 const isMissing = (error: unknown) =>
@@ -89,15 +86,10 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
     );
   }
 
-  async presignGet(
-    key: string,
-    options: { grantId: string; expiresInSeconds: number; fileName: string },
-  ): Promise<string> {
-    const command = new GetObjectCommand({
-      Bucket: this.bucket,
-      Key: key,
-      ResponseContentDisposition: `attachment; filename="${options.fileName.replace(/[^A-Za-z0-9._+-]/g, '_')}"`,
-    });
+  async presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string> {
+    // No response-header overrides (e.g. a file name): plain GETs keep the URL short, and the
+    // agent names the file itself.
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key });
     // Added before signing (build step), so the grant id is covered by the signature and shows
     // up in S3's access log request-URI (the signature itself is redacted there).
     command.middlewareStack.add(
