@@ -241,6 +241,12 @@ export async function run(): Promise<BenchResult[]> {
         note: 'goal ≥ 0.7×',
       },
       {
+        name: 'raw BatchWriteItem of installations + history',
+        value: total / sameSeconds,
+        unit: 'installations/s',
+        note: `${sameSeconds.toFixed(1)} s; use case / this = ${(useRate / (total / sameSeconds)).toFixed(2)}×`,
+      },
+      {
         name: `who has X, first page of 50, at ${tenK * PER_CLIENT} installations`,
         value: latency10k,
         unit: 'ms',
