@@ -4,7 +4,19 @@
 // before the first rename lets the next run finish or undo a swap that a kill interrupted;
 // any failure before the swap leaves the old tree untouched.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyDelta, readDeltaIndex, unpackFull } from '../lib/vendor/apply.js';
 import { scanTree } from '../lib/vendor/package.js';
@@ -76,6 +88,8 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
     await mkdir(stagingDir(root), { recursive: true });
     await mkdir(journalsDir(root), { recursive: true });
     stage = await mkdtemp(join(stagingDir(root), `${software}-new-`));
+    // mkdtemp makes the folder 0700; an installed program must be readable by every user of the PC.
+    await chmod(stage, 0o755);
 
     const old = await readInstalled(root, software);
     const liveExists = await exists(live);

@@ -338,7 +338,7 @@ describe('upman, the update agent, against the local cloud', () => {
     }
     const denied = await run(['download', requestId, '--json'], {}, asRoot ? 65534 : undefined);
     expect(denied.code).toBe(1);
-    expect(jsonOf<{ error: { code: string } }>(denied).error.code).toBe('root-unwritable');
+    expect(jsonOf<{ error: { code: string } }>(denied).error.code, denied.stderr).toBe('root-unwritable');
     expect(denied.stderr).toContain(`${root} is not writable`);
     expect(app()).toBe('demo-app 1.0.0');
     await expectInstalled(fx.v1);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, truncate } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -95,6 +95,7 @@ describe('applyPackage', () => {
       user: 'alice',
     });
     expect(await staged()).toEqual([]);
+    expect((await stat(live())).mode & 0o777).toBe(0o755);
   });
 
   it('applies a delta: changed and added files written, deleted ones removed, and reports what changed', async () => {
