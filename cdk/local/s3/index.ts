@@ -240,7 +240,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       if (entry.objectSize === undefined && (method === 'GET' || method === 'HEAD') && status < 300) {
         entry.objectSize = objectSizeOf(upstreamRes.headers);
       }
-      res.writeHead(status, forwardedResponseHeaders(upstreamRes.headers));
+      res.writeHead(status, {
+        ...forwardedResponseHeaders(upstreamRes.headers),
+        ...(status < 300 ? responseOverrides(params) : {}),
+      });
       // Counted as written, so an aborted download logs only what went out.
       const captured: Buffer[] = [];
       let capturedBytes = 0;
@@ -341,8 +344,30 @@ function bucketAndKey(path: string): { bucket?: string; key?: string } {
   return { bucket: rawBucket ? decode(rawBucket) : undefined, key: rawKey ? decode(rawKey) : undefined };
 }
 
+// S3 honours response-* overrides on signed GET/HEAD; s3rver refuses them on the anonymous
+// requests it gets from this proxy, so the proxy applies them itself.
+const RESPONSE_OVERRIDES = new Map([
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
+]);
+
+function responseOverrides(params: QueryParam[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of params) {
+    const header = RESPONSE_OVERRIDES.get(p.name.toLowerCase());
+    if (header) out[header] = p.value;
+  }
+  return out;
+}
+
 function forwardedQuery(params: QueryParam[]): string {
-  const kept = params.filter((p) => !AUTH_QUERY_PARAMS.has(p.name.toLowerCase()));
+  const kept = params.filter(
+    (p) => !AUTH_QUERY_PARAMS.has(p.name.toLowerCase()) && !RESPONSE_OVERRIDES.has(p.name.toLowerCase()),
+  );
   return kept.length ? `?${joinQuery(kept)}` : '';
 }
 
