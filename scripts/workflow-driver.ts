@@ -1,0 +1,301 @@
+// Drives the update-request workflow against a running local cloud the way people do: an
+// employee posts a request, finance closes and answers the batch, the approver opens the
+// mailed link and posts the page's form. Used by the integration tests, `npm run demo` and
+// the workflow bench. Talks only HTTP (API, mail store) and SQS, like the real actors.
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Endpoints } from '../cdk/local/cloud.js';
+import { mintToken } from '../cdk/local/issuer/index.js';
+
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+export interface StoredMail {
+  messageId: string;
+  subject: string;
+  destination: { to: string[] };
+  body: { html?: string; text?: string };
+}
+
+export class WorkflowDriver {
+  private readonly tokens = new Map<string, string>();
+  readonly sqs: SQSClient;
+
+  constructor(
+    readonly endpoints: Endpoints,
+    private readonly dataDir: string,
+  ) {
+    this.sqs = new SQSClient({
+      endpoint: endpoints.sqs,
+      region: endpoints.region,
+      credentials: endpoints.credentials,
+    });
+  }
+
+  async token(user: string, groups: string[]): Promise<string> {
+    const key = `${user}|${groups.join(',')}`;
+    let token = this.tokens.get(key);
+    if (!token) {
+      token = await mintToken({
+        dataDir: this.dataDir,
+        issuer: this.endpoints.jwtIssuer,
+        audience: this.endpoints.audience,
+        user,
+        groups,
+      });
+      this.tokens.set(key, token);
+    }
+    return token;
+  }
+
+  async api(
+    method: string,
+    path: string,
+    options: { user: string; groups?: string[]; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Answer> {
+    const token = await this.token(options.user, options.groups ?? ['employees']);
+    const res = await fetch(`${this.endpoints.api}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
+    return { status: res.status, body, headers: res.headers };
+  }
+
+  /** A software, a client for `users`, and each user's approver, through the registry's routes. */
+  async setUp(p: {
+    software: string;
+    clientId: string;
+    department: string;
+    users: string[];
+    approvers: Array<[user: string, approver: string]>;
+    delegations?: Array<[approver: string, delegate: string]>;
+    price?: number;
+  }): Promise<void> {
+    const admin = { user: 'wf-admin', groups: ['admins'] };
+    const must = (a: Answer, what: string) => {
+      if (a.status >= 300) throw new Error(`${what}: ${a.status} ${JSON.stringify(a.body)}`);
+    };
+    must(
+      await this.api('PUT', `/software/${p.software}`, {
+        ...admin,
+        body: {
+          vendor: 'Contoso',
+          latestVersion: '3.1',
+          latestRevision: 310,
+          licencePrice: p.price ?? 150,
+          licenceModel: 'per-user',
+        },
+      }),
+      'catalog',
+    );
+    must(
+      await this.api('PUT', `/clients/${p.clientId}`, {
+        ...admin,
+        body: {
+          name: `${p.clientId} desktop`,
+          ipAddress: '10.9.0.1',
+          osRegistrationId: `OS-${p.clientId}`,
+          department: p.department,
+          users: p.users,
+        },
+      }),
+      'client',
+    );
+    const validFrom = new Date(Date.now() - 86_400_000).toISOString();
+    for (const [user, approver] of p.approvers) {
+      must(
+        await this.api('POST', `/approvers/${user}/periods`, { ...admin, body: { approver, validFrom } }),
+        `approver of ${user}`,
+      );
+    }
+    for (const [approver, delegate] of p.delegations ?? []) {
+      must(
+        await this.api('POST', `/approvers/${approver}/periods`, {
+          ...admin,
+          body: { delegate, validFrom, validTo: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+        }),
+        `delegate of ${approver}`,
+      );
+    }
+  }
+
+  /** S501. */
+  async submit(user: string, body: Record<string, unknown>, key: string): Promise<Answer> {
+    return this.api('POST', '/update-requests', { user, body, headers: { 'idempotency-key': key } });
+  }
+
+  async request(user: string, requestId: string, groups?: string[]): Promise<any> {
+    const a = await this.api('GET', `/update-requests/${requestId}`, { user, ...(groups ? { groups } : {}) });
+    if (a.status !== 200) throw new Error(`GET request: ${a.status} ${JSON.stringify(a.body)}`);
+    return a.body;
+  }
+
+  /** Polls until `check` holds (or throws after `ms`). */
+  async until<T>(what: string, probe: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last: T | undefined;
+    while (Date.now() < deadline) {
+      last = await probe();
+      if (check(last)) return last;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
+  }
+
+  async untilStatus(user: string, requestId: string, status: string | string[], ms = 30_000) {
+    const wanted = Array.isArray(status) ? status : [status];
+    return this.until(
+      `${requestId} ${wanted.join('|')}`,
+      () => this.request(user, requestId),
+      (r) => wanted.includes(r.status),
+      ms,
+    );
+  }
+
+  /** Waits until the request's budget line is filed (S502), so a close includes it. */
+  async untilStep(user: string, requestId: string, step: string, ms = 30_000) {
+    return this.until(
+      `${requestId} ${step}`,
+      () => this.request(user, requestId),
+      (r) => r.steps.some((s: { step: string }) => s.step === step),
+      ms,
+    );
+  }
+
+  async closeNow(user = 'wf-finance'): Promise<Answer> {
+    return this.api('POST', '/budget-batches/close', { user, groups: ['finance'] });
+  }
+
+  async awaitingBatches(user = 'wf-finance'): Promise<Answer> {
+    return this.api('GET', '/budget-batches?status=awaiting-answer&limit=100', { user, groups: ['finance'] });
+  }
+
+  async answer(batchId: string, answers: unknown[], user = 'wf-finance'): Promise<Answer> {
+    return this.api('POST', `/budget-batches/${batchId}/answers`, {
+      user,
+      groups: ['finance'],
+      body: { answers },
+    });
+  }
+
+  /** The budget batch that holds the line of `requestId` (read from the finance listing). */
+  async lineOf(requestId: string): Promise<{ batchId: string; line: any }> {
+    return this.until(
+      `the budget line of ${requestId}`,
+      async () => {
+        const list = await this.awaitingBatches();
+        for (const b of list.body.items ?? []) {
+          const line = b.lines.find((l: { requestId: string }) => l.requestId === requestId);
+          if (line) return { batchId: b.batchId as string, line };
+        }
+        return undefined;
+      },
+      (v) => v !== undefined,
+    ) as Promise<{ batchId: string; line: any }>;
+  }
+
+  async mailbox(): Promise<StoredMail[]> {
+    const res = await fetch(`${this.endpoints.mail}/store`);
+    return ((await res.json()) as { emails: StoredMail[] }).emails;
+  }
+
+  /** Mails to `user` whose subject matches, waiting for at least `count`. */
+  async mailsTo(user: string, subject: RegExp, count = 1, ms = 30_000): Promise<StoredMail[]> {
+    const address = `${user}@upman.example`;
+    return this.until(
+      `${count} mail(s) to ${address} matching ${subject}`,
+      async () =>
+        (await this.mailbox()).filter((m) => m.destination.to.includes(address) && subject.test(m.subject)),
+      (mails) => mails.length >= count,
+      ms,
+    );
+  }
+
+  /** The approval link of a mail, from its text (the HTML carries the same). */
+  static linkOf(mail: StoredMail): string {
+    const m = /(http:\/\/[^\s"<>]+\/approvals\/[A-Za-z0-9_-]+\?k=[A-Za-z0-9_%-]+)/.exec(mail.body.text ?? '');
+    if (!m) throw new Error(`No approval link in mail "${mail.subject}"`);
+    return m[1]!;
+  }
+
+  /** Opens a link as a browser (or a mail scanner) would. */
+  async open(url: string, method: 'GET' | 'HEAD' = 'GET'): Promise<{ status: number; html: string }> {
+    const res = await fetch(url, { method });
+    return { status: res.status, html: await res.text() };
+  }
+
+  /** Fills in the page's form as a person would: its hidden fields, a decision, a comment. */
+  async decide(
+    url: string,
+    page: string,
+    decision: 'approve' | 'reject',
+    comment = '',
+  ): Promise<{ status: number; html: string }> {
+    const form = /<form method="post" action="([^"]+)"[\s\S]*?<\/form>/.exec(page);
+    if (!form) throw new Error('The page has no form');
+    const fields = new URLSearchParams();
+    for (const m of form[0].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+      fields.set(m[1]!, decodeEntities(m[2]!));
+    }
+    fields.set('comment', comment);
+    fields.set('decision', decision);
+    return this.post(new URL(decodeEntities(form[1]!), url).href, fields);
+  }
+
+  async post(url: string, fields: URLSearchParams): Promise<{ status: number; html: string }> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields.toString(),
+    });
+    return { status: res.status, html: await res.text() };
+  }
+
+  /** Reads (and deletes) messages from a queue until `match` finds one, as finance's reader would. */
+  async receive(queueUrl: string, match: (body: any) => boolean, ms = 30_000): Promise<any> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const out = await this.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          VisibilityTimeout: 2,
+        }),
+      );
+      for (const m of out.Messages ?? []) {
+        const body = JSON.parse(m.Body ?? '{}');
+        if (match(body)) {
+          await this.sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }),
+          );
+          return body;
+        }
+      }
+    }
+    throw new Error(`No matching message on ${queueUrl}`);
+  }
+
+  destroy(): void {
+    this.sqs.destroy();
+  }
+}
+
+function decodeEntities(s: string): string {
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}

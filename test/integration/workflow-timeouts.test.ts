@@ -1,0 +1,129 @@
+// No decision in time: reminder → escalation → EXPIRED. The deployed machine waits days, so
+// this test registers the same definition (same ASL file, functions, table and queues, from
+// the synthesized template) with second-long waits, and submits through the same use case
+// the API runs, pointed at that machine. Everything after the start is the real workflow.
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { templateStateMachines } from '../../cdk/local/cloud.js';
+import { loadAssembly, TemplateResolver } from '../../cdk/local/template.js';
+import { documentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
+import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
+import { SfnExecutions } from '../../lib/adapters/sfn.js';
+import { submitRequest } from '../../lib/workflow/requests.js';
+import { WorkflowDriver } from '../../scripts/workflow-driver.js';
+
+const e = inject('endpoints');
+const d = new WorkflowDriver(e, inject('dataDir'));
+const run = Date.now().toString(36).slice(-6);
+const software = `wftime-${run}`;
+const clientId = `pc-wt-${run}`;
+const emp = `late-${run}`;
+const boss = `slow-${run}`;
+const top = `top-${run}`;
+const config = { region: e.region, credentials: e.credentials };
+const sfn = new SFNClient({ ...config, endpoint: e.sfn });
+const raw = new DynamoDBClient({ ...config, endpoint: e.dynamodb });
+const db = documentClient(raw);
+let fastMachineArn: string;
+
+/** Seconds of each wait on the fast copy. */
+const FAST = { 'S502 AwaitBudget': 120, 'S505 RequestApproval': 3, 'S505 Remind': 3, 'S505 Escalate': 3 };
+
+beforeAll(async () => {
+  await d.setUp({
+    software,
+    clientId,
+    department: 'Engineering',
+    users: [emp],
+    approvers: [
+      [emp, boss],
+      [boss, top],
+    ],
+  });
+  const resolver = new TemplateResolver(loadAssembly(join(process.cwd(), 'cdk.out')), {
+    region: e.region,
+    sqsEndpoint: e.sqs,
+    apiEndpoint: e.api,
+  });
+  const deployed = templateStateMachines(resolver).find((m) => m.name.startsWith('UpdateRequest'))!;
+  const definition = JSON.parse(deployed.definition) as {
+    States: Record<string, { TimeoutSeconds?: number }>;
+  };
+  for (const [state, seconds] of Object.entries(FAST)) definition.States[state]!.TimeoutSeconds = seconds;
+  const created = await sfn.send(
+    new CreateStateMachineCommand({
+      name: `UpdateRequestFast-${run}`,
+      definition: JSON.stringify(definition),
+      roleArn: deployed.roleArn ?? 'arn:aws:iam::000000000000:role/upman-test',
+      type: 'STANDARD',
+    }),
+  );
+  fastMachineArn = created.stateMachineArn!;
+}, 120_000);
+
+afterAll(() => {
+  d.destroy();
+  sfn.destroy();
+  raw.destroy();
+});
+
+describe('the approval clock', () => {
+  it('reminds, escalates to the next approver, then expires and tells the employee', async () => {
+    const table = e.tables.registry;
+    const { requestId } = await submitRequest(
+      {
+        requests: new DynamoWorkflowStore(db, table),
+        registry: new DynamoRegistryStore(db, table),
+        executions: new SfnExecutions(sfn, fastMachineArn),
+        clock: { now: () => new Date() },
+      },
+      { user: emp, groups: ['employees'] },
+      { 'idempotency-key': `timeout-${run}-1` },
+      { clientId, software, reason: 'nobody will answer' },
+    );
+    await d.untilStep(emp, requestId, 'S502');
+    await d.closeNow();
+    const { batchId, line } = await d.lineOf(requestId);
+    await d.answer(batchId, [{ lineId: line.lineId, available: true }]);
+
+    const [first] = await d.mailsTo(boss, new RegExp(`^Approve ${software}`));
+    const firstLink = WorkflowDriver.linkOf(first!);
+    expect((await d.open(firstLink)).status).toBe(200);
+
+    const [reminder] = await d.mailsTo(boss, new RegExp(`^Reminder: approve ${software}`));
+    expect(WorkflowDriver.linkOf(reminder!)).not.toBe(firstLink);
+    const [escalated] = await d.mailsTo(top, new RegExp(`^Escalated: approve ${software}`));
+    expect(escalated!.body.text).toContain(`${boss} did not decide in time`);
+    const escalatedLink = WorkflowDriver.linkOf(escalated!);
+
+    // The wrong person's link: boss's link no longer decides once it went up to top.
+    const stale = await d.open(firstLink);
+    expect(stale.status).toBe(403);
+    expect(stale.html).toContain(`issued to ${boss}`);
+
+    const final = await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    const steps = final.steps.map(
+      (s: { step: string; phase?: string }) => `${s.step}${s.phase ? `.${s.phase}` : ''}`,
+    );
+    expect(steps).toEqual([
+      'S501',
+      'S502',
+      'S503',
+      'S504',
+      'S505',
+      'S505.reminder',
+      'S505.escalation',
+      'S506.expired',
+    ]);
+    const [expired] = await d.mailsTo(emp, new RegExp(`^Expired: ${software}`));
+    expect(expired!.body.text).toContain('No approver decided in time');
+    // An expired request's links change nothing.
+    const late = await d.open(escalatedLink);
+    expect(late.status).toBe(410);
+    const page = await d.open(escalatedLink);
+    expect(page.html).toContain('no longer waits');
+  });
+});
