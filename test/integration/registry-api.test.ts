@@ -31,11 +31,18 @@ async function call(token: string, method: string, path: string, body?: unknown)
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined } as { status: number; body: any };
+  return { status: res.status, body: text ? JSON.parse(text) : undefined } as {
+    status: number;
+    body: Answer;
+  };
 }
 
-async function allPages(token: string, path: string): Promise<{ items: any[]; pages: number }> {
-  const items: any[] = [];
+// Answers are JSON of many shapes; the assertions check them.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+type Answer = any;
+
+async function allPages(token: string, path: string): Promise<{ items: Answer[]; pages: number }> {
+  const items: Answer[] = [];
   let cursor: string | undefined;
   let pages = 0;
   do {
