@@ -3,7 +3,9 @@
 // the way Lambda's SQS poller does (batch, partial batch failures, visibility timeout).
 // fauxqs keeps messages in memory: they are written to dataDir on stop and sent again on start.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -12,19 +14,58 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import type { TemplateResolver } from './template.js';
+
+interface Snapshot {
+  queues: Record<string, Array<{ body: string }>>;
+}
+
+interface SqsStoreLike {
+  inspectQueue(
+    name: string,
+  ):
+    | {
+        messages: {
+          ready: Array<{ body: string }>;
+          delayed: Array<{ body: string }>;
+          inflight: Array<{ message: { body: string } }>;
+        };
+      }
+    | undefined;
+}
 
 export interface LocalSqs {
   url: string;
-  server: FauxqsServer;
   /** Queues whose messages are saved on stop. */
   persistedQueues: Set<string>;
   stop(): Promise<void>;
 }
 
-interface Snapshot {
-  queues: Record<string, Array<{ body: string; attributes?: Record<string, string> }>>;
+// fauxqs's own startFauxqs() listens on 0.0.0.0; the local cloud serves loopback only, so it
+// builds the app with its own stores (kept for the snapshot) and listens on 127.0.0.1. The
+// store modules are loaded by file URL next to the package's entry point.
+function fauxqsEntry(): string {
+  const require = createRequire(import.meta.url);
+  for (const dir of require.resolve.paths('fauxqs') ?? []) {
+    const pkg = join(dir, 'fauxqs', 'package.json');
+    if (existsSync(pkg))
+      return join(dir, 'fauxqs', (JSON.parse(readFileSync(pkg, 'utf8')) as { main: string }).main);
+  }
+  throw new Error('fauxqs is not installed (npm ci)');
+}
+
+async function fauxqsStores() {
+  const entry = pathToFileURL(fauxqsEntry()).href;
+  const load = async <T>(path: string, name: string) =>
+    ((await import(new URL(path, entry).href)) as Record<string, new () => T>)[name]!;
+  const SqsStore = await load<SqsStoreLike>('./sqs/sqsStore.js', 'SqsStore');
+  const SnsStore = await load<object>('./sns/snsStore.js', 'SnsStore');
+  const S3Store = await load<object>('./s3/s3Store.js', 'S3Store');
+  const sqsStore = new SqsStore() as SqsStoreLike & { host?: string };
+  // An empty host makes fauxqs form queue URLs from the request's Host: http://127.0.0.1:<port>/…
+  sqsStore.host = '';
+  return { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() };
 }
 
 export async function startLocalSqs(options: {
@@ -32,21 +73,20 @@ export async function startLocalSqs(options: {
   region: string;
   dataDir?: string;
 }): Promise<LocalSqs> {
-  const server = await startFauxqs({
-    port: options.port,
-    host: '127.0.0.1',
-    logger: false,
-    defaultRegion: options.region,
-  });
-  const url = `http://127.0.0.1:${server.port}`;
+  const stores = await fauxqsStores();
+  // No `host` option: queue URLs are then formed from the request's host, http://127.0.0.1:<port>/<account>/<name>.
+  const app = buildApp({ logger: false, defaultRegion: options.region, stores } as Parameters<
+    typeof buildApp
+  >[0]);
+  const address = await app.listen({ port: options.port, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${new URL(address).port}`;
   const persistedQueues = new Set<string>();
   return {
     url,
-    server,
     persistedQueues,
     stop: async () => {
-      if (options.dataDir) saveSnapshot(server, persistedQueues, join(options.dataDir, 'sqs.json'));
-      await server.stop();
+      if (options.dataDir) saveSnapshot(stores.sqsStore, persistedQueues, join(options.dataDir, 'sqs.json'));
+      await app.close();
     },
   };
 }
@@ -103,10 +143,10 @@ export async function provisionQueues(
   return urls;
 }
 
-function saveSnapshot(server: FauxqsServer, names: Set<string>, file: string): void {
+function saveSnapshot(store: SqsStoreLike, names: Set<string>, file: string): void {
   const snapshot: Snapshot = { queues: {} };
   for (const name of names) {
-    const q = server.inspectQueue(name);
+    const q = store.inspectQueue(name);
     if (!q) continue;
     const all = [...q.messages.ready, ...q.messages.delayed, ...q.messages.inflight.map((m) => m.message)];
     snapshot.queues[name] = all.map((m) => ({ body: (m as { body: string }).body }));

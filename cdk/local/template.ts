@@ -174,10 +174,9 @@ export class TemplateResolver {
     return `arn:aws:${service}:${this.ctx.region}:${LOCAL_ACCOUNT}:${resource}`;
   }
 
-  /** Queue URL as fauxqs forms it (sqs.<region>.<host>:<port>/<account>/<name>); it keys queues by URL. */
+  /** Queue URL as the local SQS forms it: <endpoint>/<account>/<name>. */
   queueUrl(name: string): string {
-    const endpoint = new URL(this.ctx.sqsEndpoint);
-    return `${endpoint.protocol}//sqs.${this.ctx.region}.${endpoint.host}/${LOCAL_ACCOUNT}/${name}`;
+    return `${this.ctx.sqsEndpoint.replace(/\/$/, '')}/${LOCAL_ACCOUNT}/${name}`;
   }
 
   private importValue(name: string): unknown {

@@ -29,8 +29,8 @@ describe('TemplateResolver', () => {
   it('resolves Ref to the local physical names', () => {
     expect(resolver.resolve(producer, { Ref: 'Table' })).toBe('Table');
     expect(resolver.resolve(producer, { Ref: 'Releases' })).toBe('s-producer-releases');
-    expect(resolver.resolve(producer, { Ref: 'Queue' })).toBe('http://sqs.us-east-1.127.0.0.1:9/000000000000/Queue');
-    expect(resolver.resolve(producer, { Ref: 'Fifo' })).toBe('http://sqs.us-east-1.127.0.0.1:9/000000000000/Fifo.fifo');
+    expect(resolver.resolve(producer, { Ref: 'Queue' })).toBe('http://127.0.0.1:9/000000000000/Queue');
+    expect(resolver.resolve(producer, { Ref: 'Fifo' })).toBe('http://127.0.0.1:9/000000000000/Fifo.fifo');
     expect(resolver.resolve(consumer, { Ref: 'Stage' })).toBe('dev');
     expect(resolver.resolve(consumer, { Ref: 'AWS::Region' })).toBe('us-east-1');
   });
