@@ -106,7 +106,11 @@ export function formatLines(lines: Line[]): string {
   ]);
   const head = ['line', 'requester', 'department', 'software', 'qty', 'unit', 'total', 'answer'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const sum = lines.reduce((s, l) => s + l.total, 0);
   return [fmt(head), ...rows.map(fmt), `${lines.length} line(s), total ${sum.toFixed(2)}`].join('\n');
 }

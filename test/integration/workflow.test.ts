@@ -93,7 +93,7 @@ describe('the update-request workflow', () => {
       approvedBy: boss,
     });
     const [approved] = await d.mailsTo(emp, new RegExp(`^Approved: ${software}`));
-    expect(approved!.body.text).toContain('Approved by: ' + boss);
+    expect(approved!.body.text).toContain(`Approved by: ${boss}`);
     expect(approved!.body.html).toContain('approved');
     // The approver may read the request they decided.
     expect((await d.api('GET', `/update-requests/${requestId}`, { user: boss })).status).toBe(200);
