@@ -83,7 +83,12 @@ function validate(config: StageConfig): void {
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
     fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
   }
-  for (const field of ['reminderSeconds', 'escalationSeconds', 'expirySeconds', 'budgetAnswerSeconds'] as const) {
+  for (const field of [
+    'reminderSeconds',
+    'escalationSeconds',
+    'expirySeconds',
+    'budgetAnswerSeconds',
+  ] as const) {
     const v = config.approval?.[field];
     if (!Number.isInteger(v) || v < 60 || v > 365 * 86_400) {
       fail(`approval.${field}`, 'must be an integer number of seconds from 60 to 31536000 (one year)');
