@@ -70,6 +70,36 @@ function positiveInt(value: string): number {
   return Number(value);
 }
 
+/**
+ * What an employee can do about a refused `agent register`: 403 (the id belongs to other users,
+ * or the change is an admin's) or 409 (another agent registered or changed it at the same time).
+ */
+function registerRefusal(error: unknown, id: string, user: string, creating = false): unknown {
+  if (!(error instanceof ApiError) || (error.status !== 403 && error.status !== 409)) return error;
+  const detail = { status: error.status, ...(error.field ? { field: error.field } : {}) };
+  const ownId = "pass --client <id> (or set UPMAN_CLIENT) with this PC's own id";
+  let advice: string;
+  if (error.status === 409) {
+    advice =
+      `client ${id} was registered or changed by another agent at the same moment. Run "upman agent register" ` +
+      `again: if that agent was yours, this updates the client; if the id is someone else's now, ${ownId}.`;
+  } else if (error.field === 'users') {
+    advice = `you (${user}) register a PC for yourself only; adding or removing its users is done by an admin: ask IT.`;
+  } else if (error.field === 'department') {
+    advice = `client ${id} is shared, so its department is changed by an admin: ask IT, or leave out --department.`;
+  } else if (error.field === undefined && creating) {
+    advice =
+      'registering a PC needs an employee\'s login (group "employees") or an admin\'s: log in as yourself.';
+  } else if (error.field === 'clientId' || error.field === undefined) {
+    advice =
+      `client ${id} is registered to other users, not to you (${user}). ` +
+      `If this is your PC, ask IT to add you to it; otherwise ${ownId}.`;
+  } else {
+    return error;
+  }
+  return new AgentError('api-error', `${error.message}. Cannot register: ${advice}`, detail);
+}
+
 async function session(options: GlobalOptions): Promise<{ api: ApiClient; token: StoredToken }> {
   const api = apiUrl(options);
   const token = await currentToken();
@@ -157,13 +187,19 @@ export function registerAgentCommands(program: Command): void {
         '--os-registration-id <id>',
         'OS registration id (default: machine id / MachineGuid / platform UUID)',
       )
-      .option('--users <u1,u2>', 'users of the PC (default: you, or the registered users)', list),
+      .option(
+        '--users <u1,u2>',
+        'users of the PC (default: you, or the registered users; only an admin lists others)',
+        list,
+      ),
   ).action(
     run<{ department?: string; name?: string; ip?: string; osRegistrationId?: string; users?: string[] }>(
       async (out, o) => {
         const id = clientId(o);
         const { api, token } = await session(o);
-        const existing = await api.getClient(id);
+        const existing = await api.getClient(id).catch((error: unknown) => {
+          throw registerRefusal(error, id, token.user, existing === undefined);
+        });
         const department = o.department ?? existing?.department;
         if (!department) {
           throw new AgentError('usage', `--department is required to register a new client (${id})`);
@@ -181,15 +217,7 @@ export function registerAgentCommands(program: Command): void {
         try {
           await api.putClient(id, body);
         } catch (error) {
-          if (error instanceof ApiError && error.status === 403) {
-            throw new AgentError(
-              'api-error',
-              `${error.message}. A new client, or a change of its users or department, is registered by an admin: ` +
-                'ask IT, or with the local cloud log in with "upman login --user <you> --groups employees,admins".',
-              { status: 403 },
-            );
-          }
-          throw error;
+          throw registerRefusal(error, id, token.user, existing === undefined);
         }
         out.result({ clientId: id, ...body, created: existing === undefined }, [
           `${existing ? 'Updated' : 'Registered'} client ${id}: ${body.name}, ${body.ipAddress}, ${department}, users ${body.users.join(', ')}`,

@@ -22,8 +22,8 @@ export class Unauthorized extends AppError {
   }
 }
 export class Forbidden extends AppError {
-  constructor(message = 'Not allowed') {
-    super(403, message);
+  constructor(message = 'Not allowed', field?: string) {
+    super(403, message, field);
   }
 }
 export class NotFound extends AppError {

@@ -1,9 +1,9 @@
 // Use cases on clients: register/update, read, a client's inventory report and history.
 import { randomUUID } from 'node:crypto';
-import { BadRequest, Forbidden, NotFound } from '../errors.js';
+import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { ClientMembership, InventoryChange, RegistryStore } from '../ports/registry.js';
-import { assertCanRead, assertCanReport, isAdmin } from './access.js';
+import { assertCanPutClient, assertCanRead, assertCanReport, isAdmin } from './access.js';
 import type { CursorCodec } from './cursor.js';
 import type { Client, HistoryEntry, Installation, Revision } from './model.js';
 import {
@@ -54,26 +54,29 @@ export function parseClientBody(body: unknown) {
 }
 
 /**
- * PUT /clients/{clientId}. Admins register and change any client. A user of the client (its
- * agent) may update its name, address and OS registration id, but not who uses it or where it
- * belongs.
+ * PUT /clients/{clientId}. Admins register and change any client; an employee enrols a new
+ * client for themselves; a user of the client (its agent) keeps it current, without changing
+ * who uses it (rules: assertCanPutClient). The write is conditional on what was read (absent, or
+ * this `updatedAt`): a concurrent enrolment or change answers 409 naming `clientId`.
  */
 export async function putClient(ports: ClientPorts, caller: Caller, clientIdParam: string, body: unknown) {
   const clientId = clientIdOf(clientIdParam);
   const input = parseClientBody(body);
   const previous = await ports.store.getClient(clientId);
-  if (!isAdmin(caller)) {
-    if (!previous?.users.includes(caller.user)) {
-      throw new Forbidden('Only an admin may register a client');
-    }
-    const sameUsers = [...previous.users].sort().join(',') === [...input.users].sort().join(',');
-    if (!sameUsers || previous.department !== input.department) {
-      throw new Forbidden("Only an admin may change a client's users or department");
-    }
-  }
+  assertCanPutClient(caller, clientId, input, previous);
   const at = nowOf(ports).toISOString();
   const client: Client = { clientId, ...input, createdAt: previous?.createdAt ?? at, updatedAt: at };
-  await ports.store.saveClient(client, previous);
+  try {
+    await ports.store.saveClient(client, previous);
+  } catch (error) {
+    if (!(error instanceof Conflict)) throw error;
+    throw new Conflict(
+      previous
+        ? `Client ${clientId} changed meanwhile; read it again and retry`
+        : `Client ${clientId} was registered by another request meanwhile; read it again`,
+      'clientId',
+    );
+  }
   return { client, created: previous === undefined };
 }
 

@@ -52,24 +52,30 @@ describe('clients', () => {
     ]);
   });
 
-  it("denies other employees a client's data and an employee registering a client", async () => {
+  it("denies other employees a client's data, and an employee registering a client for someone else", async () => {
     await putClient(ports, admin, 'pc-1', clientBody());
     expect((await errorOf(() => getClient(ports, employee('suzuki'), 'pc-1'))).statusCode).toBe(403);
     expect((await errorOf(() => getHistory(ports, employee('suzuki'), 'pc-1', {}))).statusCode).toBe(403);
     expect((await errorOf(() => clientsOfUser(ports, employee('suzuki'), 'ando', {}))).statusCode).toBe(403);
     expect(
-      (await errorOf(() => putClient(ports, employee('suzuki'), 'pc-2', clientBody(['suzuki'])))).statusCode,
+      (await errorOf(() => putClient(ports, employee('suzuki'), 'pc-2', clientBody(['ando'])))).statusCode,
+    ).toBe(403);
+    expect(
+      (await errorOf(() => putClient(ports, employee('suzuki'), 'pc-1', clientBody(['suzuki'])))).statusCode,
     ).toBe(403);
   });
 
-  it("lets a client's user change its address but not its users or department", async () => {
-    await putClient(ports, admin, 'pc-1', clientBody());
-    await putClient(ports, employee('ando'), 'pc-1', { ...clientBody(), ipAddress: '10.0.1.99' });
+  it("lets a client's user change its address but not its users, nor a shared client's department", async () => {
+    const shared = clientBody(['ando', 'suzuki']);
+    await putClient(ports, admin, 'pc-1', shared);
+    await putClient(ports, employee('ando'), 'pc-1', { ...shared, ipAddress: '10.0.1.99' });
     expect((await getClient(ports, admin, 'pc-1')).ipAddress).toBe('10.0.1.99');
-    const e = await errorOf(() =>
-      putClient(ports, employee('ando'), 'pc-1', { ...clientBody(), department: 'R&D' }),
+    const dept = await errorOf(() =>
+      putClient(ports, employee('ando'), 'pc-1', { ...shared, department: 'R&D' }),
     );
-    expect(e.statusCode).toBe(403);
+    expect([dept.statusCode, dept.field]).toEqual([403, 'department']);
+    const users = await errorOf(() => putClient(ports, employee('ando'), 'pc-1', clientBody(['ando'])));
+    expect([users.statusCode, users.field]).toEqual([403, 'users']);
   });
 
   it('refuses bad client input naming the field, writing nothing', async () => {
