@@ -198,7 +198,7 @@ export function registerAgentCommands(program: Command): void {
         const id = clientId(o);
         const { api, token } = await session(o);
         const existing = await api.getClient(id).catch((error: unknown) => {
-          throw registerRefusal(error, id, token.user, existing === undefined);
+          throw registerRefusal(error, id, token.user);
         });
         const department = o.department ?? existing?.department;
         if (!department) {
