@@ -112,12 +112,15 @@ export function approvedMail(p: {
     ['Key expires', p.key?.expiresAt],
     ['Package', p.key ? `${p.key.kind}, ${p.key.size} bytes, sha256 ${p.key.sha256}` : undefined],
   ]);
+  // The agent's `upman download <requestId>` asks for a fresh key (POST /update-requests/{id}/key)
+  // from the client's current revision: the way on once this key has run out, or if none came.
+  const fresh = `upman download ${r.requestId}`;
   const keyHtml = p.key
-    ? html`<p>Your download key (a link, valid until ${p.key.expiresAt}): <a href="${p.key.url}">download ${r.software}</a></p><p style="word-break:break-all;font-size:.85rem">${p.key.url}</p>`
-    : html`<p>No release is published yet; the grant stands. Ask for a key when you want to update: <code>upman key ${p.grantId}</code>.</p>`;
+    ? html`<p>Your download key (a link, valid until ${p.key.expiresAt}): <a href="${p.key.url}">download ${r.software}</a></p><p style="word-break:break-all;font-size:.85rem">${p.key.url}</p><p>When the key has expired, get a fresh one on ${r.clientId}: <code>${fresh}</code> (it also downloads, verifies and installs).</p>`
+    : html`<p>No release is published yet; the grant stands. When you want to update, run on ${r.clientId}: <code>${fresh}</code> (it asks for a key, downloads and installs).</p>`;
   const keyText = p.key
-    ? `Your download key (valid until ${p.key.expiresAt}):\n${p.key.url}`
-    : `No release is published yet; the grant stands. Ask for a key when you want to update: upman key ${p.grantId}`;
+    ? `Your download key (valid until ${p.key.expiresAt}):\n${p.key.url}\n\nWhen the key has expired, get a fresh one on ${r.clientId}: ${fresh}\n(it also downloads, verifies and installs).`
+    : `No release is published yet; the grant stands. When you want to update, run on ${r.clientId}: ${fresh}\n(it asks for a key, downloads and installs).`;
   const body = html`<p>Your request was approved. You choose when to download: nothing updates by itself.</p>${rows.html}${keyHtml}`;
   const text = `Your request was approved. You choose when to download: nothing updates by itself.
 

@@ -131,8 +131,9 @@ describe('the ends of a request', () => {
     const [mail] = mails();
     expect(mail!.to).toEqual(['ando@upman.example']);
     expect(mail!.subject).toBe('Approved: editor 2.0');
-    expect(mail!.text).toContain('upman key g-AAAAAAAAAAAAAAAAAAAAAAAA');
-    expect(mail!.html).toContain('upman key g-AAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(mail!.text).toContain('Grant: g-AAAAAAAAAAAAAAAAAAAAAAAA');
+    expect(mail!.text).toContain(`upman download ${state.requestId}`);
+    expect(mail!.html).toContain(`upman download ${state.requestId}`);
   });
 
   it("S509: mails the rejection with the approver's comment, sets REJECTED, leaves the forecast", async () => {
