@@ -1,18 +1,24 @@
 // `npm run demo`: against the local cloud (`npm start` in another terminal), one employee's
 // request goes through budget, then approval, to the key mail. It follows the mail's link and
-// posts the page's form as a person would, printing each step with its S-number.
-//   npm run demo -- [--endpoints .local/endpoints.json] [--user ando] [--client pc-ando] [--software OfficeSuite]
+// posts the page's form as a person would, printing each step with its S-number, then fetches
+// the key the S508 mail carries. The default is suzuki on pc-suzuki, which runs OfficeSuite 2.9:
+// the local cloud's demo release (cdk/local/seed.ts) makes that a delta key to 2.10.
+//   npm run demo -- [--endpoints .local/endpoints.json] [--user suzuki] [--client pc-suzuki] [--software OfficeSuite]
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Endpoints } from '../cdk/local/cloud.js';
 import { WorkflowDriver } from './workflow-driver.js';
 
+// The SDK's notice about Node 22 is known (local tooling runs on Node 20), as in `npm start`.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const { values } = parseArgs({
   options: {
     endpoints: { type: 'string', default: '.local/endpoints.json' },
-    user: { type: 'string', default: 'ando' },
-    client: { type: 'string', default: 'pc-ando' },
+    user: { type: 'string', default: 'suzuki' },
+    client: { type: 'string', default: 'pc-suzuki' },
     software: { type: 'string', default: 'OfficeSuite' },
   },
 });
@@ -74,12 +80,43 @@ try {
       `purchase order on the queue: ${order.software} ${order.version} × ${order.quantity} = ${order.total}`,
     );
   }
-  const [keyMail] = await d.mailsTo(user, new RegExp(`^Approved: ${values.software}`));
-  const key = /download key[^\n]*\n(\S+)/.exec(keyMail!.body.text ?? '');
-  step(
-    'S508',
-    `mail "${keyMail!.subject}" to ${user}${key ? `, key ${key[1]!.slice(0, 60)}…` : ' (grant recorded)'}`,
+  const [keyMail] = await d.until(
+    `the S508 mail of ${requestId}`,
+    async () =>
+      (await d.mailsTo(user, new RegExp(`^Approved: ${values.software}`))).filter((m) =>
+        m.body.text?.includes(requestId),
+      ),
+    (mails) => mails.length > 0,
   );
+  const text = keyMail!.body.text ?? '';
+  const key = /download key \(valid until ([^)]+)\):\n(\S+)/.exec(text);
+  step('S508', `mail "${keyMail!.subject}" to ${keyMail!.destination.to.join(', ')}`);
+  if (key) {
+    const [, expiresAt, url] = key as unknown as [string, string, string];
+    const pkg = /Package: (delta|full), (\d+) bytes, sha256 ([0-9a-f]{64})/.exec(text);
+    console.log(`      key   ${url.slice(0, 100)}…`);
+    console.log(`      valid until ${expiresAt}`);
+    const fresh = /upman download \S+/.exec(text);
+    if (fresh) console.log(`      fresh key: ${fresh[0]}`);
+    // The key is a presigned GET: fetch it as a browser or the agent would, and check the bytes.
+    const res = await fetch(url);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const verdict = !pkg
+      ? ''
+      : sha256 === pkg[3]
+        ? ', SHA-256 as the mail says'
+        : ', SHA-256 DIFFERS from the mail';
+    step(
+      'S602',
+      res.ok
+        ? `the key downloads ${bytes.length} bytes (${pkg ? `${pkg[1]} package` : 'package'}${verdict}); ${new URL(url).pathname}`
+        : `the key was refused: ${res.status} ${bytes.toString('utf8').slice(0, 200)}`,
+    );
+    if (!res.ok || (pkg && sha256 !== pkg[3])) process.exitCode = 1;
+  } else {
+    console.log('      no key in the mail: no release of this software is published (the grant is recorded)');
+  }
   console.log(
     `\nstatus ${final.status}; steps ${final.steps.map((s: { step: string }) => s.step).join(' → ')}`,
   );

@@ -33,7 +33,9 @@ try {
     ports: portsFromEnv(),
     timeScale,
     log,
-    ...(opts.seed ? { seed: (endpoints: Endpoints) => seedDemoData(endpoints, log) } : {}),
+    ...(opts.seed
+      ? { seed: (endpoints: Endpoints) => seedDemoData(endpoints, log, resolve(root, opts.dataDir)) }
+      : {}),
   });
   printEndpoints(cloud.endpoints, Date.now() - started, opts.dataDir);
   let stopping = false;
