@@ -1,5 +1,5 @@
-// The update agent end to end against the local cloud (issue 6): an IT admin registers the PC,
-// the employee's agent updates it and reports the inventory, requests an update, finance
+// The update agent end to end against the local cloud (issue 6): the employee's agent enrols
+// the PC (no admin involved) and reports the inventory, requests an update, finance
 // answers the budget, the approver approves from the mail link, and `upman download` installs
 // the full package, then (after a new release) the delta — through every fault the issue
 // names, each leaving the old version intact and runnable, and each followed by a second try.
@@ -203,22 +203,27 @@ describe('upman, the update agent, against the local cloud', () => {
     });
   });
 
-  it("registers the client (IT first, then the employee's own agent) and reports the inventory", async () => {
-    // The IT admin's agent registers the new PC for the employee.
-    ok(await run(['login', '--user', `agent-it-${tag}`, '--groups', 'admins']));
-    const created = jsonOf(
-      ok(await run(['agent', 'register', '--department', DEPARTMENT, '--users', employee, '--json'])),
-    );
-    expect(created).toMatchObject({ clientId, department: DEPARTMENT, users: [employee], created: true });
-
+  it("registers the PC from the employee's own agent (no admin) and reports the inventory", async () => {
     const login = jsonOf(ok(await run(['login', '--user', employee, '--json'])));
     expect(login).toMatchObject({
       user: employee,
       groups: ['employees'],
       tokenFile: join(config, 'upman', 'token.json'),
     });
+    const created = jsonOf(ok(await run(['agent', 'register', '--department', DEPARTMENT, '--json'])));
+    expect(created).toMatchObject({ clientId, department: DEPARTMENT, users: [employee], created: true });
     const again = jsonOf(ok(await run(['agent', 'register', '--name', 'Sales PC 7', '--json'])));
     expect(again).toMatchObject({ clientId, name: 'Sales PC 7', department: DEPARTMENT, created: false });
+
+    // Another employee's agent cannot take the enrolled PC over.
+    const intruder = await run(['agent', 'register', '--department', DEPARTMENT, '--json'], {
+      UPMAN_TOKEN: await token(`agent-other-${tag}`, ['employees']),
+    });
+    expect(intruder.code).toBe(1);
+    expect(jsonOf<{ error: { status: number; message: string } }>(intruder).error).toMatchObject({
+      status: 403,
+      message: expect.stringContaining(`client ${clientId} is registered to other users`),
+    });
 
     await mkdir(join(root, other), { recursive: true });
     await writeFile(

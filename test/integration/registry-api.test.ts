@@ -141,27 +141,102 @@ describe('registry API', () => {
       expect((await call(await ADMIN(), 'GET', `/clients/pc-${run}-none`)).status).toBe(404);
     });
 
-    it('registers clients only for admins, and lets a client’s user change only its address', async () => {
-      expect(
-        (await call(await EMP('ando'), 'PUT', `/clients/pc-${run}-new`, client([u('ando')]))).status,
-      ).toBe(403);
-      const moved = await call(await EMP('ando'), 'PUT', `/clients/${cid(0)}`, {
-        ...client([u('ando')], 'Sales', 0),
-        ipAddress: '10.9.9.9',
-      });
-      expect(moved).toMatchObject({ status: 200, body: { ipAddress: '10.9.9.9' } });
-      const dept = await call(
-        await EMP('ando'),
-        'PUT',
-        `/clients/${cid(0)}`,
-        client([u('ando')], 'Engineering', 0),
-      );
-      expect(dept.status).toBe(403);
-      const bad = await call(await ADMIN(), 'PUT', `/clients/${cid(0)}`, {
-        ...client([u('ando')]),
+    it('lets an employee enrol a new client for themselves, and keeps it theirs', async () => {
+      const [mori, sato, admin] = [await EMP('mori'), await EMP('sato'), await ADMIN()];
+      const id = `pc-${run}-enrol`;
+      const enrolled = await call(mori, 'PUT', `/clients/${id}`, client([u('mori')], 'Sales', 7));
+      expect(enrolled).toMatchObject({ status: 201, body: { clientId: id, users: [u('mori')] } });
+      expect((await call(mori, 'GET', `/clients/${id}`)).status).toBe(200);
+      const mine = await allPages(mori, `/users/${u('mori')}/clients`);
+      expect(mine.items.map((c) => c.clientId)).toEqual([id]);
+
+      // Another employee can neither take it over nor read it.
+      const takeover = await call(sato, 'PUT', `/clients/${id}`, client([u('sato')], 'Sales', 7));
+      expect(takeover).toMatchObject({ status: 403, body: { field: 'clientId' } });
+      expect((await call(sato, 'GET', `/clients/${id}`)).status).toBe(403);
+      // An enrolment is for the caller only: naming someone else writes nothing.
+      for (const users of [[u('mori'), u('sato')], [u('sato')]]) {
+        const forOthers = await call(mori, 'PUT', `/clients/${id}-2`, client(users));
+        expect(forOthers).toMatchObject({ status: 403, body: { field: 'users' } });
+      }
+      expect((await call(admin, 'GET', `/clients/${id}-2`)).status).toBe(404);
+      // Bad input is still 400 naming the field.
+      const bad = await call(mori, 'PUT', `/clients/${id}-3`, {
+        ...client([u('mori')]),
         ipAddress: 'nowhere',
       });
       expect(bad).toMatchObject({ status: 400, body: { field: 'ipAddress' } });
+      expect((await call(admin, 'GET', `/clients/${id}`)).body.users).toEqual([u('mori')]);
+    });
+
+    it('lets a client’s user keep it current but not change its users; a shared client’s department is the admin’s', async () => {
+      const [mori, admin] = [await EMP('mori'), await ADMIN()];
+      const id = `pc-${run}-keep`;
+      expect((await call(mori, 'PUT', `/clients/${id}`, client([u('mori')], 'Sales', 7))).status).toBe(201);
+      const moved = await call(mori, 'PUT', `/clients/${id}`, {
+        ...client([u('mori')], 'Engineering', 7),
+        ipAddress: '10.9.9.9',
+      });
+      expect(moved).toMatchObject({
+        status: 200,
+        body: { ipAddress: '10.9.9.9', department: 'Engineering' },
+      });
+      const addUser = await call(
+        mori,
+        'PUT',
+        `/clients/${id}`,
+        client([u('mori'), u('sato')], 'Engineering', 7),
+      );
+      expect(addUser).toMatchObject({ status: 403, body: { field: 'users' } });
+      expect(addUser.body.message).toContain('Only an admin may change the users');
+
+      const shared = await call(
+        admin,
+        'PUT',
+        `/clients/${id}`,
+        client([u('mori'), u('sato')], 'Engineering', 7),
+      );
+      expect(shared).toMatchObject({ status: 200, body: { users: [u('mori'), u('sato')] } });
+      const dept = await call(mori, 'PUT', `/clients/${id}`, client([u('mori'), u('sato')], 'Sales', 7));
+      expect(dept).toMatchObject({ status: 403, body: { field: 'department' } });
+      const leave = await call(mori, 'PUT', `/clients/${id}`, client([u('mori')], 'Engineering', 7));
+      expect(leave).toMatchObject({ status: 403, body: { field: 'users' } });
+      const renamed = await call(mori, 'PUT', `/clients/${id}`, {
+        ...client([u('sato'), u('mori')], 'Engineering', 7),
+        name: 'Shared PC 7',
+      });
+      expect(renamed).toMatchObject({ status: 200, body: { name: 'Shared PC 7' } });
+      expect((await call(admin, 'GET', `/clients/${id}`)).body).toMatchObject({
+        department: 'Engineering',
+        users: [u('sato'), u('mori')],
+      });
+    });
+
+    it('lets one of several agents racing to enrol the same id win; the others get 409 (or 403) naming clientId', async () => {
+      const racers = await Promise.all(['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((r) => EMP(r)));
+      const admin = await ADMIN();
+      const refusals: number[] = [];
+      // Whether a loser read the id before or after the winner wrote it is up to timing: before,
+      // the conditional create answers 409; after, the id is someone else's (403). Race again on
+      // fresh ids until a 409 has been seen (the first round almost always has one).
+      for (let round = 0; round < 10 && !refusals.includes(409); round++) {
+        const id = `pc-${run}-race-${round}`;
+        const answers = await Promise.all(
+          racers.map((token, i) =>
+            call(token, 'PUT', `/clients/${id}`, client([u(`r${i + 1}`)], 'Sales', i)),
+          ),
+        );
+        const won = answers.filter((a) => a.status === 201);
+        expect(won).toHaveLength(1);
+        for (const lost of answers.filter((a) => a.status !== 201)) {
+          expect([409, 403]).toContain(lost.status);
+          expect(lost.body.field).toBe('clientId');
+          refusals.push(lost.status);
+        }
+        const stored = await call(admin, 'GET', `/clients/${id}`);
+        expect(stored.body.users).toEqual(won[0]!.body.users);
+      }
+      expect(refusals).toContain(409);
     });
 
     it('records installs, updates and removals in history, newest first, across pages', async () => {
