@@ -218,7 +218,7 @@ describe('registry API', () => {
       const refusals: number[] = [];
       // Whether a loser read the id before or after the winner wrote it is up to timing: before,
       // the conditional create answers 409; after, the id is someone else's (403). Race again on
-      // fresh ids until a 409 has been seen (the first round almost always has one).
+      // fresh ids until a 409 has been seen (usually within two rounds).
       for (let round = 0; round < 10 && !refusals.includes(409); round++) {
         const id = `pc-${run}-race-${round}`;
         const answers = await Promise.all(
