@@ -1,5 +1,6 @@
 // What the registry's use cases need from storage. The DynamoDB adapter implements all of it
 // (lib/adapters/dynamodb/registry-store.ts); the use cases never see keys or indexes.
+import type { Conflict } from '../errors.js';
 import type { PageState } from '../registry/cursor.js';
 import type {
   CatalogEntry,
@@ -35,6 +36,12 @@ export type InventoryChange =
   | { kind: 'put'; installation: Installation; previous?: Installation; history?: HistoryEntry }
   | { kind: 'delete'; previous: Installation; history: HistoryEntry };
 
+/** The changes of one client's report: applied all together (one transaction) or not at all. */
+export interface ClientChanges {
+  clientId: string;
+  changes: InventoryChange[];
+}
+
 export interface ClientMembership {
   clientId: string;
   user: string;
@@ -42,6 +49,8 @@ export interface ClientMembership {
 
 export interface RegistryStore {
   getClient(clientId: string): Promise<Client | undefined>;
+  /** Several clients by id (BatchGetItem); unknown ids are absent from the map. */
+  getClients(clientIds: string[]): Promise<Map<string, Client>>;
   /**
    * Writes the client, adds/removes its user memberships and, if the department changed, re-files
    * its installations under the new department. Conditional on `previous` being current.
@@ -54,6 +63,13 @@ export interface RegistryStore {
   installationsPage(clientId: string, page: PageRequest): Promise<Page<Installation>>;
   /** Conflict if an installation changed since it was read. */
   applyInventoryChanges(clientId: string, changes: InventoryChange[]): Promise<void>;
+  /**
+   * Several clients' changes, packed into as few transactions as fit. Each client's changes
+   * (up to 50 with history) stay in one transaction with their conditions, so they are applied
+   * all together or not at all; a client that lost a race gets its Conflict in the answer (same
+   * order as `sets`, undefined = applied) and the others are still applied.
+   */
+  applyInventoryBatch(sets: ClientChanges[]): Promise<Array<Conflict | undefined>>;
   historyOfClient(clientId: string, page: PageRequest): Promise<Page<HistoryEntry>>;
 
   installationsOfSoftware(query: InstallationQuery): Promise<Page<Installation>>;
@@ -62,6 +78,12 @@ export interface RegistryStore {
 
   getSoftware(name: string): Promise<CatalogEntry | undefined>;
   getSoftwareMany(names: string[]): Promise<Map<string, CatalogEntry>>;
+  /**
+   * Which of `names` are in the catalog. May answer from a short-lived cache of names known to
+   * exist (entries are never deleted); a name not known is always looked up, so a new catalog
+   * entry is seen at once and unknown software is never let through.
+   */
+  knownSoftware(names: string[]): Promise<Set<string>>;
   putSoftware(entry: CatalogEntry): Promise<void>;
   listSoftware(page: PageRequest): Promise<Page<CatalogEntry>>;
 

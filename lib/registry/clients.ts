@@ -167,7 +167,9 @@ export interface InventoryResult {
 /**
  * PUT /clients/{clientId}/software: the client's full inventory. It replaces the set: new
  * software is an install, a changed version or revision an update, a missing one a removal;
- * each is written together with its history entry. Everything is checked before any write.
+ * each is written together with its history entry, conditional on what was read (409 on a lost
+ * race). Software that did not change is not written at all, so a report that repeats the last
+ * one writes nothing. Everything is checked before any write.
  */
 export async function reportInventory(
   ports: ClientPorts,
@@ -175,22 +177,120 @@ export async function reportInventory(
   clientIdParam: string,
   body: unknown,
 ): Promise<InventoryResult> {
-  const clientId = clientIdOf(clientIdParam);
-  const client = await ports.store.getClient(clientId);
-  if (!client) throw new BadRequest(`Unknown client ${clientId}: register it first`, 'clientId');
-  assertCanReport(caller, client);
-  const items = parseInventory(body, client);
-  const catalog = await ports.store.getSoftwareMany(items.map((i) => i.software));
-  items.forEach((item, i) => {
-    if (!catalog.has(item.software)) {
-      throw new BadRequest(
-        `items[${i}].software: ${item.software} is not in the software catalog`,
-        `items[${i}].software`,
-      );
-    }
+  const [planned] = await planReports(ports, caller, [{ clientId: clientIdParam, body }], () => '');
+  const [conflict] = await ports.store.applyInventoryBatch([planned!]);
+  if (conflict) throw conflict;
+  return planned!.result;
+}
+
+export const MAX_REPORTS_PER_CALL = 25;
+
+export type InventoryOutcome = InventoryResult | { clientId: string; conflict: string };
+
+/**
+ * Several clients' full inventory reports in one call (a bulk load: an initial import, or a
+ * relay that collects agents' reports): the same checks, rules and writes as reportInventory,
+ * for each client. Bad input in any report is refused (400 naming `reports[i]…`) before
+ * anything is written. The writes are packed into transactions of up to 100 actions, several
+ * clients each, but a client's changes are never split: each client is all-or-nothing with
+ * its conditions. A client that lost a race answers `{clientId, conflict}`; the others are
+ * applied. Answers are in the order of `reports`.
+ */
+export async function reportInventories(
+  ports: ClientPorts,
+  caller: Caller,
+  body: unknown,
+): Promise<InventoryOutcome[]> {
+  const b = requireObject(body);
+  if (!Array.isArray(b.reports) || b.reports.length === 0) {
+    throw new BadRequest('reports must be a non-empty list of {clientId, items}', 'reports');
+  }
+  if (b.reports.length > MAX_REPORTS_PER_CALL) {
+    throw new BadRequest(`reports may list at most ${MAX_REPORTS_PER_CALL} clients`, 'reports');
+  }
+  const reports = b.reports.map((raw, i) => {
+    const report = requireObject(raw, `reports[${i}]`);
+    return { clientId: report.clientId, body: { items: report.items } };
   });
-  const current = new Map((await ports.store.installationsOfClient(clientId)).map((i) => [i.software, i]));
+  const planned = await planReports(ports, caller, reports, (i) => `reports[${i}].`);
+  const conflicts = await ports.store.applyInventoryBatch(planned);
+  return planned.map((p, i) => {
+    const conflict = conflicts[i];
+    return conflict ? { clientId: p.clientId, conflict: conflict.message } : p.result;
+  });
+}
+
+interface PlannedReport {
+  clientId: string;
+  changes: InventoryChange[];
+  result: InventoryResult;
+}
+
+/** Checks every report (nothing is written on any error) and works out each client's changes. */
+async function planReports(
+  ports: ClientPorts,
+  caller: Caller,
+  reports: Array<{ clientId: unknown; body: unknown }>,
+  prefixOf: (report: number) => string,
+): Promise<PlannedReport[]> {
+  const fieldOf = (i: number, field: string) => `${prefixOf(i)}${field}`;
+  // A bulk call names the report a field belongs to: reports[i].items[j].version.
+  const within = <T>(i: number, check: () => T): T => {
+    try {
+      return check();
+    } catch (error) {
+      if (!(error instanceof BadRequest) || prefixOf(i) === '') throw error;
+      throw new BadRequest(`${prefixOf(i)}${error.message}`, fieldOf(i, error.field ?? ''));
+    }
+  };
+  const ids = reports.map((r, i) => within(i, () => clientIdOf(r.clientId)));
+  ids.forEach((id, i) => {
+    const first = ids.indexOf(id);
+    if (first !== i) throw new BadRequest(`${fieldOf(i, 'clientId')} repeats ${id}`, fieldOf(i, 'clientId'));
+  });
+  const clients = await clientsByIds(ports, ids);
+  const parsed = ids.map((clientId, i) => {
+    const client = clients.get(clientId);
+    if (!client) {
+      throw new BadRequest(`Unknown client ${clientId}: register it first`, fieldOf(i, 'clientId'));
+    }
+    assertCanReport(caller, client);
+    return { client, items: within(i, () => parseInventory(reports[i]!.body, client)) };
+  });
+  const known = await ports.store.knownSoftware(parsed.flatMap((p) => p.items.map((item) => item.software)));
+  for (const [r, p] of parsed.entries()) {
+    for (const [i, item] of p.items.entries()) {
+      if (!known.has(item.software)) {
+        const field = fieldOf(r, `items[${i}].software`);
+        throw new BadRequest(`${field}: ${item.software} is not in the software catalog`, field);
+      }
+    }
+  }
   const recordedAt = nowOf(ports).toISOString();
+  const planned: PlannedReport[] = [];
+  // One read at a time: a bulk call is one stream of requests, like one report.
+  for (const { client, items } of parsed) {
+    const current = await ports.store.installationsOfClient(client.clientId);
+    planned.push(changesOf(client, items, current, recordedAt));
+  }
+  return planned;
+}
+
+async function clientsByIds(ports: ClientPorts, ids: string[]): Promise<Map<string, Client>> {
+  if (ids.length !== 1) return ports.store.getClients(ids);
+  const client = await ports.store.getClient(ids[0]!);
+  return new Map(client ? [[client.clientId, client]] : []);
+}
+
+/** What a full report changes: installs, updates, removals (with history) and re-filings. */
+function changesOf(
+  client: Client,
+  items: ReportedItem[],
+  installed: Installation[],
+  recordedAt: string,
+): PlannedReport {
+  const clientId = client.clientId;
+  const current = new Map(installed.map((i) => [i.software, i]));
   const changes: InventoryChange[] = [];
   const result: InventoryResult = { clientId, installed: 0, updated: 0, removed: 0, unchanged: 0 };
   for (const item of items) {
@@ -233,8 +333,7 @@ export async function reportInventory(
     result.removed++;
     changes.push({ kind: 'delete', previous, history: history(previous, 'removed', recordedAt, recordedAt) });
   }
-  if (changes.length > 0) await ports.store.applyInventoryChanges(clientId, changes);
-  return result;
+  return { clientId, changes, result };
 }
 
 function history(

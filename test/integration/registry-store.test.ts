@@ -1,12 +1,16 @@
 // The registry's DynamoDB adapter against DynamoDB Local: the key design answers every query
 // (sorted, paged across write shards, version ranges), writes agree, and nothing scans.
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
+import type { InventoryChange } from '../../lib/ports/registry.js';
 import { resolveApprover } from '../../lib/registry/approvers.js';
+import { putClient, reportInventories, reportInventory } from '../../lib/registry/clients.js';
+import { createCursorCodec } from '../../lib/registry/cursor.js';
 import { requestItemKeys } from '../../lib/registry/keys.js';
 import type { Installation } from '../../lib/registry/model.js';
 import { seedDemoRegistry } from '../../lib/registry/seed.js';
-import { computeForecast } from '../../lib/registry/software.js';
+import { computeForecast, putSoftware } from '../../lib/registry/software.js';
 import { compareVersions } from '../../lib/registry/version.js';
 import { scratchRegistry } from './registry-support.js';
 
@@ -287,5 +291,167 @@ describe('demo seed', () => {
     } finally {
       await s.drop();
     }
+  });
+});
+
+describe('inventory writes on DynamoDB Local', () => {
+  let s: Scratch;
+  /** The size of every TransactWriteItems the store sends. */
+  const transactions: number[] = [];
+  beforeAll(async () => {
+    s = await scratchRegistry(e, 'registry-inv');
+    const send = s.db.send.bind(s.db) as (command: unknown) => Promise<unknown>;
+    (s.db as { send: unknown }).send = (command: unknown) => {
+      if (command instanceof TransactWriteCommand)
+        transactions.push(command.input.TransactItems?.length ?? 0);
+      return send(command);
+    };
+  });
+  afterAll(async () => {
+    await s?.drop();
+  });
+
+  const at = '2025-02-01T00:00:00.000Z';
+  const inst = (c: number, sw: number, version = '1.0', recordedAt = at): Installation => ({
+    ...installation(c),
+    clientId: `bulk-${c}`,
+    software: `Sw${String(sw).padStart(3, '0')}`,
+    version,
+    recordedAt,
+  });
+  const put = (i: Installation, previous?: Installation): InventoryChange => ({
+    kind: 'put',
+    installation: i,
+    ...(previous ? { previous } : {}),
+    history: {
+      clientId: i.clientId,
+      software: i.software,
+      change: previous ? 'updated' : 'installed',
+      version: i.version,
+      revision: i.revision,
+      at: i.recordedAt,
+      user: i.user,
+      recordedAt: i.recordedAt,
+      source: 'inventory',
+    },
+  });
+
+  it('packs whole clients into transactions of up to 100 actions; a lost race fails only its client', async () => {
+    const sw = Array.from({ length: 10 }, (_, k) => k);
+    const first = Array.from({ length: 6 }, (_, c) => ({
+      clientId: `bulk-${c}`,
+      changes: sw.map((k) => put(inst(c, k))),
+    }));
+    transactions.length = 0;
+    expect(await s.store.applyInventoryBatch(first)).toEqual(Array(6).fill(undefined));
+    expect(transactions).toEqual([100, 20]); // 5 clients of 10 changes + history, then the 6th
+    const later = '2025-03-01T00:00:00.000Z';
+    const second = Array.from({ length: 6 }, (_, c) => ({
+      clientId: `bulk-${c}`,
+      changes: sw.map((k) => {
+        // Client 3 read its installations before someone else changed them.
+        const previous = c === 3 ? inst(c, k, '1.0', '2020-01-01T00:00:00.000Z') : inst(c, k);
+        return put(inst(c, k, '2.0', later), previous);
+      }),
+    }));
+    transactions.length = 0;
+    const outcome = await s.store.applyInventoryBatch(second);
+    expect(outcome.map((o) => o?.statusCode)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      409,
+      undefined,
+      undefined,
+    ]);
+    expect(transactions).toEqual([100, 80, 20]); // cancelled, sent again without client 3, the 6th
+    for (let c = 0; c < 6; c++) {
+      const versions = new Set((await s.store.installationsOfClient(`bulk-${c}`)).map((i) => i.version));
+      const history = await s.store.historyOfClient(`bulk-${c}`, { limit: 100 });
+      expect([c, [...versions], history.items.length]).toEqual(c === 3 ? [c, ['1.0'], 10] : [c, ['2.0'], 20]);
+    }
+  });
+
+  it('applies a client of more than 50 changes alone, in several transactions, next to packed ones', async () => {
+    const big = { clientId: 'bulk-100', changes: Array.from({ length: 60 }, (_, k) => put(inst(100, k))) };
+    const small = { clientId: 'bulk-7', changes: [put(inst(7, 1))] };
+    transactions.length = 0;
+    expect(await s.store.applyInventoryBatch([big, small])).toEqual([undefined, undefined]);
+    expect(transactions).toEqual([100, 20, 2]);
+    expect(await s.store.installationsOfClient('bulk-100')).toHaveLength(60);
+    expect((await s.store.historyOfClient('bulk-100', { limit: 100 })).items).toHaveLength(60);
+  });
+
+  it('trusts catalog names it has seen, but looks up an unknown name every time', async () => {
+    const other = new DynamoRegistryStore(s.db, s.tableName);
+    const entry = {
+      vendor: 'V',
+      latestVersion: '1',
+      latestRevision: 1,
+      licencePrice: 1,
+      licenceModel: 'per-user' as const,
+      updatedAt: at,
+    };
+    expect([...(await s.store.knownSoftware(['Late', 'Late']))]).toEqual([]);
+    await other.putSoftware({ name: 'Late', ...entry }); // through another container
+    expect([...(await s.store.knownSoftware(['Late']))]).toEqual(['Late']);
+  });
+
+  it('writes nothing when a client reports the same inventory again (use case end to end)', async () => {
+    const ports = {
+      store: s.store,
+      cursors: createCursorCodec('it-cursor-key-0123456789'),
+      now: () => new Date(at),
+    };
+    const boss = { user: 'boss', groups: ['admins'] };
+    for (const name of ['Office', 'Pdf']) {
+      await putSoftware(ports, boss, name, {
+        vendor: 'V',
+        latestVersion: '2',
+        latestRevision: 2,
+        licencePrice: 1,
+        licenceModel: 'per-user',
+      });
+    }
+    const client = { name: 'A', ipAddress: '10.0.0.1', osRegistrationId: 'OS', department: 'Sales' };
+    await putClient(ports, boss, 'rep-1', { ...client, users: ['ando'] });
+    await putClient(ports, boss, 'rep-2', { ...client, users: ['suzuki'] });
+    const items = (user: string) => [
+      { software: 'Office', version: '1.9', revision: 1, installedAt: at, user },
+      { software: 'Pdf', version: '3', revision: 'r7', installedAt: at, user },
+    ];
+    const outcomes = await reportInventories(ports, boss, {
+      reports: [
+        { clientId: 'rep-1', items: items('ando') },
+        { clientId: 'rep-2', items: items('suzuki') },
+      ],
+    });
+    expect(outcomes.map((o) => ('installed' in o ? o.installed : o.conflict))).toEqual([2, 2]);
+    const partition = async () =>
+      (
+        await s.db.send(
+          new QueryCommand({
+            TableName: s.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': 'CLIENT#rep-1' },
+          }),
+        )
+      ).Items;
+    const before = await partition();
+    expect(before?.filter((i) => i.type === 'history')).toHaveLength(2);
+    transactions.length = 0;
+    expect(
+      await reportInventory(ports, { user: 'ando', groups: ['employees'] }, 'rep-1', {
+        items: items('ando'),
+      }),
+    ).toEqual({
+      clientId: 'rep-1',
+      installed: 0,
+      updated: 0,
+      removed: 0,
+      unchanged: 2,
+    });
+    expect(transactions).toEqual([]);
+    expect(await partition()).toEqual(before);
   });
 });

@@ -4,8 +4,10 @@ import {
   getClient,
   getHistory,
   getInventory,
+  MAX_REPORTS_PER_CALL,
   putClient,
   recordUpdate,
+  reportInventories,
   reportInventory,
 } from '../../lib/registry/clients.js';
 import { putSoftware } from '../../lib/registry/software.js';
@@ -221,5 +223,133 @@ describe('inventory reports', () => {
     expect(second.items).toHaveLength(1);
     expect(second.cursor).toBeUndefined();
     expect((await errorOf(() => getHistory(ports, admin, 'pc-1', { limit: '101' }))).field).toBe('limit');
+  });
+});
+
+describe('bulk inventory reports', () => {
+  let ports: ReturnType<typeof memoryPorts>;
+  beforeEach(async () => {
+    ports = memoryPorts();
+    for (const name of ['Office', 'Pdf', 'Cad']) {
+      await putSoftware(ports, admin, name, {
+        vendor: 'V',
+        latestVersion: '2.0',
+        latestRevision: 20,
+        licencePrice: 10,
+        licenceModel: 'per-client',
+      });
+    }
+    for (const [id, users] of [
+      ['pc-1', ['ando']],
+      ['pc-2', ['suzuki']],
+      ['pc-3', ['ando', 'kaneda']],
+    ] as const) {
+      await putClient(ports, admin, id, clientBody([...users]));
+    }
+  });
+
+  it('applies every client with its history in one store call, answering per client in order', async () => {
+    await reportInventory(ports, admin, 'pc-3', { items: [item('Office', '1.9'), item('Pdf', '1')] });
+    const calls = ports.store.batches.length;
+    const outcomes = await reportInventories(ports, admin, {
+      reports: [
+        { clientId: 'pc-1', items: [item('Office', '1.9'), item('Cad', '5')] },
+        { clientId: 'pc-2', items: [item('Office', '2.0', { user: 'suzuki' })] },
+        {
+          clientId: 'pc-3',
+          items: [item('Office', '1.10', { revision: 2, updatedAt: '2025-03-01T00:00:00Z' })],
+        },
+      ],
+    });
+    expect(outcomes).toEqual([
+      { clientId: 'pc-1', installed: 2, updated: 0, removed: 0, unchanged: 0 },
+      { clientId: 'pc-2', installed: 1, updated: 0, removed: 0, unchanged: 0 },
+      { clientId: 'pc-3', installed: 0, updated: 1, removed: 1, unchanged: 0 },
+    ]);
+    expect(ports.store.batches.slice(calls)).toEqual([3]);
+    const history = await getHistory(ports, admin, 'pc-3', {});
+    expect(history.items.map((h) => [h.change, h.software, h.version])).toEqual([
+      ['removed', 'Pdf', '1'],
+      ['updated', 'Office', '1.10'],
+      ['installed', 'Office', '1.9'],
+      ['installed', 'Pdf', '1'],
+    ]);
+    expect((await getInventory(ports, admin, 'pc-2', {})).items).toMatchObject([
+      { clientId: 'pc-2', software: 'Office', version: '2.0', user: 'suzuki' },
+    ]);
+  });
+
+  it('refuses bad input in any report naming reports[i] and the field, writing nothing', async () => {
+    const ok = { clientId: 'pc-1', items: [item('Office', '1.9')] };
+    const cases: Array<[unknown, string]> = [
+      [
+        { reports: [ok, { clientId: 'pc-2', items: [item('Pdf', '1.x', { user: 'suzuki' })] }] },
+        'reports[1].items[0].version',
+      ],
+      [
+        { reports: [ok, { clientId: 'pc-2', items: [item('Nope', '1', { user: 'suzuki' })] }] },
+        'reports[1].items[0].software',
+      ],
+      [{ reports: [ok, { clientId: 'pc-2', items: [item('Pdf', '1')] }] }, 'reports[1].items[0].user'],
+      [{ reports: [ok, { clientId: 'pc-404', items: [] }] }, 'reports[1].clientId'],
+      [{ reports: [ok, { clientId: 'bad id!', items: [] }] }, 'reports[1].clientId'],
+      [{ reports: [ok, ok] }, 'reports[1].clientId'],
+      [{ reports: [ok, 'pc-2'] }, 'reports[1]'],
+      [{ reports: [] }, 'reports'],
+      [{ reports: Array.from({ length: MAX_REPORTS_PER_CALL + 1 }, () => ok) }, 'reports'],
+    ];
+    const writes = ports.store.writes;
+    for (const [body, field] of cases) {
+      const e = await errorOf(() => reportInventories(ports, admin, body));
+      expect([e.statusCode, e.field]).toEqual([400, field]);
+    }
+    expect(ports.store.writes).toBe(writes);
+    expect(ports.store.history).toHaveLength(0);
+  });
+
+  it("refuses a bulk report that includes a client the caller's agent does not belong to", async () => {
+    const e = await errorOf(() =>
+      reportInventories(ports, employee('ando'), {
+        reports: [
+          { clientId: 'pc-1', items: [item('Office', '1.9')] },
+          { clientId: 'pc-2', items: [item('Office', '1.9', { user: 'suzuki' })] },
+        ],
+      }),
+    );
+    expect(e.statusCode).toBe(403);
+    expect(ports.store.installations.size).toBe(0);
+  });
+
+  it('answers a conflict for the client that lost a race and still applies the others', async () => {
+    await reportInventories(ports, admin, {
+      reports: [
+        { clientId: 'pc-1', items: [item('Office', '1.9')] },
+        { clientId: 'pc-2', items: [item('Office', '1.9', { user: 'suzuki' })] },
+      ],
+    });
+    // pc-2's installation changes between the read and the write (another report won).
+    const read = ports.store.installationsOfClient.bind(ports.store);
+    let races = 0;
+    ports.store.installationsOfClient = async (id: string) => {
+      const found = await read(id);
+      if (id === 'pc-2') ports.store.installations.get('pc-2/Office')!.recordedAt = `meanwhile-${++races}`;
+      return found;
+    };
+    const outcomes = await reportInventories(ports, admin, {
+      reports: [
+        { clientId: 'pc-1', items: [item('Office', '2.0')] },
+        { clientId: 'pc-2', items: [item('Office', '2.0', { user: 'suzuki' })] },
+      ],
+    });
+    expect(outcomes[0]).toMatchObject({ clientId: 'pc-1', updated: 1 });
+    expect(outcomes[1]).toMatchObject({ clientId: 'pc-2', conflict: expect.stringContaining('pc-2') });
+    expect(ports.store.installations.get('pc-1/Office')?.version).toBe('2.0');
+    expect(ports.store.installations.get('pc-2/Office')?.version).toBe('1.9');
+    expect(ports.store.history.filter((h) => h.clientId === 'pc-2')).toHaveLength(1);
+    // The one-report form answers the same race with 409.
+    const e = await errorOf(() =>
+      reportInventory(ports, admin, 'pc-2', { items: [item('Office', '2.0', { user: 'suzuki' })] }),
+    );
+    expect(e.statusCode).toBe(409);
   });
 });

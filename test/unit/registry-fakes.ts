@@ -4,6 +4,7 @@
 import { Conflict } from '../../lib/errors.js';
 import type { Mail, Mailer } from '../../lib/ports/mailer.js';
 import type {
+  ClientChanges,
   InstallationQuery,
   InventoryChange,
   Page,
@@ -51,6 +52,9 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
   async getClient(id: string) {
     return this.clients.get(id);
   }
+  async getClients(ids: string[]) {
+    return new Map(ids.filter((id) => this.clients.has(id)).map((id) => [id, this.clients.get(id)!]));
+  }
   async saveClient(client: Client, previous: Client | undefined) {
     const now = this.clients.get(client.clientId);
     if (now?.updatedAt !== previous?.updatedAt) throw new Conflict('changed');
@@ -77,21 +81,30 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
     );
     return paginate(all, page);
   }
-  async applyInventoryChanges(_clientId: string, changes: InventoryChange[]) {
-    for (const c of changes) {
-      const key = `${c.kind === 'put' ? c.installation.clientId : c.previous.clientId}/${c.kind === 'put' ? c.installation.software : c.previous.software}`;
-      const current = this.installations.get(key);
-      if (current?.recordedAt !== c.previous?.recordedAt) throw new Conflict('changed');
-    }
-    for (const c of changes) {
-      this.writes++;
-      if (c.kind === 'put')
-        this.installations.set(`${c.installation.clientId}/${c.installation.software}`, {
-          ...c.installation,
-        });
-      else this.installations.delete(`${c.previous.clientId}/${c.previous.software}`);
-      if (c.history) this.history.push(c.history);
-    }
+  async applyInventoryChanges(clientId: string, changes: InventoryChange[]) {
+    const [conflict] = await this.applyInventoryBatch([{ clientId, changes }]);
+    if (conflict) throw conflict;
+  }
+  /** Each client all-or-nothing against its conditions; counts calls like transactions. */
+  batches: number[] = [];
+  async applyInventoryBatch(sets: ClientChanges[]) {
+    this.batches.push(sets.length);
+    const keyOf = (c: InventoryChange) => {
+      const i = c.kind === 'put' ? c.installation : c.previous;
+      return `${i.clientId}/${i.software}`;
+    };
+    return sets.map(({ clientId, changes }) => {
+      if (changes.some((c) => this.installations.get(keyOf(c))?.recordedAt !== c.previous?.recordedAt)) {
+        return new Conflict(`The inventory of ${clientId} changed meanwhile`);
+      }
+      for (const c of changes) {
+        this.writes++;
+        if (c.kind === 'put') this.installations.set(keyOf(c), { ...c.installation });
+        else this.installations.delete(keyOf(c));
+        if (c.history) this.history.push(c.history);
+      }
+      return undefined;
+    });
   }
   async historyOfClient(clientId: string, page: PageRequest) {
     const all = this.history.filter((h) => h.clientId === clientId).sort((a, b) => b.at.localeCompare(a.at));
@@ -121,6 +134,9 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
   }
   async getSoftwareMany(names: string[]) {
     return new Map(names.filter((n) => this.catalog.has(n)).map((n) => [n, this.catalog.get(n)!]));
+  }
+  async knownSoftware(names: string[]) {
+    return new Set(names.filter((n) => this.catalog.has(n)));
   }
   async putSoftware(entry: CatalogEntry) {
     this.writes++;

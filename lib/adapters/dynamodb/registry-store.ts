@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '../../errors.js';
 import type {
+  ClientChanges,
   ClientMembership,
   InstallationQuery,
   InventoryChange,
@@ -96,10 +97,17 @@ function stringField(state: PageState | undefined, name: string): string | undef
 
 type ShardPosition = 0 | null | [string, string];
 
+/** How long a catalog name found in the table is trusted to exist without reading it again. */
+export const CATALOG_CACHE_MS = 5 * 60_000;
+
 export class DynamoRegistryStore implements RegistryStore, ApproverStore, AnnouncementStore {
+  /** Catalog names known to exist, with when to stop trusting that (per container). */
+  private readonly knownNames = new Map<string, number>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly catalogCacheMs = CATALOG_CACHE_MS,
   ) {}
 
   // ---- clients -----------------------------------------------------------------------------
@@ -109,6 +117,17 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
       new GetCommand({ TableName: this.tableName, Key: { pk: clientPk(clientId), sk: CLIENT_SK } }),
     );
     return out.Item ? strip<Client>(out.Item) : undefined;
+  }
+
+  async getClients(clientIds: string[]): Promise<Map<string, Client>> {
+    const found = new Map<string, Client>();
+    for (const item of await this.batchGet(
+      [...new Set(clientIds)].map((id) => ({ pk: clientPk(id), sk: CLIENT_SK })),
+    )) {
+      const client = strip<Client>(item);
+      found.set(client.clientId, client);
+    }
+    return found;
   }
 
   async saveClient(client: Client, previous: Client | undefined): Promise<void> {
@@ -252,25 +271,59 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   }
 
   async applyInventoryChanges(clientId: string, changes: InventoryChange[]): Promise<void> {
-    // Each change is one or two actions that must agree; a transaction holds up to 100 actions.
-    const groups: Array<Array<Record<string, unknown>>> = [];
-    let current: Array<Record<string, unknown>> = [];
-    for (const change of changes) {
-      const actions = this.actionsOf(change);
+    const [conflict] = await this.applyInventoryBatch([{ clientId, changes }]);
+    if (conflict) throw conflict;
+  }
+
+  async applyInventoryBatch(sets: ClientChanges[]): Promise<Array<Conflict | undefined>> {
+    const outcome: Array<Conflict | undefined> = sets.map(() => undefined);
+    const conflictOf = (i: number) =>
+      new Conflict(`The inventory of ${sets[i]!.clientId} changed meanwhile; report it again`);
+    // Whole clients are packed into transactions of up to 100 actions; a client's actions are
+    // never split across two, so each client is all-or-nothing with its conditions.
+    const groups: Array<Array<{ owner: number; action: Item }>> = [];
+    let current: Array<{ owner: number; action: Item }> = [];
+    for (const [owner, set] of sets.entries()) {
+      const actions = set.changes.flatMap((c) => this.actionsOf(c));
+      if (actions.length === 0) continue;
+      if (actions.length > TRANSACTION_LIMIT) {
+        // Only a report of more than 50 changes: applied alone, in order, in several
+        // transactions, each change with its history; replaying the report finishes it.
+        try {
+          for (let i = 0; i < actions.length; i += TRANSACTION_LIMIT) {
+            await this.db.send(
+              new TransactWriteCommand({ TransactItems: actions.slice(i, i + TRANSACTION_LIMIT) }),
+            );
+          }
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+          outcome[owner] = conflictOf(owner);
+        }
+        continue;
+      }
       if (current.length + actions.length > TRANSACTION_LIMIT) {
         groups.push(current);
         current = [];
       }
-      current.push(...actions);
+      current.push(...actions.map((action) => ({ owner, action })));
     }
     if (current.length > 0) groups.push(current);
-    for (const TransactItems of groups) {
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems }));
-      } catch (error) {
-        throw conflictOr(error, `The inventory of ${clientId} changed meanwhile; report it again`);
+    for (let group of groups) {
+      while (group.length > 0) {
+        try {
+          await this.db.send(new TransactWriteCommand({ TransactItems: group.map((g) => g.action) }));
+          break;
+        } catch (error) {
+          // A cancelled transaction wrote nothing. The clients whose conditions failed get a
+          // Conflict; the others are sent again without them.
+          const losers = losersOf(error, group);
+          if (losers.size === 0) throw error;
+          for (const owner of losers) outcome[owner] = conflictOf(owner);
+          group = group.filter((g) => !losers.has(g.owner));
+        }
       }
     }
+    return outcome;
   }
 
   private actionsOf(change: InventoryChange): Array<Record<string, unknown>> {
@@ -467,25 +520,27 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   }
 
   async getSoftwareMany(names: string[]): Promise<Map<string, CatalogEntry>> {
-    const unique = [...new Set(names)];
     const found = new Map<string, CatalogEntry>();
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Item[] | undefined = unique
-        .slice(i, i + 100)
-        .map((n) => ({ pk: softwarePk(n), sk: SOFTWARE_SK }));
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 0) await backoff(attempt);
-        const out = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const entry = strip<CatalogEntry>(item);
-          found.set(entry.name, entry);
-        }
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
-      }
+    for (const item of await this.batchGet(
+      [...new Set(names)].map((n) => ({ pk: softwarePk(n), sk: SOFTWARE_SK })),
+    )) {
+      const entry = strip<CatalogEntry>(item);
+      found.set(entry.name, entry);
+      this.knownNames.set(entry.name, Date.now() + this.catalogCacheMs);
     }
     return found;
+  }
+
+  async knownSoftware(names: string[]): Promise<Set<string>> {
+    const now = Date.now();
+    const known = new Set<string>();
+    const unknown: string[] = [];
+    for (const name of new Set(names)) {
+      if ((this.knownNames.get(name) ?? 0) > now) known.add(name);
+      else unknown.push(name);
+    }
+    if (unknown.length > 0) for (const name of (await this.getSoftwareMany(unknown)).keys()) known.add(name);
+    return known;
   }
 
   async putSoftware(entry: CatalogEntry): Promise<void> {
@@ -501,6 +556,7 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         },
       }),
     );
+    this.knownNames.set(entry.name, Date.now() + this.catalogCacheMs);
   }
 
   async listSoftware(page: PageRequest): Promise<Page<CatalogEntry>> {
@@ -703,6 +759,23 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
 
   // ---- helpers ------------------------------------------------------------------------------
 
+  /** BatchGetItem, 100 keys at a time, retrying what DynamoDB leaves unprocessed. */
+  private async batchGet(allKeys: Item[]): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let i = 0; i < allKeys.length; i += 100) {
+      let keys: Item[] | undefined = allKeys.slice(i, i + 100);
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await backoff(attempt);
+        const out = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        items.push(...(out.Responses?.[this.tableName] ?? []));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return items;
+  }
+
   /** BatchWriteItem puts, 25 at a time, retrying what DynamoDB leaves unprocessed. */
   async batchPut(items: Item[]): Promise<void> {
     for (let i = 0; i < items.length; i += 25) {
@@ -730,15 +803,32 @@ function pageOf(items: Item[] | undefined, limit: number): { items: Item[]; more
   return { items: all.slice(0, limit), more: all.length > limit };
 }
 
-function conflictOr(error: unknown, message: string): unknown {
-  if (error instanceof ConditionalCheckFailedException) return new Conflict(message);
-  if (
+/** A lost race: a condition failed, or another transaction was writing the same item. */
+const RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
+
+function isConflict(error: unknown): boolean {
+  if (error instanceof ConditionalCheckFailedException) return true;
+  return (
     error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
-  ) {
-    return new Conflict(message);
-  }
-  return error;
+    (error.CancellationReasons ?? []).some((r) => RACE_CODES.has(r.Code ?? ''))
+  );
+}
+
+function conflictOr(error: unknown, message: string): unknown {
+  return isConflict(error) ? new Conflict(message) : error;
+}
+
+/** The owners of the actions a cancelled transaction names as having lost a race. */
+function losersOf(error: unknown, group: Array<{ owner: number }>): Set<number> {
+  const losers = new Set<number>();
+  if (!(error instanceof TransactionCanceledException)) return losers;
+  const reasons = error.CancellationReasons ?? [];
+  // The reasons are listed in the order of the actions; without them nobody can be blamed.
+  if (reasons.length !== group.length) return losers;
+  reasons.forEach((r, i) => {
+    if (RACE_CODES.has(r.Code ?? '')) losers.add(group[i]!.owner);
+  });
+  return losers;
 }
 
 /** DynamoDB sorts strings by their UTF-8 bytes; so must the merge. */
