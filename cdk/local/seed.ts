@@ -12,9 +12,13 @@ export async function seedDemoData(
   dataDir = '.local',
 ): Promise<void> {
   const { seedRegistryAt } = await import('../../lib/registry/seed.js');
+  let started = Date.now();
+  const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const written = await seedRegistryAt(endpoints);
-  log(`demo data: ${written}`);
-  log(`demo release: ${await seedDemoRelease(endpoints, join(dataDir, 'demo-release'))}`);
+  log(`demo data: ${written} (${seconds()})`);
+  started = Date.now();
+  const release = await seedDemoRelease(endpoints, join(dataDir, 'demo-release'));
+  log(`demo release: ${release} (${seconds()})`);
 }
 
 /**
