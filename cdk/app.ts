@@ -46,7 +46,7 @@ export function buildApp(app: App = new App()): UpmanApp {
     accessLogBucketName: Fn.importValue(vendor.accessLogBucketExport),
     accessLogPrefix: RELEASE_ACCESS_LOG_PREFIX,
   });
-  management.addDependency(vendor);
+  management.addStackDependency(vendor);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, config, management, vendor };
 }

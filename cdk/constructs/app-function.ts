@@ -3,16 +3,16 @@
 // a function can never hold a name it may not use, or a grant whose name it does not know.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { bundleInto } from './function-bundles.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -35,7 +35,7 @@ export type BucketAccess = 'read' | 'write' | 'readWrite';
 export type QueueAccess = 'send' | 'consume';
 export type StateMachineAccess = 'start' | 'respond' | 'read';
 
-export class AppFunction extends NodejsFunction {
+export class AppFunction extends lambda.Function {
   constructor(scope: Construct, id: string, props: AppFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: retentionFor(props.logRetentionDays),
@@ -48,10 +48,27 @@ export class AppFunction extends NodejsFunction {
       description: `Execution role of ${id}`,
     });
     logGroup.grantWrite(role);
+    const entry = join(PROJECT_ROOT, props.entry);
     super(scope, id, {
       role,
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
+      code: lambda.Code.fromAsset(dirname(entry), {
+        // The asset is the bundle: its hash is the bundle's, so an unchanged bundle is not redeployed.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling (esbuild in this process) always succeeds.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs22.x'),
+          // Names the entry: CDK caches staged assets by source folder and bundling options, and
+          // several handlers share a folder.
+          command: ['esbuild', props.entry],
+          local: {
+            tryBundle(outputDir: string) {
+              bundleInto(PROJECT_ROOT, entry, outputDir);
+              return true;
+            },
+          },
+        },
+      }),
+      handler: 'index.handler',
       description: props.description,
       runtime: FUNCTION_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -60,20 +77,11 @@ export class AppFunction extends NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-      environment: { POWERTOOLS_SERVICE_NAME: id, ...props.environment },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // The SDK is bundled, not taken from the runtime: versions are pinned by our lockfile,
-        // and the local cloud can run the very same bundle.
-        externalModules: [],
-        banner: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+      environment: {
+        POWERTOOLS_SERVICE_NAME: id,
+        // Stack traces point into the TypeScript sources (the bundle ships its source map).
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
       },
     });
   }

@@ -26,6 +26,20 @@ describe('npx cdk synth', () => {
       for (const stack of ['UpdateManagementStack', 'VendorSiteStack']) {
         expect(existsSync(join(out, `${stack}.template.json`)), stack).toBe(true);
       }
+      // Every function gets its own bundle (no two functions of this app share a handler): CDK
+      // caches staged assets by folder, so a bundling bug would hand one handler to several.
+      const template = JSON.parse(readFileSync(join(out, 'UpdateManagementStack.template.json'), 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
+      };
+      const keys = Object.values(template.Resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Code?.S3Key)
+        .map((r) => r.Properties.Code!.S3Key!);
+      expect(keys.length).toBeGreaterThan(10);
+      expect(new Set(keys).size).toBe(keys.length);
+      for (const key of keys) {
+        const bundle = readFileSync(join(out, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+        expect(bundle).toMatch(/export\s*\{[^}]*as handler/);
+      }
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
