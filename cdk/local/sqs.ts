@@ -22,9 +22,7 @@ interface Snapshot {
 }
 
 interface SqsStoreLike {
-  inspectQueue(
-    name: string,
-  ):
+  inspectQueue(name: string):
     | {
         messages: {
           ready: Array<{ body: string }>;

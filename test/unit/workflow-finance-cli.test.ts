@@ -4,7 +4,11 @@ import { formatLines, parseLineAnswer } from '../../cli/finance/index.js';
 describe('upman finance', () => {
   it('parses --line answers, with an optional note', () => {
     expect(parseLineAnswer('l-abc=yes')).toEqual({ lineId: 'l-abc', available: true });
-    expect(parseLineAnswer('l-abc=no:over budget')).toEqual({ lineId: 'l-abc', available: false, note: 'over budget' });
+    expect(parseLineAnswer('l-abc=no:over budget')).toEqual({
+      lineId: 'l-abc',
+      available: false,
+      note: 'over budget',
+    });
     expect(() => parseLineAnswer('l-abc=maybe')).toThrow(/--line must look like/);
   });
 
