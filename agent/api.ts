@@ -1,6 +1,8 @@
 // The agent's HTTP client for the upman API: JSON in and out, the Bearer token, and errors an
 // employee can act on (not logged in, API unreachable, the server's own message and field).
 import { randomUUID } from 'node:crypto';
+import type { IssuedKey as ServerIssuedKey } from '../lib/ports/key-issuer.js';
+import type { Client } from '../lib/registry/model.js';
 import { AgentError } from './errors.js';
 
 export interface ApiClientOptions {
@@ -21,14 +23,11 @@ export class ApiError extends AgentError {
   }
 }
 
-export interface ClientRecord {
-  clientId: string;
-  name: string;
-  ipAddress: string;
-  osRegistrationId: string;
-  department: string;
-  users: string[];
-}
+/** A client as PUT /clients/{clientId} takes and answers it (the registry's own record). */
+export type ClientRecord = Pick<
+  Client,
+  'clientId' | 'name' | 'ipAddress' | 'osRegistrationId' | 'department' | 'users'
+>;
 
 export interface InventoryItem {
   software: string;
@@ -52,17 +51,8 @@ export interface RequestView {
   steps: Array<{ step: string; at: string; phase?: string; [detail: string]: unknown }>;
 }
 
-export interface IssuedKey {
-  grantId: string;
-  url: string;
-  kind: 'delta' | 'full';
-  fromRevision: number | null;
-  toRevision: number;
-  size: number;
-  sha256: string;
-  expiresAt: string;
-  version?: string;
-}
+/** A fresh key as POST /update-requests/{id}/key answers it (the vendor side's IssuedKey). */
+export type IssuedKey = ServerIssuedKey & { version?: string };
 
 export class ApiClient {
   private readonly fetchFn: typeof fetch;

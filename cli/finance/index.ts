@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Command } from 'commander';
 import { mintToken } from '../../cdk/local/issuer/index.js';
+import type { BudgetAnswer, BudgetLine } from '../../lib/workflow/model.js';
 import { DEFAULT_ENDPOINTS_FILE, loadEndpoints } from '../vendor/connection.js';
 
 interface Options {
@@ -80,18 +81,10 @@ async function call(c: { api: string; token: string }, method: string, path: str
   return parsed;
 }
 
-interface Line {
-  lineId: string;
-  requestId: string;
-  requester: string;
-  department: string;
-  software: string;
-  version: string;
-  quantity: number;
-  unitPrice: number;
-  total: number;
-  answer?: { available: boolean; note?: string };
-}
+/** A batch line as GET /budget-batches and the budget queue carry it. */
+type Line = Omit<BudgetLine, 'createdAt' | 'batchId' | 'answer'> & {
+  answer?: Pick<BudgetAnswer, 'available' | 'note'>;
+};
 
 export function formatLines(lines: Line[]): string {
   const rows = lines.map((l) => [
