@@ -3,10 +3,12 @@
 // send rate.
 import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
+import { acknowledgeBucketObjects, nameAsKeyIssuer } from './key-issuer-role.js';
 import type { Mailer } from './mailer.js';
 import { QueueWithDlq } from './queue-with-dlq.js';
 
@@ -16,6 +18,9 @@ export interface RegistryApiProps {
   mailer: Mailer;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
+  /** The vendor's release bucket, by name (it may be in another account): announcements read
+   * its manifests to narrow by module. */
+  releaseBucketName: string;
   /** The account's SES maximum send rate that announcements may use (mails per second). */
   mailSendsPerSecond?: number;
 }
@@ -66,6 +71,22 @@ export class RegistryApi extends Construct {
     })
       .bindTable(props.table, 'readWrite')
       .bindQueue(this.announcementQueue.queue, 'send');
+    // The module filter reads <software>/manifest.json, and nothing else, from the vendor's
+    // bucket; that bucket trusts only roles named as key issuers (claim 9: another account).
+    this.announcements.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
+    this.announcements.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`arn:${Aws.PARTITION}:s3:::${props.releaseBucketName}/*/manifest.json`],
+      }),
+    );
+    nameAsKeyIssuer(this.announcements, 'Announcements');
+    acknowledgeBucketObjects(
+      this.announcements.role!,
+      props.releaseBucketName,
+      '*/manifest.json',
+      'Announcements narrow by module from the release manifest of whichever software is announced; only manifests, no artifacts.',
+    );
 
     const rate = props.mailSendsPerSecond ?? 10;
     this.delivery = new AppFunction(this, 'AnnouncementDelivery', {

@@ -109,6 +109,7 @@ export class UpdateManagementStack extends Stack {
       api: this.api,
       table: this.registry.table,
       mailer: this.mailer,
+      releaseBucketName: props.releaseBucketName,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });

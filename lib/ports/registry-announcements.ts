@@ -1,6 +1,6 @@
 // Announcements: the record of one announcement, the per-recipient delivery ledger that makes
 // sending idempotent, the queue that carries the fan-out, and the vendor's module lists.
-import type { Announcement, AnnouncementRecipient } from '../registry/model.js';
+import type { Announcement, AnnouncementRecipient, Revision } from '../registry/model.js';
 
 /** One queue message: a slice of an announcement's recipients. */
 export interface AnnouncementBatch {
@@ -38,9 +38,16 @@ export interface AnnouncementStore {
 }
 
 /**
- * The files of a vendor release, from the release manifest (paths like "bin/core.dll"). A
- * module is a path prefix. undefined: the vendor site does not list that release (yet).
+ * Which installed releases hold a module, from the vendor's release manifest (files like
+ * "bin/core.dll"; a module is a path prefix of them).
  */
 export interface ReleaseModules {
-  filesOf(software: string, version: string, revision: number | string): Promise<string[] | undefined>;
+  /**
+   * Reads the manifest of `software` once (one read per announcement, however many
+   * installations) and answers per revision: true or false when the manifest lists that
+   * revision, undefined when it does not (or the vendor site has no manifest for `software`).
+   */
+  moduleLookup(software: string, module: string): Promise<ModuleLookup>;
 }
+
+export type ModuleLookup = (revision: Revision) => boolean | undefined;

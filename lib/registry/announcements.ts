@@ -12,11 +12,12 @@ import type {
   AnnouncementBatch,
   AnnouncementQueue,
   AnnouncementStore,
+  ModuleLookup,
   ReleaseModules,
 } from '../ports/registry-announcements.js';
 import { newId } from './clients.js';
 import type { PageState } from './cursor.js';
-import type { Announcement, AnnouncementRecipient, Installation } from './model.js';
+import type { Announcement, AnnouncementRecipient } from './model.js';
 import type { RateLimiter } from './rate-limit.js';
 import { versionRangeOf } from './software.js';
 import { booleanOf, requireObject, softwareNameOf, textOf } from './validate.js';
@@ -72,7 +73,10 @@ export async function findRecipients(
 ): Promise<{ recipients: AnnouncementRecipient[]; clients: number; unverified: number }> {
   const byUser = new Map<string, AnnouncementRecipient>();
   const clientIds = new Set<string>();
-  const moduleCache = new Map<string, boolean | undefined>();
+  // One manifest read for the whole announcement, not one per installation.
+  const contains: ModuleLookup | undefined = q.module
+    ? ((await ports.modules?.moduleLookup(q.software, q.module)) ?? (() => undefined))
+    : undefined;
   let unverified = 0;
   let after: PageState | undefined;
   do {
@@ -85,8 +89,10 @@ export async function findRecipients(
       ...(after ? { after } : {}),
     });
     for (const i of page.items) {
-      if (q.module) {
-        const has = await containsModule(ports.modules, moduleCache, i, q.module);
+      if (contains) {
+        // A revision the manifest does not list cannot be ruled out: it stays in (a fix notice
+        // reaching one user too many beats one missing) and is counted as unverified.
+        const has = contains(i.revision);
         if (has === false) continue;
         if (has === undefined) unverified++;
       }
@@ -101,24 +107,6 @@ export async function findRecipients(
     after = page.next;
   } while (after);
   return { recipients: [...byUser.values()], clients: clientIds.size, unverified };
-}
-
-/**
- * A release whose manifest the vendor site does not list (yet) cannot be ruled out: it stays in
- * (a fix notice reaching one user too many beats one missing), and is counted as unverified.
- */
-async function containsModule(
-  modules: ReleaseModules | undefined,
-  cache: Map<string, boolean | undefined>,
-  i: Installation,
-  module: string,
-): Promise<boolean | undefined> {
-  const key = `${i.version}#${i.revision}`;
-  if (!cache.has(key)) {
-    const files = modules ? await modules.filesOf(i.software, i.version, i.revision) : undefined;
-    cache.set(key, files === undefined ? undefined : files.some((f) => f.startsWith(module)));
-  }
-  return cache.get(key);
 }
 
 /** POST /announcements (admins). dryRun answers the lists and sends nothing. */

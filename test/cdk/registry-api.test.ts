@@ -54,6 +54,29 @@ describe('RegistryApi', () => {
     });
   });
 
+  it('lets the announcements function read release manifests, and only those, under a role the vendor bucket trusts', () => {
+    const t = synth.managementTemplate;
+    const fns = t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: Match.stringLikeRegexp('^POST /announcements') },
+    });
+    const [fn] = Object.values(fns);
+    expect(fn?.Properties.Environment.Variables.RELEASE_BUCKET_NAME).toEqual({
+      'Fn::ImportValue': expect.stringMatching(/ReleaseBucketName$/),
+    });
+    const roleId = fn!.Properties.Role['Fn::GetAtt'][0] as string;
+    const role = t.findResources('AWS::IAM::Role')[roleId]!;
+    expect(JSON.stringify(role.Properties.RoleName)).toContain('-KeyIssuer-Announcements');
+    const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(roleId),
+    );
+    const s3 = (policy!.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((st) =>
+      JSON.stringify(st.Action).includes('s3:'),
+    );
+    expect(s3).toHaveLength(1);
+    expect(s3[0]!.Action).toBe('s3:GetObject');
+    expect(JSON.stringify(s3[0]!.Resource)).toMatch(/\/\*\/manifest\.json"/);
+  });
+
   it('gives the read function read-only access to the registry table', () => {
     const policies = synth.managementTemplate.findResources('AWS::IAM::Policy');
     const read = Object.entries(policies).find(([id]) => id.startsWith('RegistryApiReadRole'));

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ManifestReleaseModules, moduleLookupOf } from '../../lib/adapters/s3/release-modules.js';
 import {
   announce,
   announcementStatus,
@@ -130,23 +131,98 @@ describe('announcements', () => {
     expect((await errorOf(() => announce(ports, employee('ando'), body))).statusCode).toBe(403);
   });
 
-  it('narrows to releases containing a module when the vendor lists it', async () => {
-    const modules = {
-      filesOf: async (_s: string, version: string) =>
-        version === '1.9' ? ['bin/core.dll', 'lib/a'] : version === '1.10' ? ['lib/a'] : undefined,
+  it('narrows to releases containing a module, reading the manifest once per announcement', async () => {
+    // Revision 1 of 1.9 has bin/, revision 2 (on 1.10) does not; revision 3 is not in the manifest.
+    await reportInventory(ports, admin, 'pc-a2', {
+      items: [{ software: 'Office', version: '1.10', revision: 2, installedAt: '2025-01-01', user: 'ando' }],
+    });
+    await reportInventory(ports, admin, 'pc-k1', {
+      items: [
+        { software: 'Office', version: '1.2', revision: '3', installedAt: '2025-01-01', user: 'kaneda' },
+      ],
+    });
+    const manifest = {
+      schema: 1 as const,
+      software: 'Office',
+      releases: [
+        { version: '1.9', revision: 1, files: ['bin/core.dll', 'lib/a'] },
+        { version: '1.10', revision: 2, files: ['lib/a', 'binaries/x'] },
+      ].map((r) => ({
+        ...r,
+        publishedAt: '2025-01-01T00:00:00Z',
+        artifacts: [],
+        files: r.files.map((path) => ({ path, size: 1, sha256: '0'.repeat(64), mode: 0o644 })),
+      })),
     };
+    const reads: string[] = [];
+    const modules = new ManifestReleaseModules({
+      readManifest: async (software) => {
+        reads.push(software);
+        return manifest;
+      },
+    });
     const { body: answer } = await announce({ ...ports, modules }, admin, {
       ...body,
       module: 'bin/',
       dryRun: true,
     });
-    // 1.9 has bin/, 1.10 does not; 1.2 is not listed by the vendor, so it stays in (unverified).
+    // pc-a1 (rev 1) has bin/; pc-a2 (rev 2) has only binaries/ and lib/: out; pc-k1 (rev "3") is
+    // not in the manifest, so it stays in, unverified.
     expect(answer).toMatchObject({
       recipients: 2,
       clients: 2,
       unverifiedClients: 1,
       clientList: ['pc-a1', 'pc-k1'],
     });
+    expect(reads).toEqual(['Office']);
+
+    const { body: sent } = await announce({ ...ports, modules }, admin, { ...body, module: 'lib/a' });
+    expect(sent).toMatchObject({ recipients: 2, clients: 3, unverifiedClients: 1 });
+    expect(ports.queue.batches.at(-1)!.recipients.map((r) => r.user)).toEqual(['ando', 'kaneda']);
+    expect(reads).toEqual(['Office', 'Office']);
+  });
+
+  it('counts every installation unverified when the vendor has no manifest for the software', async () => {
+    const modules = new ManifestReleaseModules({ readManifest: async () => undefined });
+    const { body: answer } = await announce({ ...ports, modules }, admin, {
+      ...body,
+      module: 'bin/',
+      dryRun: true,
+    });
+    expect(answer).toMatchObject({ recipients: 2, clients: 3, unverifiedClients: 3 });
+  });
+});
+
+describe('moduleLookupOf', () => {
+  const manifest = (files: Record<number, string[]>) => ({
+    schema: 1 as const,
+    software: 'S',
+    releases: Object.entries(files).map(([rev, paths]) => ({
+      version: `1.${rev}`,
+      revision: Number(rev),
+      publishedAt: '2025-01-01T00:00:00Z',
+      artifacts: [],
+      files: paths.map((path) => ({ path, size: 1, sha256: '0'.repeat(64), mode: 0o644 })),
+    })),
+  });
+
+  it('answers per revision from the file paths, matching string revisions by number', () => {
+    const has = moduleLookupOf(
+      manifest({ 1: ['README'], 2: ['plugins/spell/en.dic', 'README'] }),
+      'plugins/spell/',
+    );
+    expect([has(1), has(2), has('2'), has(3), has('2b'), has('02x')]).toEqual([
+      false,
+      true,
+      true,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('knows no revision without a manifest', () => {
+    expect(moduleLookupOf(undefined, 'bin/')(1)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,11 @@
-// POST /announcements and GET /announcements/{announcementId} (admins).
+// POST /announcements and GET /announcements/{announcementId} (admins). The module filter reads
+// release manifests from the vendor's bucket (RELEASE_BUCKET_NAME; this function's role is one
+// the bucket trusts, cdk/constructs/registry-api.ts).
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { registryPorts } from '../../../lib/adapters/dynamodb/registry-env.js';
+import { ManifestReleaseModules } from '../../../lib/adapters/s3/release-modules.js';
+import { S3Releases, s3ClientConfig } from '../../../lib/adapters/s3/releases.js';
 import { SqsAnnouncementQueue } from '../../../lib/adapters/sqs/announcement-queue.js';
 import { json } from '../../../lib/http/handler.js';
 import { announce, announcementStatus } from '../../../lib/registry/announcements.js';
@@ -8,7 +13,13 @@ import { routes } from './route.js';
 
 const queueUrl = process.env.QUEUE_URL;
 if (!queueUrl) throw new Error('Environment variable QUEUE_URL is not set');
-const ports = { ...registryPorts(), queue: new SqsAnnouncementQueue(new SQSClient({}), queueUrl) };
+const releaseBucket = process.env.RELEASE_BUCKET_NAME;
+if (!releaseBucket) throw new Error('Environment variable RELEASE_BUCKET_NAME is not set');
+const ports = {
+  ...registryPorts(),
+  queue: new SqsAnnouncementQueue(new SQSClient({}), queueUrl),
+  modules: new ManifestReleaseModules(new S3Releases(new S3Client(s3ClientConfig()), releaseBucket)),
+};
 
 export const handler = routes({
   'POST /announcements': async ({ caller, body }) => {
