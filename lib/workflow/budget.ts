@@ -78,17 +78,22 @@ function messageOf(
     batchId: batch.batchId,
     closedAt: batch.closedAt,
     answerUrl: `${apiUrl.replace(/\/$/, '')}/budget-batches/${batch.batchId}/answers`,
-    lines: lines.map((l) => ({
-      lineId: l.lineId,
-      requestId: l.requestId,
-      requester: l.requester,
-      department: l.department,
-      software: l.software,
-      version: l.version,
-      quantity: l.quantity,
-      unitPrice: l.unitPrice,
-      total: l.total,
-    })),
+    lines: lines.map(financeLine),
+  };
+}
+
+/** A budget line as finance sees it, on the queue and in the batch list. */
+function financeLine(l: BudgetLine) {
+  return {
+    lineId: l.lineId,
+    requestId: l.requestId,
+    requester: l.requester,
+    department: l.department,
+    software: l.software,
+    version: l.version,
+    quantity: l.quantity,
+    unitPrice: l.unitPrice,
+    total: l.total,
   };
 }
 
@@ -242,18 +247,7 @@ export async function listBatches(
       return {
         batchId: b.batchId,
         closedAt: b.closedAt,
-        lines: shown.map((l) => ({
-          lineId: l.lineId,
-          requestId: l.requestId,
-          requester: l.requester,
-          department: l.department,
-          software: l.software,
-          version: l.version,
-          quantity: l.quantity,
-          unitPrice: l.unitPrice,
-          total: l.total,
-          ...(l.answer ? { answer: l.answer } : {}),
-        })),
+        lines: shown.map((l) => ({ ...financeLine(l), ...(l.answer ? { answer: l.answer } : {}) })),
       };
     }),
   );
