@@ -28,7 +28,10 @@ export function assemblyIsFresh(root: string, assemblyDir: string): boolean {
 /** Synthesizes the app into assemblyDir unless it is already fresh. Returns whether it ran. */
 export function ensureAssembly(root: string, assemblyDir: string, log: (line: string) => void): boolean {
   if (assemblyIsFresh(root, assemblyDir)) return false;
-  log('synthesizing the CDK app (sources changed since the last synth)…');
+  const why = existsSync(join(assemblyDir, 'manifest.json'))
+    ? 'sources changed since the last synth'
+    : 'first run';
+  log(`synthesizing the CDK app (${why})…`);
   // The same context the CDK CLI would pass (feature flags from cdk.json).
   const context =
     (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context?: object }).context ?? {};
