@@ -3,12 +3,13 @@
 // installations reported on the registry, and the announcements function narrowing by the
 // release manifest it reads from that bucket.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mintToken } from '../../cdk/local/issuer/index.js';
 import { runPublish } from '../../cli/vendor/publish.js';
+import { writeTree } from '../fixtures/tree.js';
 
 const endpoints = inject('endpoints');
 const dataDir = inject('dataDir');
@@ -33,14 +34,7 @@ async function api(method: string, path: string, body?: unknown) {
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
 }
 
-function tree(name: string, files: Record<string, string>): string {
-  const dir = join(work, name);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const tree = (name: string, files: Record<string, string>) => writeTree(join(work, name), files);
 
 async function publish(version: string, revision: number, files: Record<string, string>) {
   await runPublish(tree(`r${revision}`, files), {

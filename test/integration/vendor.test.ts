@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -20,6 +20,7 @@ import { S3Releases } from '../../lib/adapters/s3/releases.js';
 import type { IssuedKey } from '../../lib/ports/key-issuer.js';
 import { applyDelta, unpackFull, verifyTree } from '../../lib/vendor/apply.js';
 import type { Manifest } from '../../lib/vendor/manifest.js';
+import { writeTree } from '../fixtures/tree.js';
 
 const exec = promisify(execFile);
 const endpoints = inject('endpoints');
@@ -50,14 +51,7 @@ async function api(method: string, path: string, bearer: string, body?: unknown)
   return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, any> };
 }
 
-function tree(name: string, files: Record<string, string>): string {
-  const dir = join(work, name);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const tree = (name: string, files: Record<string, string>) => writeTree(join(work, name), files);
 const lines = (seed: string, n = 3000) => Array.from({ length: n }, (_, i) => `${seed} ${i}\n`).join('');
 const R1 = { 'bin/app.js': lines('app v1'), 'lib/a.js': lines('a'), 'lib/gone.js': 'old\n', README: 'v1\n' };
 const R2 = { 'bin/app.js': lines('app v2'), 'lib/a.js': lines('a'), 'lib/new/b.js': 'b\n', README: 'v2\n' };

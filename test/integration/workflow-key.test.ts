@@ -3,9 +3,9 @@
 // request for a client at the older one, answer the budget, approve through the mailed link,
 // then read the S508 mail from the local SES store and fetch its key.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +15,7 @@ import { S3Releases } from '../../lib/adapters/s3/releases.js';
 import { GRANT_SK, grantOfRequestPk } from '../../lib/vendor/keys.js';
 import type { Manifest } from '../../lib/vendor/manifest.js';
 import { type StoredMail, WorkflowDriver } from '../../scripts/workflow-driver.js';
+import { writeTree } from '../fixtures/tree.js';
 
 const e = inject('endpoints');
 const dataDir = inject('dataDir');
@@ -36,14 +37,7 @@ const s3 = new S3Client({
 const raw = new DynamoDBClient({ endpoint: e.dynamodb, region: e.region, credentials: e.credentials });
 const db = DynamoDBDocumentClient.from(raw);
 
-function tree(name: string, files: Record<string, string>): string {
-  const dir = join(work, name);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const tree = (name: string, files: Record<string, string>) => writeTree(join(work, name), files);
 const lines = (seed: string, n = 2000) => Array.from({ length: n }, (_, i) => `${seed} ${i}\n`).join('');
 
 let manifest: Manifest;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDelta, readDeltaIndex, unpackFull, verifyTree } from '../../lib/vendor/apply.js';
@@ -23,6 +23,7 @@ import {
 } from '../../lib/vendor/manifest.js';
 import { buildDelta, buildFull, diffFiles, openRelease, scanTree } from '../../lib/vendor/package.js';
 import { type CatalogUpdater, publishRelease, type ReleaseStore } from '../../lib/vendor/publish.js';
+import { writeTree } from '../fixtures/tree.js';
 
 let root: string;
 beforeEach(() => {
@@ -30,15 +31,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-function tree(name: string, files: Record<string, string>): string {
-  const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const tree = (name: string, files: Record<string, string>) => writeTree(join(root, name), files);
 
 const big = (seed: string) => Array.from({ length: 2000 }, (_, i) => `${seed} line ${i}\n`).join('');
 
