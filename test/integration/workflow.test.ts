@@ -150,7 +150,10 @@ describe('the update-request workflow', () => {
     await d.untilStep(emp, requestId, 'S502');
     const sfn = new SFNClient({ endpoint: e.sfn, region: e.region, credentials: e.credentials });
     const machines = await sfn.send(new ListStateMachinesCommand({}));
-    const machine = machines.stateMachines!.find((m) => m.name?.startsWith('UpdateRequest'))!;
+    // The stack's machine, not the short-timeout copy workflow-timeouts.test.ts registers.
+    const machine = machines.stateMachines!.find(
+      (m) => m.name?.startsWith('UpdateRequest') && !m.name.startsWith('UpdateRequestFast'),
+    )!;
     const list = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn! }));
     expect(list.executions!.filter((x) => x.name === requestId)).toHaveLength(1);
     sfn.destroy();
