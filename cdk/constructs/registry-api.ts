@@ -55,6 +55,10 @@ export class RegistryApi extends Construct {
       description: 'Registry writes: clients, inventory reports, catalog, approver periods',
       environment,
     }).bindTable(props.table, 'readWrite');
+    // An inventory change set is committed with conditional PartiQL writes, 25 clients to a
+    // BatchExecuteStatement (lib/adapters/dynamodb/inventory-journal.ts); grantReadWriteData
+    // does not include PartiQL.
+    props.table.grant(this.write, 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate');
 
     this.announcementQueue = new QueueWithDlq(this, 'AnnouncementQueue', {
       removalPolicy: props.removalPolicy,
@@ -110,6 +114,7 @@ export class RegistryApi extends Construct {
       ['PUT /clients/{clientId}', this.write],
       ['GET /clients/{clientId}', this.read],
       ['PUT /clients/{clientId}/software', this.write],
+      ['POST /inventories', this.write],
       ['GET /clients/{clientId}/software', this.read],
       ['GET /clients/{clientId}/history', this.read],
       ['GET /users/{user}/clients', this.read],

@@ -31,14 +31,25 @@ export interface InstallationQuery extends PageRequest {
   maxVersion?: string;
 }
 
-/** One change of an inventory report; each is written together with its history entry. */
+/** One change of an inventory report; a change with a history entry is recorded in history. */
 export type InventoryChange =
   | { kind: 'put'; installation: Installation; previous?: Installation; history?: HistoryEntry }
   | { kind: 'delete'; previous: Installation; history: HistoryEntry };
 
-/** The changes of one client's report: applied all together (one transaction) or not at all. */
+/** A client's installations as the registry knows them, and how many change sets made them. */
+export interface ClientInventory {
+  clientId: string;
+  /** Change sets applied so far (0: never reported). A write is conditional on it. */
+  seq: number;
+  installations: Installation[];
+  /** Another change set of this client is still being written: a write now answers Conflict. */
+  busy: boolean;
+}
+
+/** The changes of one client, worked out from `base`: applied all together or not at all. */
 export interface ClientChanges {
   clientId: string;
+  base: ClientInventory;
   changes: InventoryChange[];
 }
 
@@ -58,16 +69,18 @@ export interface RegistryStore {
   saveClient(client: Client, previous: Client | undefined): Promise<void>;
   clientsOfUser(user: string, page: PageRequest): Promise<Page<ClientMembership>>;
 
-  /** Every installation on one client (an inventory is bounded, see MAX_INVENTORY_ITEMS). */
+  /** Every installation item of one client (an inventory is bounded, see MAX_INVENTORY_ITEMS). */
   installationsOfClient(clientId: string): Promise<Installation[]>;
   installationsPage(clientId: string, page: PageRequest): Promise<Page<Installation>>;
-  /** Conflict if an installation changed since it was read. */
-  applyInventoryChanges(clientId: string, changes: InventoryChange[]): Promise<void>;
   /**
-   * Several clients' changes, packed into as few transactions as fit. Each client's changes
-   * (up to 50 with history) stay in one transaction with their conditions, so they are applied
-   * all together or not at all; a client that lost a race gets its Conflict in the answer (same
-   * order as `sets`, undefined = applied) and the others are still applied.
+   * The inventories of several clients, read consistently, one per id (a client never reported
+   * has seq 0). Change sets are worked out from these and applied with applyInventoryBatch.
+   */
+  inventoriesOf(clientIds: string[]): Promise<Map<string, ClientInventory>>;
+  /**
+   * Several clients' change sets. Each is applied all together or not at all, and only if its
+   * base is still the client's inventory; a client whose base is busy or changed gets its
+   * Conflict in the answer (same order as `sets`, undefined = applied); the others are applied.
    */
   applyInventoryBatch(sets: ClientChanges[]): Promise<Array<Conflict | undefined>>;
   historyOfClient(clientId: string, page: PageRequest): Promise<Page<HistoryEntry>>;

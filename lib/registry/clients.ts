@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
-import type { ClientMembership, InventoryChange, RegistryStore } from '../ports/registry.js';
+import type { ClientInventory, ClientMembership, InventoryChange, RegistryStore } from '../ports/registry.js';
 import { assertCanPutClient, assertCanRead, assertCanReport, isAdmin } from './access.js';
 import type { CursorCodec } from './cursor.js';
 import type { Client, HistoryEntry, Installation, Revision } from './model.js';
@@ -167,9 +167,10 @@ export interface InventoryResult {
 /**
  * PUT /clients/{clientId}/software: the client's full inventory. It replaces the set: new
  * software is an install, a changed version or revision an update, a missing one a removal;
- * each is written together with its history entry, conditional on what was read (409 on a lost
- * race). Software that did not change is not written at all, so a report that repeats the last
- * one writes nothing. Everything is checked before any write.
+ * the changes and their history entries are written as one change set, conditional on the
+ * inventory they were worked out from (409 on a lost race, or while another change set of the
+ * client is still being written). Software that did not change is not written at all, so a
+ * report that repeats the last one writes nothing. Everything is checked before any write.
  */
 export async function reportInventory(
   ports: ClientPorts,
@@ -191,10 +192,9 @@ export type InventoryOutcome = InventoryResult | { clientId: string; conflict: s
  * Several clients' full inventory reports in one call (a bulk load: an initial import, or a
  * relay that collects agents' reports): the same checks, rules and writes as reportInventory,
  * for each client. Bad input in any report is refused (400 naming `reports[i]…`) before
- * anything is written. The writes are packed into transactions of up to 100 actions, several
- * clients each, but a client's changes are never split: each client is all-or-nothing with
- * its conditions. A client that lost a race answers `{clientId, conflict}`; the others are
- * applied. Answers are in the order of `reports`.
+ * anything is written. The clients' inventories are read in one batch and their change sets
+ * committed in batches; each client is all-or-nothing. A client that lost a race answers
+ * `{clientId, conflict}`; the others are applied. Answers are in the order of `reports`.
  */
 export async function reportInventories(
   ports: ClientPorts,
@@ -222,6 +222,7 @@ export async function reportInventories(
 
 interface PlannedReport {
   clientId: string;
+  base: ClientInventory;
   changes: InventoryChange[];
   result: InventoryResult;
 }
@@ -267,13 +268,10 @@ async function planReports(
     }
   }
   const recordedAt = nowOf(ports).toISOString();
-  const planned: PlannedReport[] = [];
-  // One read at a time: a bulk call is one stream of requests, like one report.
-  for (const { client, items } of parsed) {
-    const current = await ports.store.installationsOfClient(client.clientId);
-    planned.push(changesOf(client, items, current, recordedAt));
-  }
-  return planned;
+  const inventories = await ports.store.inventoriesOf(ids);
+  return parsed.map(({ client, items }) =>
+    changesOf(client, items, inventories.get(client.clientId)!, recordedAt),
+  );
 }
 
 async function clientsByIds(ports: ClientPorts, ids: string[]): Promise<Map<string, Client>> {
@@ -286,11 +284,11 @@ async function clientsByIds(ports: ClientPorts, ids: string[]): Promise<Map<stri
 function changesOf(
   client: Client,
   items: ReportedItem[],
-  installed: Installation[],
+  base: ClientInventory,
   recordedAt: string,
 ): PlannedReport {
   const clientId = client.clientId;
-  const current = new Map(installed.map((i) => [i.software, i]));
+  const current = new Map(base.installations.map((i) => [i.software, i]));
   const changes: InventoryChange[] = [];
   const result: InventoryResult = { clientId, installed: 0, updated: 0, removed: 0, unchanged: 0 };
   for (const item of items) {
@@ -333,7 +331,7 @@ function changesOf(
     result.removed++;
     changes.push({ kind: 'delete', previous, history: history(previous, 'removed', recordedAt, recordedAt) });
   }
-  return { clientId, changes, result };
+  return { clientId, base, changes, result };
 }
 
 function history(
@@ -357,7 +355,7 @@ function history(
 
 /**
  * S605: the vendor site reports a completed download/update of one software on one client.
- * Updates the installation and appends history in one write; replaying it changes nothing.
+ * Updates the installation and appends history as one change set; replaying it changes nothing.
  */
 export async function recordUpdate(
   ports: ClientPorts,
@@ -375,9 +373,8 @@ export async function recordUpdate(
   const version = parseVersion(update.version, 'version');
   const revision = revisionOf(update.revision);
   const at = instantOf(update.at, 'at');
-  const previous = (await ports.store.installationsOfClient(client.clientId)).find(
-    (i) => i.software === update.software,
-  );
+  const base = (await ports.store.inventoriesOf([client.clientId])).get(client.clientId)!;
+  const previous = base.installations.find((i) => i.software === update.software);
   if (previous && previous.version === version && previous.revision === revision) return 'unchanged';
   const recordedAt = nowOf(ports).toISOString();
   const installation: Installation = {
@@ -397,9 +394,14 @@ export async function recordUpdate(
     source: 'download',
     ...(previous ? { previousVersion: previous.version, previousRevision: previous.revision } : {}),
   };
-  await ports.store.applyInventoryChanges(client.clientId, [
-    { kind: 'put', installation, ...(previous ? { previous } : {}), history: entry },
+  const [conflict] = await ports.store.applyInventoryBatch([
+    {
+      clientId: client.clientId,
+      base,
+      changes: [{ kind: 'put', installation, ...(previous ? { previous } : {}), history: entry }],
+    },
   ]);
+  if (conflict) throw conflict;
   return 'recorded';
 }
 

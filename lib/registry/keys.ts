@@ -18,6 +18,8 @@ const SEP = '#';
 const LOW_SEP = '\u0001';
 
 export const CLIENT_SK = 'CLIENT';
+/** A client's inventory head: its installations as the registry knows them, and their seq. */
+export const INVENTORY_SK = 'INVENTORY';
 export const SOFTWARE_SK = 'SOFTWARE';
 export const REQUEST_SK = 'REQUEST';
 export const ANNOUNCEMENT_SK = 'ANNOUNCEMENT';
@@ -27,6 +29,8 @@ export const clientPk = (clientId: string) => `CLIENT#${clientId}`;
 export const membershipSk = (user: string) => `USER#${user}`;
 export const installationSk = (software: string) => `SW#${software}`;
 export const historySk = (at: string, software: string, id: string) => `HIST#${at}#${software}#${id}`;
+/** The id of the history entries of a client's change set number `seq`: writing them twice is harmless. */
+export const historyId = (seq: number) => String(seq).padStart(10, '0');
 export const softwarePk = (name: string) => `SOFTWARE#${name}`;
 export const periodPk = (kind: 'approver' | 'delegation', user: string) =>
   kind === 'approver' ? `APPROVER#${user}` : `DELEGATION#${user}`;

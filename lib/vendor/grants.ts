@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, Gone, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { GrantRequest, GrantResult, IssuedKey } from '../ports/key-issuer.js';
-import type { InventoryChange, RegistryStore } from '../ports/registry.js';
+import type { ClientChanges, RegistryStore } from '../ports/registry.js';
 import type { HistoryEntry, Installation } from '../registry/model.js';
 import { clientIdOf, requireObject } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
@@ -23,12 +23,13 @@ export interface GrantStore {
   revoke(grantId: string, by: string, at: string): Promise<void>;
   /**
    * One transaction: the grant's completion (only if it has none: otherwise "already"), the
-   * registry change (installation + history entry) and the request's DOWNLOADED status.
+   * registry's change set (installation + history entry, conditional on its base: Conflict if
+   * the client's inventory changed) and the request's DOWNLOADED status.
    */
   complete(
     grant: Grant,
     completion: Completion,
-    change: InventoryChange | undefined,
+    change: ClientChanges | undefined,
   ): Promise<'completed' | 'already'>;
   /** Marks the S604 notice sent; false if it already was. */
   markNoticeSent(grantId: string, at: string): Promise<boolean>;
@@ -46,7 +47,7 @@ export interface NoticeSender {
 export interface GrantPorts {
   grants: GrantStore;
   releases: ReleaseReader;
-  registry: Pick<RegistryStore, 'getClient' | 'installationsOfClient'>;
+  registry: Pick<RegistryStore, 'getClient' | 'inventoriesOf'>;
   notices?: NoticeSender;
   keyTtlSeconds: number;
   grantTtlDays: number;
@@ -64,7 +65,8 @@ async function installedRevision(
   clientId: string,
   software: string,
 ): Promise<number | null> {
-  const found = (await ports.registry.installationsOfClient(clientId)).find((i) => i.software === software);
+  const inventory = (await ports.registry.inventoriesOf([clientId])).get(clientId);
+  const found = inventory?.installations.find((i) => i.software === software);
   return typeof found?.revision === 'number' && found.revision >= 1 ? found.revision : null;
 }
 
@@ -253,7 +255,7 @@ export async function completeDownload(
       version: release.version,
       revision: release.revision,
       at,
-      historyWritten: Boolean(change?.history),
+      historyWritten: change !== undefined,
     };
     try {
       const outcome = await ports.grants.complete(grant, completion, change);
@@ -278,12 +280,11 @@ async function registryChange(
   revision: number,
   at: string,
   recordedAt: string,
-): Promise<InventoryChange | undefined> {
+): Promise<ClientChanges | undefined> {
   const client = await ports.registry.getClient(grant.clientId);
   if (!client) throw new Conflict(`Client ${grant.clientId} is not in the registry`, 'clientId');
-  const previous = (await ports.registry.installationsOfClient(grant.clientId)).find(
-    (i) => i.software === grant.software,
-  );
+  const base = (await ports.registry.inventoriesOf([client.clientId])).get(client.clientId)!;
+  const previous = base.installations.find((i) => i.software === grant.software);
   if (previous && previous.version === version && previous.revision === revision) return undefined;
   const installation: Installation = {
     clientId: client.clientId,
@@ -309,7 +310,11 @@ async function registryChange(
     recordedAt,
     source: 'download',
   };
-  return { kind: 'put', installation, ...(previous ? { previous } : {}), history };
+  return {
+    clientId: client.clientId,
+    base,
+    changes: [{ kind: 'put', installation, ...(previous ? { previous } : {}), history }],
+  };
 }
 
 async function finish(

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { INVENTORY_LEASE_MS } from '../../lib/adapters/dynamodb/inventory-journal.js';
 import { type SynthesizedApp, synthApp } from './synth.js';
 
 let synth: SynthesizedApp;
@@ -12,6 +13,7 @@ const REGISTRY_ROUTES = [
   'PUT /clients/{clientId}',
   'GET /clients/{clientId}',
   'PUT /clients/{clientId}/software',
+  'POST /inventories',
   'GET /clients/{clientId}/software',
   'GET /clients/{clientId}/history',
   'GET /users/{user}/clients',
@@ -28,6 +30,39 @@ const REGISTRY_ROUTES = [
 ];
 
 describe('RegistryApi', () => {
+  it('lets only the registry write function commit inventory change sets with PartiQL', () => {
+    const t = synth.managementTemplate;
+    const partiql = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('PartiQL'),
+    ) as Array<{
+      Properties: { Roles: unknown[]; PolicyDocument: { Statement: Array<{ Action: string[] }> } };
+    }>;
+    expect(partiql).toHaveLength(1);
+    const actions = partiql[0]!.Properties.PolicyDocument.Statement.flatMap((s) => s.Action);
+    expect(actions.filter((a) => a.startsWith('dynamodb:PartiQL')).sort()).toEqual([
+      'dynamodb:PartiQLInsert',
+      'dynamodb:PartiQLUpdate',
+    ]);
+    const writer = Object.values(
+      t.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^Registry writes') },
+      }),
+    ) as Array<{ Properties: { Role: { 'Fn::GetAtt': [string, string] } } }>;
+    expect(writer).toHaveLength(1);
+    expect(partiql[0]!.Properties.Roles).toEqual([{ Ref: writer[0]!.Properties.Role['Fn::GetAtt'][0] }]);
+  });
+
+  it('times out every function well within the inventory lease, so a set is only taken over from a dead writer', () => {
+    for (const template of [synth.managementTemplate, synth.vendorTemplate]) {
+      const withTable = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) =>
+        JSON.stringify(fn).includes('"TABLE_NAME"'),
+      ) as Array<{ Properties: { Timeout?: number } }>;
+      for (const fn of withTable)
+        expect((fn.Properties.Timeout ?? 3) * 1000).toBeLessThan(INVENTORY_LEASE_MS / 2);
+      if (template === synth.managementTemplate) expect(withTable.length).toBeGreaterThan(10);
+    }
+  });
+
   it('adds every registry route behind the JWT authorizer', () => {
     const t = synth.managementTemplate;
     for (const routeKey of REGISTRY_ROUTES) {

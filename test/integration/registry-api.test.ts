@@ -141,6 +141,61 @@ describe('registry API', () => {
       expect((await call(await ADMIN(), 'GET', `/clients/pc-${run}-none`)).status).toBe(404);
     });
 
+    it('takes several clients’ reports in one POST /inventories, checked like one report each', async () => {
+      const admin = await ADMIN();
+      // Cad, not SW: the "who has X" and announcement tests count SW's installations.
+      const cad = (version: string, user: string) => item(version, user, { software: `Cad-${run}` });
+      const [a, b] = [u('bulk-a'), u('bulk-b')];
+      for (const [id, user] of [
+        [a, USERS[0]!],
+        [b, USERS[1]!],
+      ] as const) {
+        expect((await call(admin, 'PUT', `/clients/${id}`, client([user]))).status).toBe(201);
+      }
+      // Bad input anywhere: 400 naming the report and field, and nothing is written.
+      const bad = await call(admin, 'POST', '/inventories', {
+        reports: [
+          { clientId: a, items: [cad('2.0', USERS[0]!)] },
+          { clientId: b, items: [cad('2.x', USERS[1]!)] },
+        ],
+      });
+      expect(bad).toMatchObject({ status: 400, body: { field: 'reports[1].items[0].version' } });
+      expect((await call(admin, 'GET', `/clients/${a}/software`)).body.items).toEqual([]);
+      // An employee may report only for their own clients.
+      const denied = await call(await as(USERS[0]!, ['employees']), 'POST', '/inventories', {
+        reports: [{ clientId: b, items: [cad('2.0', USERS[1]!)] }],
+      });
+      expect(denied.status).toBe(403);
+      const ok = await call(admin, 'POST', '/inventories', {
+        reports: [
+          { clientId: a, items: [cad('2.0', USERS[0]!)] },
+          { clientId: b, items: [cad('1.9', USERS[1]!)] },
+        ],
+      });
+      expect(ok).toMatchObject({
+        status: 200,
+        body: {
+          items: [
+            { clientId: a, installed: 1, updated: 0, removed: 0, unchanged: 0 },
+            { clientId: b, installed: 1, updated: 0, removed: 0, unchanged: 0 },
+          ],
+        },
+      });
+      const history = await call(admin, 'GET', `/clients/${b}/history`);
+      expect(history.body.items).toEqual([
+        expect.objectContaining({
+          clientId: b,
+          software: `Cad-${run}`,
+          change: 'installed',
+          version: '1.9',
+          user: USERS[1],
+        }),
+      ]);
+      expect((await call(admin, 'POST', '/inventories', { reports: [] })).body).toMatchObject({
+        field: 'reports',
+      });
+    });
+
     it('lets an employee enrol a new client for themselves, and keeps it theirs', async () => {
       const [mori, sato, admin] = [await EMP('mori'), await EMP('sato'), await ADMIN()];
       const id = `pc-${run}-enrol`;

@@ -1,6 +1,13 @@
 // The registry's DynamoDB adapter against DynamoDB Local: the key design answers every query
 // (sorted, paged across write shards, version ranges), writes agree, and nothing scans.
-import { PutCommand, QueryCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchExecuteStatementCommand,
+  BatchWriteCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import type { InventoryChange } from '../../lib/ports/registry.js';
@@ -178,16 +185,24 @@ describe('registry store on DynamoDB Local', () => {
     });
   });
 
-  it('refuses an inventory change that lost a race (conditional transaction)', async () => {
+  it('refuses an inventory change worked out from an inventory that is no longer current', async () => {
     const i = installation(5000);
-    await s.store.applyInventoryChanges(i.clientId, [{ kind: 'put', installation: i }]);
-    const stale = { ...i, recordedAt: '2020-01-01T00:00:00.000Z' };
-    await expect(
-      s.store.applyInventoryChanges(i.clientId, [
-        { kind: 'put', installation: { ...i, version: '3' }, previous: stale },
+    const base = (await s.store.inventoriesOf([i.clientId])).get(i.clientId)!;
+    expect(base).toEqual({ clientId: i.clientId, seq: 0, installations: [], busy: false });
+    expect(
+      await s.store.applyInventoryBatch([
+        { clientId: i.clientId, base, changes: [{ kind: 'put', installation: i }] },
       ]),
-    ).rejects.toMatchObject({ statusCode: 409 });
+    ).toEqual([undefined]);
+    const [lost] = await s.store.applyInventoryBatch([
+      { clientId: i.clientId, base, changes: [{ kind: 'put', installation: { ...i, version: '3' } }] },
+    ]);
+    expect(lost?.statusCode).toBe(409);
     expect((await s.store.installationsOfClient(i.clientId))[0]?.version).toBe(i.version);
+    expect((await s.store.inventoriesOf([i.clientId])).get(i.clientId)).toMatchObject({
+      seq: 1,
+      installations: [i],
+    });
   });
 
   it('resolves approver periods at their boundaries and with delegation', async () => {
@@ -296,14 +311,22 @@ describe('demo seed', () => {
 
 describe('inventory writes on DynamoDB Local', () => {
   let s: Scratch;
-  /** The size of every TransactWriteItems the store sends. */
+  /** What the store sends: the size of every TransactWriteItems, every conditional head write. */
   const transactions: number[] = [];
+  const commits: number[] = [];
+  /** Set to n: the n-th BatchWriteItem from now fails, as if the writer died there. */
+  let failBatchWrite = 0;
   beforeAll(async () => {
     s = await scratchRegistry(e, 'registry-inv');
     const send = s.db.send.bind(s.db) as (command: unknown) => Promise<unknown>;
     (s.db as { send: unknown }).send = (command: unknown) => {
       if (command instanceof TransactWriteCommand)
         transactions.push(command.input.TransactItems?.length ?? 0);
+      if (command instanceof BatchExecuteStatementCommand)
+        commits.push(command.input.Statements?.length ?? 0);
+      if (command instanceof BatchWriteCommand && failBatchWrite > 0 && --failBatchWrite === 0) {
+        return Promise.reject(new Error('the writer died here'));
+      }
       return send(command);
     };
   });
@@ -335,26 +358,39 @@ describe('inventory writes on DynamoDB Local', () => {
       source: 'inventory',
     },
   });
+  const basesOf = async (ids: string[]) => s.store.inventoriesOf(ids);
+  const historyCount = async (clientId: string) =>
+    (await s.store.historyOfClient(clientId, { limit: 1000 })).items.length;
 
-  it('packs whole clients into transactions of up to 100 actions; a lost race fails only its client', async () => {
+  it('commits each client with one conditional write, batched; a stale base fails only its client', async () => {
     const sw = Array.from({ length: 10 }, (_, k) => k);
-    const first = Array.from({ length: 6 }, (_, c) => ({
-      clientId: `bulk-${c}`,
+    const ids = Array.from({ length: 6 }, (_, c) => `bulk-${c}`);
+    let bases = await basesOf(ids);
+    transactions.length = 0;
+    commits.length = 0;
+    const first = ids.map((clientId, c) => ({
+      clientId,
+      base: bases.get(clientId)!,
       changes: sw.map((k) => put(inst(c, k))),
     }));
-    transactions.length = 0;
     expect(await s.store.applyInventoryBatch(first)).toEqual(Array(6).fill(undefined));
-    expect(transactions).toEqual([100, 20]); // 5 clients of 10 changes + history, then the 6th
+    expect([commits, transactions]).toEqual([[6], []]); // one call commits all six; no transaction
     const later = '2025-03-01T00:00:00.000Z';
-    const second = Array.from({ length: 6 }, (_, c) => ({
-      clientId: `bulk-${c}`,
-      changes: sw.map((k) => {
-        // Client 3 read its installations before someone else changed them.
-        const previous = c === 3 ? inst(c, k, '1.0', '2020-01-01T00:00:00.000Z') : inst(c, k);
-        return put(inst(c, k, '2.0', later), previous);
-      }),
+    bases = await basesOf(ids);
+    // Client 3 changes after its base was read: the second report of it is worked out from a stale base.
+    const [meanwhile] = await s.store.applyInventoryBatch([
+      {
+        clientId: 'bulk-3',
+        base: bases.get('bulk-3')!,
+        changes: [put(inst(3, 0, '1.5', later), inst(3, 0))],
+      },
+    ]);
+    expect(meanwhile).toBeUndefined();
+    const second = ids.map((clientId, c) => ({
+      clientId,
+      base: bases.get(clientId)!,
+      changes: sw.map((k) => put(inst(c, k, '2.0', later), inst(c, k))),
     }));
-    transactions.length = 0;
     const outcome = await s.store.applyInventoryBatch(second);
     expect(outcome.map((o) => o?.statusCode)).toEqual([
       undefined,
@@ -364,22 +400,106 @@ describe('inventory writes on DynamoDB Local', () => {
       undefined,
       undefined,
     ]);
-    expect(transactions).toEqual([100, 80, 20]); // cancelled, sent again without client 3, the 6th
     for (let c = 0; c < 6; c++) {
       const versions = new Set((await s.store.installationsOfClient(`bulk-${c}`)).map((i) => i.version));
-      const history = await s.store.historyOfClient(`bulk-${c}`, { limit: 100 });
-      expect([c, [...versions], history.items.length]).toEqual(c === 3 ? [c, ['1.0'], 10] : [c, ['2.0'], 20]);
+      const head = (await basesOf([`bulk-${c}`])).get(`bulk-${c}`)!;
+      expect([c, [...versions].sort(), await historyCount(`bulk-${c}`), head.seq]).toEqual(
+        c === 3 ? [c, ['1.0', '1.5'], 11, 2] : [c, ['2.0'], 20, 2],
+      );
+      // The head and the installation items agree.
+      expect(new Set(head.installations.map((i) => i.version))).toEqual(versions);
     }
   });
 
-  it('applies a client of more than 50 changes alone, in several transactions, next to packed ones', async () => {
-    const big = { clientId: 'bulk-100', changes: Array.from({ length: 60 }, (_, k) => put(inst(100, k))) };
-    const small = { clientId: 'bulk-7', changes: [put(inst(7, 1))] };
+  it('writes a report of 500 changes as one change set', async () => {
+    const [big, small] = ['bulk-100', 'bulk-7'];
+    const bases = await basesOf([big, small]);
+    const changes = Array.from({ length: 500 }, (_, k) => put(inst(100, k)));
+    expect(
+      await s.store.applyInventoryBatch([
+        { clientId: big, base: bases.get(big)!, changes },
+        { clientId: small, base: bases.get(small)!, changes: [put(inst(7, 1))] },
+      ]),
+    ).toEqual([undefined, undefined]);
+    expect(await s.store.installationsOfClient(big)).toHaveLength(500);
+    expect(await historyCount(big)).toBe(500);
+    expect((await basesOf([big])).get(big)!.installations).toHaveLength(500);
+  });
+
+  it.each([
+    ['before any installation item', 1],
+    ['before the last history entry (the marker)', 3],
+  ])('completes a change set whose writer died %s, once, after the lease', async (_, failAt) => {
+    const c = 200 + failAt;
+    const id = `bulk-${c}`;
+    const base = (await basesOf([id])).get(id)!;
+    failBatchWrite = failAt;
+    await expect(
+      s.store.applyInventoryBatch([{ clientId: id, base, changes: [0, 1, 2].map((k) => put(inst(c, k))) }]),
+    ).rejects.toThrow('the writer died here');
+    failBatchWrite = 0;
+    // Within the lease the set may still be being written: readers see the client busy, and
+    // a change worked out now is refused with 409, writing nothing.
+    const busy = (await basesOf([id])).get(id)!;
+    expect(busy).toMatchObject({ seq: 1, busy: true });
+    const [refused] = await s.store.applyInventoryBatch([
+      { clientId: id, base: busy, changes: [put(inst(c, 9))] },
+    ]);
+    expect(refused?.message).toMatch(/still being written/);
+    expect(await historyCount(id)).toBe(failAt === 1 ? 0 : 2);
+    // After the lease, the next reader claims the set and completes it.
+    const late = new DynamoRegistryStore(s.db, s.tableName, {
+      now: () => new Date(Date.now() + 6 * 60_000),
+    });
+    const settled = (await late.inventoriesOf([id])).get(id)!;
+    expect(settled).toMatchObject({ seq: 1, busy: false });
+    expect((await s.store.installationsOfClient(id)).map((i) => i.software)).toEqual([
+      'Sw000',
+      'Sw001',
+      'Sw002',
+    ]);
+    expect(await historyCount(id)).toBe(3);
+    // Completing it again (another late reader) changes nothing; the store is not busy any more.
+    expect((await late.inventoriesOf([id])).get(id)!.busy).toBe(false);
+    expect((await s.store.inventoriesOf([id])).get(id)!.busy).toBe(false);
+    expect(await historyCount(id)).toBe(3);
+    const [next] = await s.store.applyInventoryBatch([
+      { clientId: id, base: settled, changes: [put(inst(c, 9))] },
+    ]);
+    expect(next).toBeUndefined();
+    expect(await historyCount(id)).toBe(4);
+  });
+
+  it('re-files installations in one transaction when a client changes department', async () => {
+    const ports = {
+      store: s.store,
+      cursors: createCursorCodec('it-cursor-key-0123456789'),
+      now: () => new Date(at),
+    };
+    const boss = { user: 'boss', groups: ['admins'] };
+    await putSoftware(ports, boss, 'Refile', {
+      vendor: 'V',
+      latestVersion: '2',
+      latestRevision: 2,
+      licencePrice: 1,
+      licenceModel: 'per-user',
+    });
+    const client = { name: 'R', ipAddress: '10.0.0.9', osRegistrationId: 'OS', users: ['ando'] };
+    await putClient(ports, boss, 'refile-1', { ...client, department: 'Sales' });
+    await reportInventory(ports, boss, 'refile-1', {
+      items: [{ software: 'Refile', version: '1', revision: 1, installedAt: at, user: 'ando' }],
+    });
     transactions.length = 0;
-    expect(await s.store.applyInventoryBatch([big, small])).toEqual([undefined, undefined]);
-    expect(transactions).toEqual([100, 20, 2]);
-    expect(await s.store.installationsOfClient('bulk-100')).toHaveLength(60);
-    expect((await s.store.historyOfClient('bulk-100', { limit: 100 })).items).toHaveLength(60);
+    await putClient({ ...ports, now: () => new Date('2025-02-02T00:00:00.000Z') }, boss, 'refile-1', {
+      ...client,
+      department: 'Legal',
+    });
+    expect(transactions).toEqual([1, 2]); // the client (same users); the head + its one installation
+    expect((await s.store.installationsOfClient('refile-1')).map((i) => i.department)).toEqual(['Legal']);
+    const head = (await s.store.inventoriesOf(['refile-1'])).get('refile-1')!;
+    expect(head).toMatchObject({ seq: 2, busy: false });
+    expect(head.installations.map((i) => i.department)).toEqual(['Legal']);
+    expect(await historyCount('refile-1')).toBe(1); // a re-filing is not history
   });
 
   it('trusts catalog names it has seen, but looks up an unknown name every time', async () => {
@@ -440,6 +560,7 @@ describe('inventory writes on DynamoDB Local', () => {
     const before = await partition();
     expect(before?.filter((i) => i.type === 'history')).toHaveLength(2);
     transactions.length = 0;
+    commits.length = 0;
     expect(
       await reportInventory(ports, { user: 'ando', groups: ['employees'] }, 'rep-1', {
         items: items('ando'),
@@ -451,7 +572,7 @@ describe('inventory writes on DynamoDB Local', () => {
       removed: 0,
       unchanged: 2,
     });
-    expect(transactions).toEqual([]);
+    expect([transactions, commits]).toEqual([[], []]);
     expect(await partition()).toEqual(before);
   });
 });

@@ -327,12 +327,11 @@ describe('bulk inventory reports', () => {
         { clientId: 'pc-2', items: [item('Office', '1.9', { user: 'suzuki' })] },
       ],
     });
-    // pc-2's installation changes between the read and the write (another report won).
-    const read = ports.store.installationsOfClient.bind(ports.store);
-    let races = 0;
-    ports.store.installationsOfClient = async (id: string) => {
-      const found = await read(id);
-      if (id === 'pc-2') ports.store.installations.get('pc-2/Office')!.recordedAt = `meanwhile-${++races}`;
+    // pc-2's inventory changes between the read and the write (another report won).
+    const read = ports.store.inventoriesOf.bind(ports.store);
+    ports.store.inventoriesOf = async (ids: string[]) => {
+      const found = await read(ids);
+      if (ids.includes('pc-2')) ports.store.seqs.set('pc-2', (ports.store.seqs.get('pc-2') ?? 0) + 1);
       return found;
     };
     const outcomes = await reportInventories(ports, admin, {
@@ -351,5 +350,17 @@ describe('bulk inventory reports', () => {
       reportInventory(ports, admin, 'pc-2', { items: [item('Office', '2.0', { user: 'suzuki' })] }),
     );
     expect(e.statusCode).toBe(409);
+  });
+
+  it('answers 409 while another change set of the client is still being written', async () => {
+    await reportInventory(ports, admin, 'pc-1', { items: [item('Office', '1.9')] });
+    ports.store.busy.add('pc-1');
+    const e = await errorOf(() => reportInventory(ports, admin, 'pc-1', { items: [item('Office', '2.0')] }));
+    expect(e.statusCode).toBe(409);
+    expect(ports.store.installations.get('pc-1/Office')?.version).toBe('1.9');
+    // A report that changes nothing needs no write, so it is answered even then.
+    expect(await reportInventory(ports, admin, 'pc-1', { items: [item('Office', '1.9')] })).toMatchObject({
+      unchanged: 1,
+    });
   });
 });

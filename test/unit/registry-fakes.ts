@@ -5,6 +5,7 @@ import { Conflict } from '../../lib/errors.js';
 import type { Mail, Mailer } from '../../lib/ports/mailer.js';
 import type {
   ClientChanges,
+  ClientInventory,
   InstallationQuery,
   InventoryChange,
   Page,
@@ -81,11 +82,22 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
     );
     return paginate(all, page);
   }
-  async applyInventoryChanges(clientId: string, changes: InventoryChange[]) {
-    const [conflict] = await this.applyInventoryBatch([{ clientId, changes }]);
-    if (conflict) throw conflict;
+  /** Change sets applied per client (the journal's seq), and clients whose set is still being written. */
+  seqs = new Map<string, number>();
+  busy = new Set<string>();
+  async inventoriesOf(clientIds: string[]) {
+    const answer = new Map<string, ClientInventory>();
+    for (const clientId of clientIds) {
+      answer.set(clientId, {
+        clientId,
+        seq: this.seqs.get(clientId) ?? 0,
+        installations: await this.installationsOfClient(clientId),
+        busy: this.busy.has(clientId),
+      });
+    }
+    return answer;
   }
-  /** Each client all-or-nothing against its conditions; counts calls like transactions. */
+  /** Each client all-or-nothing against its base's seq; counts calls. */
   batches: number[] = [];
   async applyInventoryBatch(sets: ClientChanges[]) {
     this.batches.push(sets.length);
@@ -93,10 +105,12 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
       const i = c.kind === 'put' ? c.installation : c.previous;
       return `${i.clientId}/${i.software}`;
     };
-    return sets.map(({ clientId, changes }) => {
-      if (changes.some((c) => this.installations.get(keyOf(c))?.recordedAt !== c.previous?.recordedAt)) {
+    return sets.map(({ clientId, base, changes }) => {
+      if (changes.length === 0) return undefined;
+      if (base.busy || (this.seqs.get(clientId) ?? 0) !== base.seq) {
         return new Conflict(`The inventory of ${clientId} changed meanwhile`);
       }
+      this.seqs.set(clientId, base.seq + 1);
       for (const c of changes) {
         this.writes++;
         if (c.kind === 'put') this.installations.set(keyOf(c), { ...c.installation });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Conflict } from '../../lib/errors.js';
-import type { InventoryChange } from '../../lib/ports/registry.js';
+import type { ClientChanges } from '../../lib/ports/registry.js';
 import type { Client, HistoryEntry, Installation } from '../../lib/registry/model.js';
 import { type AccessLogRecord, formatAccessLogRecord } from '../../lib/vendor/access-log.js';
 import { downloadsIn, processAccessLogs } from '../../lib/vendor/access-log-processor.js';
@@ -99,16 +99,20 @@ class Fakes implements GrantStore {
   async revoke(id: string, by: string, at: string) {
     Object.assign(this.grants.get(id)!, { status: 'revoked', revokedBy: by, revokedAt: at });
   }
-  async complete(grant: Grant, completion: Completion, change: InventoryChange | undefined) {
+  seq = 1;
+  async complete(grant: Grant, completion: Completion, set: ClientChanges | undefined) {
     const g = this.grants.get(grant.grantId)!;
     if (g.completedAt) return 'already' as const;
-    if (change?.kind === 'put') {
-      const i = this.installations.findIndex((x) => x.software === change.installation.software);
-      if (change.previous && this.installations[i]?.recordedAt !== change.previous.recordedAt)
-        throw new Conflict('changed');
-      if (i >= 0) this.installations[i] = change.installation;
-      else this.installations.push(change.installation);
-      if (change.history) this.history.push(change.history);
+    if (set) {
+      if (set.base.seq !== this.seq) throw new Conflict('changed');
+      this.seq++;
+      for (const change of set.changes) {
+        if (change.kind !== 'put') continue;
+        const i = this.installations.findIndex((x) => x.software === change.installation.software);
+        if (i >= 0) this.installations[i] = change.installation;
+        else this.installations.push(change.installation);
+        if (change.history) this.history.push(change.history);
+      }
     }
     g.completedAt = completion.at;
     g.completion = completion;
@@ -145,7 +149,13 @@ class Fakes implements GrantStore {
       },
       registry: {
         getClient: async (id) => (id === client.clientId ? client : undefined),
-        installationsOfClient: async () => structuredClone(this.installations),
+        inventoriesOf: async (ids) =>
+          new Map(
+            ids.map((clientId) => [
+              clientId,
+              { clientId, seq: this.seq, installations: structuredClone(this.installations), busy: false },
+            ]),
+          ),
       },
       notices: { send: async (n) => void this.notices.push(n) },
       keyTtlSeconds: 3600,

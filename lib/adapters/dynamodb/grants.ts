@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict } from '../../errors.js';
-import type { InventoryChange } from '../../ports/registry.js';
+import type { ClientChanges } from '../../ports/registry.js';
 import { REQUEST_SK, requestPk } from '../../registry/keys.js';
 import type { DownloadLedger } from '../../vendor/access-log-processor.js';
 import type { GrantStore } from '../../vendor/grants.js';
@@ -45,8 +45,8 @@ export class DynamoGrantStore implements GrantStore, DownloadLedger {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    /** The registry's adapter: its item shapes are the one definition of installation/history items. */
-    private readonly registry: Pick<DynamoRegistryStore, 'installationItem' | 'historyItem'>,
+    /** The registry's adapter: its journal writes the client's change set in our transaction. */
+    private readonly registry: Pick<DynamoRegistryStore, 'journal'>,
   ) {}
 
   async createGrant(grant: Grant): Promise<Grant> {
@@ -140,7 +140,7 @@ export class DynamoGrantStore implements GrantStore, DownloadLedger {
     );
   }
 
-  async complete(grant: Grant, completion: Completion, change: InventoryChange | undefined) {
+  async complete(grant: Grant, completion: Completion, change: ClientChanges | undefined) {
     const TableName = this.tableName;
     const items: Array<Record<string, unknown>> = [
       {
@@ -153,28 +153,11 @@ export class DynamoGrantStore implements GrantStore, DownloadLedger {
         },
       },
     ];
-    if (change?.kind === 'put') {
-      items.push({
-        Put: {
-          TableName,
-          Item: this.registry.installationItem(change.installation),
-          ...(change.previous
-            ? {
-                ConditionExpression: 'recordedAt = :prev',
-                ExpressionAttributeValues: { ':prev': change.previous.recordedAt },
-              }
-            : { ConditionExpression: 'attribute_not_exists(pk)' }),
-        },
-      });
-      if (change.history) {
-        items.push({
-          Put: {
-            TableName,
-            Item: this.registry.historyItem(change.history, grant.grantId),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        });
+    if (change) {
+      if (change.base.busy) {
+        throw new Conflict(`Another change of the inventory of ${grant.clientId} is still being written`);
       }
+      items.push(...this.registry.journal.transactionActions(change));
     }
     // The workflow's request leaves flight (the forecast stops counting it), if there is one.
     const request = await this.db.send(

@@ -1,7 +1,9 @@
 // The registry on one DynamoDB table (docs/registry.md): every read is a GetItem, BatchGetItem
-// or Query on the table or one of its indexes; nothing scans. Writes that must agree (an
-// installation and its history entry) go in one transaction with optimistic conditions.
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+// or Query on the table or one of its indexes; nothing scans. A client's inventory is written
+// through its journal (inventory-journal.ts): one conditional write commits a change set, which
+// is then materialised as installation and history items.
+
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -17,9 +19,9 @@ import {
 import { Conflict } from '../../errors.js';
 import type {
   ClientChanges,
+  ClientInventory,
   ClientMembership,
   InstallationQuery,
-  InventoryChange,
   Page,
   PageRequest,
   RegistryStore,
@@ -63,6 +65,8 @@ import {
   type UpdateRequestRecord,
 } from '../../registry/model.js';
 import { versionKey } from '../../registry/version.js';
+import { InventoryJournal, type JournalOptions } from './inventory-journal.js';
+import { backoff, isRace } from './races.js';
 
 type Item = Record<string, unknown>;
 
@@ -78,8 +82,6 @@ const KEY_ATTRIBUTES = [
   'type',
   'versionKey',
 ];
-const TRANSACTION_LIMIT = 100;
-
 function strip<T>(item: Item): T {
   const out: Item = {};
   for (const [k, v] of Object.entries(item)) if (!KEY_ATTRIBUTES.includes(k)) out[k] = v;
@@ -100,15 +102,34 @@ type ShardPosition = 0 | null | [string, string];
 /** How long a catalog name found in the table is trusted to exist without reading it again. */
 export const CATALOG_CACHE_MS = 5 * 60_000;
 
+export interface RegistryStoreOptions extends JournalOptions {
+  catalogCacheMs?: number;
+}
+
 export class DynamoRegistryStore implements RegistryStore, ApproverStore, AnnouncementStore {
   /** Catalog names known to exist, with when to stop trusting that (per container). */
   private readonly knownNames = new Map<string, number>();
+  private readonly catalogCacheMs: number;
+  /** How clients' inventories are written; grants use it for their S605 transaction. */
+  readonly journal: InventoryJournal;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly catalogCacheMs = CATALOG_CACHE_MS,
-  ) {}
+    options: RegistryStoreOptions = {},
+  ) {
+    this.catalogCacheMs = options.catalogCacheMs ?? CATALOG_CACHE_MS;
+    this.journal = new InventoryJournal(
+      db,
+      tableName,
+      this,
+      {
+        batchGet: (keys, consistent) => this.batchGet(keys, consistent),
+        batchWrite: (r) => this.batchWrite(r),
+      },
+      options,
+    );
+  }
 
   // ---- clients -----------------------------------------------------------------------------
 
@@ -174,13 +195,21 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
       throw conflictOr(error, `Client ${client.clientId} changed meanwhile; read it again and retry`);
     }
     if (previous && (previous.department !== client.department || previous.name !== client.name)) {
-      // Installations carry the department and name for sorting and announcements; re-file them.
-      const installations = await this.installationsOfClient(client.clientId);
-      await this.batchPut(
-        installations.map((i) =>
-          this.installationItem({ ...i, department: client.department, clientName: client.name }),
-        ),
-      );
+      // Installations carry the department and name for sorting and announcements; re-file them
+      // through the journal. If another change set is in the way, the client's next inventory
+      // report re-files them (it compares department and name too).
+      const base = (await this.journal.read([client.clientId])).get(client.clientId)!;
+      await this.journal.apply([
+        {
+          clientId: client.clientId,
+          base,
+          changes: base.installations.map((i) => ({
+            kind: 'put' as const,
+            installation: { ...i, department: client.department, clientName: client.name },
+            previous: i,
+          })),
+        },
+      ]);
     }
   }
 
@@ -270,93 +299,12 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
     return { items: items.map((i) => strip<T>(i)), ...(last ? { next: { sk: String(last.sk) } } : {}) };
   }
 
-  async applyInventoryChanges(clientId: string, changes: InventoryChange[]): Promise<void> {
-    const [conflict] = await this.applyInventoryBatch([{ clientId, changes }]);
-    if (conflict) throw conflict;
+  inventoriesOf(clientIds: string[]): Promise<Map<string, ClientInventory>> {
+    return this.journal.read(clientIds);
   }
 
-  async applyInventoryBatch(sets: ClientChanges[]): Promise<Array<Conflict | undefined>> {
-    const outcome: Array<Conflict | undefined> = sets.map(() => undefined);
-    const conflictOf = (i: number) =>
-      new Conflict(`The inventory of ${sets[i]!.clientId} changed meanwhile; report it again`);
-    // Whole clients are packed into transactions of up to 100 actions; a client's actions are
-    // never split across two, so each client is all-or-nothing with its conditions.
-    const groups: Array<Array<{ owner: number; action: Item }>> = [];
-    let current: Array<{ owner: number; action: Item }> = [];
-    for (const [owner, set] of sets.entries()) {
-      const actions = set.changes.flatMap((c) => this.actionsOf(c));
-      if (actions.length === 0) continue;
-      if (actions.length > TRANSACTION_LIMIT) {
-        // Only a report of more than 50 changes: applied alone, in order, in several
-        // transactions, each change with its history; replaying the report finishes it.
-        try {
-          for (let i = 0; i < actions.length; i += TRANSACTION_LIMIT) {
-            await this.db.send(
-              new TransactWriteCommand({ TransactItems: actions.slice(i, i + TRANSACTION_LIMIT) }),
-            );
-          }
-        } catch (error) {
-          if (!isConflict(error)) throw error;
-          outcome[owner] = conflictOf(owner);
-        }
-        continue;
-      }
-      if (current.length + actions.length > TRANSACTION_LIMIT) {
-        groups.push(current);
-        current = [];
-      }
-      current.push(...actions.map((action) => ({ owner, action })));
-    }
-    if (current.length > 0) groups.push(current);
-    for (let group of groups) {
-      while (group.length > 0) {
-        try {
-          await this.db.send(new TransactWriteCommand({ TransactItems: group.map((g) => g.action) }));
-          break;
-        } catch (error) {
-          // A cancelled transaction wrote nothing. The clients whose conditions failed get a
-          // Conflict; the others are sent again without them.
-          const losers = losersOf(error, group);
-          if (losers.size === 0) throw error;
-          for (const owner of losers) outcome[owner] = conflictOf(owner);
-          group = group.filter((g) => !losers.has(g.owner));
-        }
-      }
-    }
-    return outcome;
-  }
-
-  private actionsOf(change: InventoryChange): Array<Record<string, unknown>> {
-    const TableName = this.tableName;
-    const guard = change.previous
-      ? {
-          ConditionExpression: 'recordedAt = :prev',
-          ExpressionAttributeValues: { ':prev': change.previous.recordedAt },
-        }
-      : { ConditionExpression: 'attribute_not_exists(pk)' };
-    const main =
-      change.kind === 'put'
-        ? { Put: { TableName, Item: this.installationItem(change.installation), ...guard } }
-        : {
-            Delete: {
-              TableName,
-              Key: { pk: clientPk(change.previous.clientId), sk: installationSk(change.previous.software) },
-              ...guard,
-            },
-          };
-    if (!change.history) return [main];
-    const id = Math.random().toString(36).slice(2, 10);
-    return [
-      main,
-      {
-        Put: {
-          TableName,
-          Item: this.historyItem(change.history, id),
-          // Append-only: a history entry is never overwritten.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      },
-    ];
+  applyInventoryBatch(sets: ClientChanges[]): Promise<Array<Conflict | undefined>> {
+    return this.journal.apply(sets);
   }
 
   /**
@@ -760,14 +708,18 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   // ---- helpers ------------------------------------------------------------------------------
 
   /** BatchGetItem, 100 keys at a time, retrying what DynamoDB leaves unprocessed. */
-  private async batchGet(allKeys: Item[]): Promise<Item[]> {
+  private async batchGet(allKeys: Item[], consistent = false): Promise<Item[]> {
     const items: Item[] = [];
     for (let i = 0; i < allKeys.length; i += 100) {
       let keys: Item[] | undefined = allKeys.slice(i, i + 100);
       for (let attempt = 0; keys && keys.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         const out = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: { Keys: keys, ...(consistent ? { ConsistentRead: true } : {}) },
+            },
+          }),
         );
         items.push(...(out.Responses?.[this.tableName] ?? []));
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined;
@@ -777,11 +729,14 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   }
 
   /** BatchWriteItem puts, 25 at a time, retrying what DynamoDB leaves unprocessed. */
-  async batchPut(items: Item[]): Promise<void> {
-    for (let i = 0; i < items.length; i += 25) {
-      let requests: Array<Record<string, unknown>> | undefined = items
-        .slice(i, i + 25)
-        .map((Item) => ({ PutRequest: { Item } }));
+  batchPut(items: Item[]): Promise<void> {
+    return this.batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+  }
+
+  /** BatchWriteItem requests (PutRequest/DeleteRequest), 25 at a time, with retries. */
+  private async batchWrite(all: Item[]): Promise<void> {
+    for (let i = 0; i < all.length; i += 25) {
+      let requests: Array<Record<string, unknown>> | undefined = all.slice(i, i + 25);
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
         if (attempt > 0) await backoff(attempt);
         const out = await this.db.send(
@@ -803,40 +758,11 @@ function pageOf(items: Item[] | undefined, limit: number): { items: Item[]; more
   return { items: all.slice(0, limit), more: all.length > limit };
 }
 
-/** A lost race: a condition failed, or another transaction was writing the same item. */
-const RACE_CODES = new Set(['ConditionalCheckFailed', 'TransactionConflict']);
-
-function isConflict(error: unknown): boolean {
-  if (error instanceof ConditionalCheckFailedException) return true;
-  return (
-    error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((r) => RACE_CODES.has(r.Code ?? ''))
-  );
-}
-
 function conflictOr(error: unknown, message: string): unknown {
-  return isConflict(error) ? new Conflict(message) : error;
-}
-
-/** The owners of the actions a cancelled transaction names as having lost a race. */
-function losersOf(error: unknown, group: Array<{ owner: number }>): Set<number> {
-  const losers = new Set<number>();
-  if (!(error instanceof TransactionCanceledException)) return losers;
-  const reasons = error.CancellationReasons ?? [];
-  // The reasons are listed in the order of the actions; without them nobody can be blamed.
-  if (reasons.length !== group.length) return losers;
-  reasons.forEach((r, i) => {
-    if (RACE_CODES.has(r.Code ?? '')) losers.add(group[i]!.owner);
-  });
-  return losers;
+  return isRace(error) ? new Conflict(message) : error;
 }
 
 /** DynamoDB sorts strings by their UTF-8 bytes; so must the merge. */
 function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
