@@ -22,7 +22,10 @@ export type ClaimResult =
   | 'skip';
 
 export interface AnnouncementStore {
-  putAnnouncement(announcement: Announcement): Promise<void>;
+  /** Conditional on the id being new: 'exists' if an announcement has it already. */
+  putAnnouncement(announcement: Announcement): Promise<'created' | 'exists'>;
+  /** Records that the announcement's recipients are on the queue. */
+  markQueued(id: string, at: string): Promise<void>;
   getAnnouncement(id: string): Promise<Announcement | undefined>;
   /** Conditional write: succeeds only if nothing was sent to `user` yet (or the last try failed). */
   claimDelivery(id: string, user: string, claim: string, at: string): Promise<ClaimResult>;

@@ -3,8 +3,10 @@
 // "who has X", and mail each user once, listing their affected clients. Sending fans out over a
 // queue; each (announcement, user) is claimed with a conditional write before the mail goes.
 
+import { createHash } from 'node:crypto';
 import { mailAddressOf } from '../directory.js';
-import { BadRequest, NotFound } from '../errors.js';
+import { BadRequest, Conflict, NotFound } from '../errors.js';
+import { bodyHashOf, idempotencyKeyOf } from '../http/idempotency.js';
 import { type Caller, requireRole } from '../http/identity.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { RegistryStore } from '../ports/registry.js';
@@ -109,12 +111,39 @@ export async function findRecipients(
   return { recipients: [...byUser.values()], clients: clientIds.size, unverified };
 }
 
-/** POST /announcements (admins). dryRun answers the lists and sends nothing. */
-export async function announce(ports: AnnouncementPorts, caller: Caller, body: unknown) {
+/** An announcement's id: from its author and Idempotency-Key if given (a resend lands on it), else random. */
+export function announcementIdOf(user: string, idempotencyKey: string | undefined): string {
+  if (idempotencyKey === undefined) return newId();
+  return createHash('sha256')
+    .update(`upman-announcement\n${user}\n${idempotencyKey}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * POST /announcements (admins). dryRun answers the lists and sends nothing. With an
+ * Idempotency-Key header, a resend of the same body answers the same announcement (and queues
+ * its recipients if the first request stopped before it did); the same key with another body is
+ * 409. Queuing twice is harmless: each (announcement, user) is mailed at most once.
+ */
+export async function announce(
+  ports: AnnouncementPorts,
+  caller: Caller,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   requireRole(caller, 'admins');
+  const key = idempotencyKeyOf(headers, false);
   const input = parseAnnouncementBody(body);
   if (!(await ports.store.getSoftware(input.software))) {
     throw new BadRequest(`software ${input.software} is not in the catalog`, 'software');
+  }
+  const { dryRun, ...rest } = input;
+  const announcementId = announcementIdOf(caller.user, key);
+  const bodyHash = bodyHashOf(rest);
+  if (!dryRun && key !== undefined) {
+    const earlier = await ports.announcements.getAnnouncement(announcementId);
+    if (earlier?.queuedAt) return { status: 202, body: answerOf(sameRequest(earlier, bodyHash)) };
   }
   const found = await findRecipients(ports, input);
   const counts = {
@@ -122,7 +151,7 @@ export async function announce(ports: AnnouncementPorts, caller: Caller, body: u
     clients: found.clients,
     unverifiedClients: found.unverified,
   };
-  if (input.dryRun) {
+  if (dryRun) {
     return {
       status: 200,
       body: {
@@ -133,20 +162,23 @@ export async function announce(ports: AnnouncementPorts, caller: Caller, body: u
       },
     };
   }
-  const { dryRun: _, ...rest } = input;
-  const announcement: Announcement = {
-    announcementId: newId(),
+  const now = () => (ports.now?.() ?? new Date()).toISOString();
+  let announcement: Announcement = {
+    announcementId,
     ...rest,
-    recipients: counts.recipients,
-    clients: counts.clients,
-    createdAt: (ports.now?.() ?? new Date()).toISOString(),
+    ...counts,
+    createdAt: now(),
     createdBy: caller.user,
+    ...(key !== undefined ? { bodyHash } : {}),
   };
-  await ports.announcements.putAnnouncement(announcement);
+  if ((await ports.announcements.putAnnouncement(announcement)) === 'exists') {
+    // A resend whose first request stopped before queuing (or a concurrent resend).
+    announcement = sameRequest((await ports.announcements.getAnnouncement(announcementId))!, bodyHash);
+  }
   const batches: AnnouncementBatch[] = [];
   for (let i = 0; i < found.recipients.length; i += RECIPIENTS_PER_MESSAGE) {
     batches.push({
-      announcementId: announcement.announcementId,
+      announcementId,
       software: announcement.software,
       subject: announcement.subject,
       message: announcement.message,
@@ -154,8 +186,27 @@ export async function announce(ports: AnnouncementPorts, caller: Caller, body: u
     });
   }
   await ports.queue.enqueue(batches);
-  return { status: 202, body: { announcementId: announcement.announcementId, ...counts } };
+  await ports.announcements.markQueued(announcementId, now());
+  return { status: 202, body: answerOf(announcement) };
 }
+
+/** The announcement an Idempotency-Key names, if the resend asks for the same thing; else 409. */
+function sameRequest(earlier: Announcement, bodyHash: string): Announcement {
+  if (earlier.bodyHash !== bodyHash) {
+    throw new Conflict(
+      'This Idempotency-Key was already used for a different announcement',
+      'Idempotency-Key',
+    );
+  }
+  return earlier;
+}
+
+const answerOf = (a: Announcement) => ({
+  announcementId: a.announcementId,
+  recipients: a.recipients,
+  clients: a.clients,
+  unverifiedClients: a.unverifiedClients ?? 0,
+});
 
 /** GET /announcements/{id} (admins): the announcement and how its delivery stands. */
 export async function announcementStatus(

@@ -136,8 +136,13 @@ export interface Announcement {
   message: string;
   recipients: number;
   clients: number;
+  unverifiedClients?: number;
   createdAt: string;
   createdBy: string;
+  /** Digest of the request, when it came with an Idempotency-Key: a resend must match it. */
+  bodyHash?: string;
+  /** When its recipients were queued; absent if the request stopped before (a resend queues them). */
+  queuedAt?: string;
 }
 
 export interface AnnouncedClient {

@@ -1,7 +1,7 @@
 // S501 and the request's read side: POST /update-requests, GET /update-requests/{id},
 // GET /update-requests (the caller's own, paginated).
-import { createHash } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
+import { bodyHashOf, idempotencyKeyOf } from '../http/idempotency.js';
 import { type Caller, hasRole, requireRole } from '../http/identity.js';
 import type { RegistryStore } from '../ports/registry.js';
 import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '../registry/validate.js';
@@ -16,8 +16,6 @@ export interface SubmitPorts {
   executions: Executions;
   clock: Clock;
 }
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,128}$/;
 
 export function parseSubmission(body: unknown) {
   const b = requireObject(body);
@@ -39,12 +37,9 @@ export async function submitRequest(
   body: unknown,
 ): Promise<{ requestId: string; status: string }> {
   requireRole(caller, 'employees');
-  const key = headers['idempotency-key'];
-  if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
-    throw new BadRequest('Idempotency-Key header must be 8-128 letters, digits or ._:-', 'Idempotency-Key');
-  }
+  const key = idempotencyKeyOf(headers, true);
   const input = parseSubmission(body);
-  const bodyHash = createHash('sha256').update(JSON.stringify(input)).digest('base64url');
+  const bodyHash = bodyHashOf(input);
   const requestId = requestIdOf(caller.user, key);
 
   let request = await ports.requests.getRequest(requestId);

@@ -21,10 +21,17 @@ async function as(user: string, groups: string[]): Promise<string> {
 const ADMIN = () => as(u('admin'), ['admins']);
 const EMP = (name: string) => as(u(name), ['employees']);
 
-async function call(token: string, method: string, path: string, body?: unknown) {
+async function call(
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+) {
   const res = await fetch(`${e.api}${path}`, {
     method,
     headers: {
+      ...extraHeaders,
       authorization: `Bearer ${token}`,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
@@ -643,13 +650,14 @@ describe('registry API', () => {
 
     it('mails each affected user once through the queue, listing their clients', async () => {
       const subject = `Office fix ${run}`;
-      const res = await call(await ADMIN(), 'POST', '/announcements', {
-        software: SW,
-        minVersion: '2.0',
-        subject,
-        message: 'Please update.',
-      });
+      const announcement = { software: SW, minVersion: '2.0', subject, message: 'Please update.' };
+      const key = { 'Idempotency-Key': `office-fix-${run}` };
+      const res = await call(await ADMIN(), 'POST', '/announcements', announcement, key);
       expect(res.status).toBe(202);
+      // A resend (the admin's client timed out, say) answers the same announcement; nobody is
+      // mailed twice (the mailbox check below counts every mail with this subject).
+      const resend = await call(await ADMIN(), 'POST', '/announcements', announcement, key);
+      expect(resend).toEqual(res);
       const affected = Array.from({ length: N }, (_, i) => i).filter((i) => i % 5 === 4 && i !== 4);
       const users = new Set(affected.map((i) => USERS[i % USERS.length]!));
       expect(res.body).toMatchObject({ recipients: users.size, clients: affected.length });

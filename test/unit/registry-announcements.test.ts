@@ -86,6 +86,46 @@ describe('announcements', () => {
     expect((await announcementStatus(ports, admin, id)).delivery).toEqual({ sent: 2, failed: 0, sending: 0 });
   });
 
+  it('answers a resend with the same Idempotency-Key with the same announcement, queued once', async () => {
+    const headers = { 'idempotency-key': 'announce-office-2.0' };
+    const first = await announce(ports, admin, body, headers);
+    expect(first.status).toBe(202);
+    const again = await announce(ports, admin, body, headers);
+    expect(again).toEqual(first);
+    expect(ports.queue.batches).toHaveLength(1);
+    expect(ports.store.announcementsById.size).toBe(1);
+    // Another admin's key is theirs: the same string names another announcement.
+    const other = await announce(ports, { ...admin, user: 'root2' }, body, headers);
+    const idOf = (a: { body: unknown }) => (a.body as { announcementId: string }).announcementId;
+    expect(idOf(other)).not.toBe(idOf(first));
+    // The same key with another body is a mistake, not a resend.
+    const reused = await errorOf(() => announce(ports, admin, { ...body, subject: 'Other' }, headers));
+    expect([reused.statusCode, reused.field]).toEqual([409, 'Idempotency-Key']);
+    const bad = await errorOf(() => announce(ports, admin, body, { 'idempotency-key': 'short' }));
+    expect([bad.statusCode, bad.field]).toEqual([400, 'Idempotency-Key']);
+    expect(ports.store.announcementsById.size).toBe(2);
+  });
+
+  it('queues the recipients on a resend when the first request stopped before queuing them', async () => {
+    const headers = { 'idempotency-key': 'announce-office-2.0' };
+    const enqueue = ports.queue.enqueue.bind(ports.queue);
+    ports.queue.enqueue = async () => {
+      throw new Error('the function timed out here');
+    };
+    await expect(announce(ports, admin, body, headers)).rejects.toThrow('timed out');
+    expect(ports.queue.batches).toHaveLength(0);
+    ports.queue.enqueue = enqueue;
+    const resent = await announce(ports, admin, body, headers);
+    expect(resent).toMatchObject({ status: 202, body: { recipients: 2, clients: 3 } });
+    expect(ports.queue.batches).toHaveLength(1);
+    expect(ports.store.announcementsById.size).toBe(1);
+    const id = (resent.body as { announcementId: string }).announcementId;
+    expect(ports.store.announcementsById.get(id)?.queuedAt).toBeDefined();
+    // A third resend finds it queued and queues nothing more.
+    await announce(ports, admin, body, headers);
+    expect(ports.queue.batches).toHaveLength(1);
+  });
+
   it('retries a failed send on redelivery, and only that one', async () => {
     await announce(ports, admin, body);
     const mailer = new RecordingMailer();

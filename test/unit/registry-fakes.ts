@@ -192,7 +192,13 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
     return paginate(this.periodsOf(kind, user), page);
   }
   async putAnnouncement(a: Announcement) {
-    this.announcementsById.set(a.announcementId, a);
+    if (this.announcementsById.has(a.announcementId)) return 'exists' as const;
+    this.announcementsById.set(a.announcementId, { ...a });
+    return 'created' as const;
+  }
+  async markQueued(id: string, at: string) {
+    const a = this.announcementsById.get(id)!;
+    a.queuedAt ??= at;
   }
   async getAnnouncement(id: string) {
     return this.announcementsById.get(id);

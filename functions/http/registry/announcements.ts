@@ -22,8 +22,8 @@ const ports = {
 };
 
 export const handler = routes({
-  'POST /announcements': async ({ caller, body }) => {
-    const { status, body: answer } = await announce(ports, caller, body);
+  'POST /announcements': async ({ caller, body, headers }) => {
+    const { status, body: answer } = await announce(ports, caller, body, headers);
     return json(status, answer);
   },
   'GET /announcements/{announcementId}': async ({ caller, pathParameters: p }) =>

@@ -610,12 +610,30 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
 
   // ---- announcements ------------------------------------------------------------------------
 
-  async putAnnouncement(a: Announcement): Promise<void> {
+  async putAnnouncement(a: Announcement): Promise<'created' | 'exists'> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: announcementPk(a.announcementId), sk: ANNOUNCEMENT_SK, type: 'announcement', ...a },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'created';
+    } catch (error) {
+      if (isRace(error)) return 'exists';
+      throw error;
+    }
+  }
+
+  async markQueued(id: string, at: string): Promise<void> {
     await this.db.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: this.tableName,
-        Item: { pk: announcementPk(a.announcementId), sk: ANNOUNCEMENT_SK, type: 'announcement', ...a },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        Key: { pk: announcementPk(id), sk: ANNOUNCEMENT_SK },
+        UpdateExpression: 'SET queuedAt = if_not_exists(queuedAt, :at)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
       }),
     );
   }
