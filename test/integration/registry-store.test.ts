@@ -411,6 +411,29 @@ describe('inventory writes on DynamoDB Local', () => {
     }
   });
 
+  it('lets exactly one of many concurrent change sets of one client win', async () => {
+    const id = 'bulk-300';
+    const base = (await basesOf([id])).get(id)!;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, k) =>
+        s.store.applyInventoryBatch([
+          { clientId: id, base, changes: [put(inst(300, k)), put(inst(300, 100 + k))] },
+        ]),
+      ),
+    );
+    const winners = outcomes.map(([o], k) => [o, k] as const).filter(([o]) => o === undefined);
+    expect(winners).toHaveLength(1);
+    expect(outcomes.flat().filter((o) => o?.statusCode === 409)).toHaveLength(7);
+    const k = winners[0]![1];
+    // Only the winner's items exist: the losers wrote nothing.
+    expect((await s.store.installationsOfClient(id)).map((i) => i.software)).toEqual([
+      inst(300, k).software,
+      inst(300, 100 + k).software,
+    ]);
+    expect(await historyCount(id)).toBe(2);
+    expect((await basesOf([id])).get(id)).toMatchObject({ seq: 1, busy: false });
+  });
+
   it('writes a report of 500 changes as one change set', async () => {
     const [big, small] = ['bulk-100', 'bulk-7'];
     const bases = await basesOf([big, small]);
