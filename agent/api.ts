@@ -11,6 +11,8 @@ export interface ApiClientOptions {
   fetchFn?: typeof fetch;
   /** Per request; the API's own limit is 30 s. */
   timeoutMs?: number;
+  /** Waits before sending an inventory report again after a 409 (default 1 s, then 3 s). */
+  inventoryRetryDelaysMs?: number[];
 }
 
 export class ApiError extends AgentError {
@@ -127,8 +129,22 @@ export class ApiClient {
     );
   }
 
-  putInventory(clientId: string, items: InventoryItem[]) {
-    return this.call<Record<string, unknown>>('PUT', `/clients/${enc(clientId)}/software`, { items });
+  /**
+   * A full report replaces the set, so a 409 (another change of this client won the race, or is
+   * still being written) is answered by sending the same report again, a few times.
+   */
+  async putInventory(clientId: string, items: InventoryItem[]) {
+    const delays = this.options.inventoryRetryDelaysMs ?? [1000, 3000];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.call<Record<string, unknown>>('PUT', `/clients/${enc(clientId)}/software`, {
+          items,
+        });
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 409 || attempt >= delays.length) throw error;
+        await new Promise((r) => setTimeout(r, delays[attempt]));
+      }
+    }
   }
 
   getInventory(clientId: string) {
