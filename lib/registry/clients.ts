@@ -2,7 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
-import type { ClientInventory, ClientMembership, InventoryChange, RegistryStore } from '../ports/registry.js';
+import type {
+  ClientChanges,
+  ClientInventory,
+  ClientMembership,
+  InventoryChange,
+  RegistryStore,
+} from '../ports/registry.js';
 import { assertCanPutClient, assertCanRead, assertCanReport, isAdmin } from './access.js';
 import type { CursorCodec } from './cursor.js';
 import type { Client, HistoryEntry, Installation, Revision } from './model.js';
@@ -374,17 +380,46 @@ export async function recordUpdate(
   const revision = revisionOf(update.revision);
   const at = instantOf(update.at, 'at');
   const base = (await ports.store.inventoriesOf([client.clientId])).get(client.clientId)!;
-  const previous = base.installations.find((i) => i.software === update.software);
-  if (previous && previous.version === version && previous.revision === revision) return 'unchanged';
-  const recordedAt = nowOf(ports).toISOString();
+  const set = downloadChangeSet(
+    client,
+    base,
+    {
+      software: softwareNameOf(update.software, 'software'),
+      version,
+      revision,
+      at,
+      user: userOf(update.user),
+    },
+    nowOf(ports).toISOString(),
+  );
+  if (!set) return 'unchanged';
+  const [conflict] = await ports.store.applyInventoryBatch([set]);
+  if (conflict) throw conflict;
+  return 'recorded';
+}
+
+/**
+ * The change set of a completed download or update (S605) of one software on a client, worked
+ * out from `base`: the installation's new version and its history entry (`source: download`).
+ * Undefined when the registry already shows that version and revision.
+ */
+export function downloadChangeSet(
+  client: Client,
+  base: ClientInventory,
+  update: { software: string; version: string; revision: Revision; at: string; user: string },
+  recordedAt: string,
+): ClientChanges | undefined {
+  const { software, version, revision, at, user } = update;
+  const previous = base.installations.find((i) => i.software === software);
+  if (previous && previous.version === version && previous.revision === revision) return undefined;
   const installation: Installation = {
     clientId: client.clientId,
-    software: softwareNameOf(update.software, 'software'),
+    software,
     version,
     revision,
     installedAt: previous?.installedAt ?? at,
     updatedAt: at,
-    user: userOf(update.user),
+    user,
     department: client.department,
     clientName: client.name,
     recordedAt,
@@ -394,15 +429,11 @@ export async function recordUpdate(
     source: 'download',
     ...(previous ? { previousVersion: previous.version, previousRevision: previous.revision } : {}),
   };
-  const [conflict] = await ports.store.applyInventoryBatch([
-    {
-      clientId: client.clientId,
-      base,
-      changes: [{ kind: 'put', installation, ...(previous ? { previous } : {}), history: entry }],
-    },
-  ]);
-  if (conflict) throw conflict;
-  return 'recorded';
+  return {
+    clientId: client.clientId,
+    base,
+    changes: [{ kind: 'put', installation, ...(previous ? { previous } : {}), history: entry }],
+  };
 }
 
 export async function getInventory(

@@ -6,7 +6,7 @@ import { BadRequest, Conflict, Forbidden, Gone, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import type { GrantRequest, GrantResult, IssuedKey } from '../ports/key-issuer.js';
 import type { ClientChanges, RegistryStore } from '../ports/registry.js';
-import type { HistoryEntry, Installation } from '../registry/model.js';
+import { downloadChangeSet } from '../registry/clients.js';
 import { clientIdOf, requireObject } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
 import { revisionNumberOf, softwareOf } from './layout.js';
@@ -284,37 +284,12 @@ async function registryChange(
   const client = await ports.registry.getClient(grant.clientId);
   if (!client) throw new Conflict(`Client ${grant.clientId} is not in the registry`, 'clientId');
   const base = (await ports.registry.inventoriesOf([client.clientId])).get(client.clientId)!;
-  const previous = base.installations.find((i) => i.software === grant.software);
-  if (previous && previous.version === version && previous.revision === revision) return undefined;
-  const installation: Installation = {
-    clientId: client.clientId,
-    software: grant.software,
-    version,
-    revision,
-    installedAt: previous?.installedAt ?? at,
-    updatedAt: at,
-    user: grant.user,
-    department: client.department,
-    clientName: client.name,
-    recordedAt,
-  };
-  const history: HistoryEntry = {
-    clientId: client.clientId,
-    software: grant.software,
-    change: previous ? 'updated' : 'installed',
-    version,
-    revision,
-    ...(previous ? { previousVersion: previous.version, previousRevision: previous.revision } : {}),
-    at,
-    user: grant.user,
-    recordedAt,
-    source: 'download',
-  };
-  return {
-    clientId: client.clientId,
+  return downloadChangeSet(
+    client,
     base,
-    changes: [{ kind: 'put', installation, ...(previous ? { previous } : {}), history }],
-  };
+    { software: grant.software, version, revision, at, user: grant.user },
+    recordedAt,
+  );
 }
 
 async function finish(
