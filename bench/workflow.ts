@@ -55,6 +55,9 @@ export async function run(): Promise<BenchResult[]> {
     const users = Array.from({ length: 10 }, (_, i) => `bu${i}-${run}`);
     const boss = `bboss-${run}`;
     await d.setUp({ software, clientId, department: 'Bench', users, approvers: users.map((u) => [u, boss]) });
+    // One client per request: a client has one request per software in flight at a time.
+    const clients = Array.from({ length: N }, (_, i) => `${clientId}-${i}`);
+    await pool(clients, CONCURRENCY, async (pc) => d.addClient(pc, 'Bench', users));
 
     const started = performance.now();
     const ids: Array<{ user: string; requestId: string }> = [];
@@ -65,7 +68,7 @@ export async function run(): Promise<BenchResult[]> {
         const user = users[i % users.length]!;
         const sent = await d.submit(
           user,
-          { clientId, software, reason: `bench ${i}` },
+          { clientId: clients[i]!, software, reason: `bench ${i}` },
           `bench-${run}-${i}-key`,
         );
         if (sent.status !== 202) throw new Error(`submit ${i}: ${sent.status} ${JSON.stringify(sent.body)}`);

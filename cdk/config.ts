@@ -1,5 +1,7 @@
 // Typed stage configuration. Every value the stacks need comes from here, validated once,
 // so a wrong setting fails at synth time with a message naming it.
+import { DEFAULT_POLICY, type PolicyConfig, parsePolicyConfig } from '../lib/workflow/policy.js';
+
 export type BudgetBatchSchedule = 'immediate' | 'daily' | 'weekly';
 
 export interface StageConfig {
@@ -31,6 +33,8 @@ export interface StageConfig {
     /** No budget answer this long after the line was filed: EXPIRED. */
     budgetAnswerSeconds: number;
   };
+  /** The purchase policy and the budget ledger's settings (lib/workflow/policy.ts). */
+  policy: PolicyConfig;
   /** How long a download key (presigned URL) lives. */
   keyTtlSeconds: number;
   logRetentionDays: number;
@@ -48,13 +52,15 @@ const DEFAULTS: Omit<StageConfig, 'stage'> = {
     expirySeconds: 3 * 86_400,
     budgetAnswerSeconds: 14 * 86_400,
   },
+  policy: DEFAULT_POLICY,
   keyTtlSeconds: 3600,
   logRetentionDays: 30,
   retainData: false,
 };
 
 const STAGES: Record<string, Partial<StageConfig>> = {
-  dev: {},
+  // A per-department override to try: Research's approvers may approve past finance's "no".
+  dev: { policy: { ...DEFAULT_POLICY, departments: { Research: { approverMayOverrideBudget: true } } } },
   prod: { retainData: true, logRetentionDays: 365, budgetBatch: { schedule: 'weekly' } },
 };
 
@@ -66,6 +72,8 @@ export function loadConfig(context: { stage?: unknown; config?: unknown }): Stag
   const overrides =
     typeof context.config === 'string' ? (JSON.parse(context.config) as Partial<StageConfig>) : {};
   const config: StageConfig = { ...DEFAULTS, ...base, ...overrides, stage };
+  // The policy merges field by field, so an override of one field keeps the stage's others.
+  config.policy = { ...DEFAULTS.policy, ...base.policy, ...overrides.policy };
   validate(config);
   return config;
 }
@@ -93,6 +101,11 @@ function validate(config: StageConfig): void {
     if (!Number.isInteger(v) || v < 60 || v > 365 * 86_400) {
       fail(`approval.${field}`, 'must be an integer number of seconds from 60 to 31536000 (one year)');
     }
+  }
+  try {
+    parsePolicyConfig(config.policy);
+  } catch (e) {
+    fail('policy', (e as Error).message);
   }
   if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
     fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');

@@ -98,19 +98,7 @@ export class WorkflowDriver {
       }),
       'catalog',
     );
-    must(
-      await this.api('PUT', `/clients/${p.clientId}`, {
-        ...admin,
-        body: {
-          name: `${p.clientId} desktop`,
-          ipAddress: '10.9.0.1',
-          osRegistrationId: `OS-${p.clientId}`,
-          department: p.department,
-          users: p.users,
-        },
-      }),
-      'client',
-    );
+    await this.addClient(p.clientId, p.department, p.users);
     const validFrom = new Date(Date.now() - 86_400_000).toISOString();
     for (const [user, approver] of p.approvers) {
       must(
@@ -127,6 +115,37 @@ export class WorkflowDriver {
         `delegate of ${approver}`,
       );
     }
+  }
+
+  /** A client PC of `department` used by `users` (one request per client and software is in flight at a time). */
+  async addClient(clientId: string, department: string, users: string[]): Promise<void> {
+    const a = await this.api('PUT', `/clients/${clientId}`, {
+      user: 'wf-admin',
+      groups: ['admins'],
+      body: {
+        name: `${clientId} desktop`,
+        ipAddress: '10.9.0.1',
+        osRegistrationId: `OS-${clientId}`,
+        department,
+        users,
+      },
+    });
+    if (a.status >= 300) throw new Error(`client: ${a.status} ${JSON.stringify(a.body)}`);
+  }
+
+  /** Finance sets a department's budget for a period (the ledger). */
+  async setBudget(department: string, period: string, amount: number, user = 'wf-finance'): Promise<Answer> {
+    return this.api('PUT', `/budgets/${encodeURIComponent(department)}/${period}`, {
+      user,
+      groups: ['finance'],
+      body: { amount },
+    });
+  }
+
+  /** {amount, reserved, committed, remaining} of a department's budget. */
+  async budget(department: string, period: string, user = 'wf-finance'): Promise<Answer> {
+    const q = new URLSearchParams({ department, period });
+    return this.api('GET', `/budgets?${q}`, { user, groups: ['finance'] });
   }
 
   /** S501. */

@@ -19,6 +19,7 @@ export interface WorkflowApiProps {
   budgetQueue: IQueue;
   schedule: BudgetBatchSchedule;
   approval: StageConfig['approval'];
+  policy: StageConfig['policy'];
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
 }
@@ -77,6 +78,11 @@ export class WorkflowApi extends Construct {
     props.api.addRoute('POST /budget-batches/close', this.budget);
     props.api.addRoute('POST /budget-batches/{batchId}/answers', this.budget);
     props.api.addRoute('GET /budget-batches', this.budget);
+    // The ledger (lib/workflow/ledger.ts): budgets, their entries, automatic answers per department.
+    props.api.addRoute('PUT /budgets/{department}/{period}', this.budget);
+    props.api.addRoute('GET /budgets', this.budget);
+    props.api.addRoute('GET /budgets/{department}/{period}/entries', this.budget);
+    props.api.addRoute('PUT /budget-settings/{department}', this.budget);
 
     this.approvals = new AppFunction(this, 'Approvals', {
       ...base,

@@ -19,6 +19,7 @@ export interface WorkflowTasksProps {
   apiUrl: string;
   schedule: BudgetBatchSchedule;
   approval: StageConfig['approval'];
+  policy: StageConfig['policy'];
   /** The vendor's release bucket: S508 presigns the key from it (lib/vendor/key-issuer.ts). */
   releaseBucketName: string;
   keyTtlSeconds: number;
@@ -27,8 +28,11 @@ export interface WorkflowTasksProps {
 }
 
 /** Environment every workflow function shares (timeouts of the phases, batch schedule, links). */
-export function workflowEnvironment(p: Pick<WorkflowTasksProps, 'apiUrl' | 'schedule' | 'approval'>) {
+export function workflowEnvironment(
+  p: Pick<WorkflowTasksProps, 'apiUrl' | 'schedule' | 'approval' | 'policy'>,
+) {
   return {
+    POLICY: JSON.stringify(p.policy),
     API_URL: p.apiUrl,
     BUDGET_SCHEDULE: p.schedule,
     APPROVAL_REMINDER_SECONDS: String(p.approval.reminderSeconds),

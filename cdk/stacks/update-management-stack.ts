@@ -63,6 +63,7 @@ export class UpdateManagementStack extends Stack {
       apiUrl: this.api.url,
       schedule: config.budgetBatch.schedule,
       approval: config.approval,
+      policy: config.policy,
       releaseBucketName: props.releaseBucketName,
       keyTtlSeconds: config.keyTtlSeconds,
       logRetentionDays: config.logRetentionDays,
@@ -90,6 +91,7 @@ export class UpdateManagementStack extends Stack {
       budgetQueue: this.budgetQueue.queue,
       schedule: config.budgetBatch.schedule,
       approval: config.approval,
+      policy: config.policy,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });

@@ -1,10 +1,11 @@
 // The ends of a request: S508 (grant, key, mail), S509 (rejection mail), expired, failed.
 import { concludeRequest, type OutcomeInput } from '../../lib/workflow/outcomes.js';
-import { clock, keyIssuer, mailer, mailSettings, workflowStore } from './deps.js';
+import { clock, keyIssuer, ledgerStore, mailer, mailSettings, workflowStore } from './deps.js';
 
 const ports = {
   requests: workflowStore(),
   budget: workflowStore(),
+  ledger: ledgerStore(),
   mailer: mailer(),
   keys: keyIssuer(),
   clock,

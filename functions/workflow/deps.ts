@@ -2,6 +2,7 @@
 // constructs through AppFunction.bind*). Each getter reads only what it needs, and a missing
 // setting fails by name. Clients are created once per container.
 import { sharedDocumentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { SesMailer, sesClient } from '../../lib/adapters/ses-mailer.js';
@@ -9,6 +10,7 @@ import { SfnExecutions, SfnTaskCallbacks, sfnClient } from '../../lib/adapters/s
 import { SqsMessageQueue, sqsClient } from '../../lib/adapters/sqs-queue.js';
 import type { KeyIssuer } from '../../lib/ports/key-issuer.js';
 import type { BatchSchedule } from '../../lib/workflow/budget.js';
+import { type PolicyConfig, parsePolicyConfig } from '../../lib/workflow/policy.js';
 import type { Clock, WorkflowSettings } from '../../lib/workflow/ports.js';
 import { workflowKeyIssuer } from './key-issuer.js';
 
@@ -28,11 +30,27 @@ function seconds(name: string): number {
 const clock: Clock = { now: () => new Date() };
 
 let store: DynamoWorkflowStore | undefined;
+let ledger: DynamoLedgerStore | undefined;
+let policyConfig: PolicyConfig | undefined;
 let registry: DynamoRegistryStore | undefined;
 
 export const workflowStore = () => {
   store ??= new DynamoWorkflowStore(sharedDocumentClient(), required('TABLE_NAME'));
   return store;
+};
+export const ledgerStore = () => {
+  ledger ??= new DynamoLedgerStore(sharedDocumentClient(), required('TABLE_NAME'));
+  return ledger;
+};
+/** The stage's purchase policy (cdk/config.ts `policy`), parsed once; a bad value fails by name. */
+export const policy = (): PolicyConfig => {
+  if (policyConfig) return policyConfig;
+  try {
+    policyConfig = parsePolicyConfig(JSON.parse(required('POLICY')));
+  } catch (e) {
+    throw new Error(`Environment variable POLICY is not a valid policy: ${(e as Error).message}`);
+  }
+  return policyConfig;
 };
 export const registryStore = () => {
   registry ??= new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
@@ -77,6 +95,8 @@ export function budgetPorts() {
     clock,
     maxLinesPerBatch: Number(process.env.BUDGET_MAX_LINES_PER_BATCH ?? 500),
     apiUrl: required('API_URL'),
+    ledger: ledgerStore(),
+    policy: policy(),
   };
 }
 

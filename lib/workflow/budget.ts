@@ -6,7 +6,9 @@ import { type Caller, requireRole } from '../http/identity.js';
 import type { Page, PageRequest } from '../ports/registry.js';
 import { booleanOf, pageSizeOf, requireObject, textOf } from '../registry/validate.js';
 import { isBatchId, isLineId, lineIdOf, newBatchId } from './ids.js';
+import { budgetFor, type LedgerStore } from './ledger.js';
 import type { BudgetAnswer, BudgetBatch, BudgetLine, BudgetResult, ExecutionInput } from './model.js';
+import type { PolicyConfig } from './policy.js';
 import type { BudgetStore, Clock, MessageQueue, RequestStore, TaskCallbacks } from './ports.js';
 
 export type BatchSchedule = 'immediate' | 'daily' | 'weekly';
@@ -21,6 +23,8 @@ export interface BudgetPorts {
   maxLinesPerBatch: number;
   /** Where finance posts answers (named in each message). */
   apiUrl: string;
+  ledger: Pick<LedgerStore, 'budgetsOf' | 'reserve' | 'release'>;
+  policy: PolicyConfig;
 }
 
 /** A batch left "closing" this long is taken to have lost its sender, and is sent again. */
@@ -134,7 +138,7 @@ export async function closeNow(ports: BudgetPorts, caller: Caller) {
   return closeBatches(ports);
 }
 
-export type AnswerOutcome = 'accepted' | 'duplicate' | 'late' | 'unknown';
+export type AnswerOutcome = 'accepted' | 'duplicate' | 'late' | 'unknown' | 'over-budget';
 
 export function parseAnswers(body: unknown): Array<{ lineId: string; available: boolean; note?: string }> {
   const b = requireObject(body);
@@ -182,7 +186,21 @@ export async function answerBatch(ports: BudgetPorts, caller: Caller, batchIdPar
       answeredAt,
       answeredBy: caller.user,
     };
+    // A "yes" reserves the line's cost on the department's budget, where one is set; a yes the
+    // remaining budget cannot cover records nothing (finance raises the budget or answers no).
+    let reserved = false;
+    if (a.available) {
+      const held = await reserveForAnswer(ports, batch.batchId, a.lineId, caller.user, answeredAt);
+      if (held === 'insufficient') {
+        results.push({ lineId: a.lineId, outcome: 'over-budget' });
+        continue;
+      }
+      reserved = held === 'reserved';
+    }
     const r = await ports.budget.answerLine(batch.batchId, a.lineId, answer);
+    if (reserved && r.outcome !== 'recorded') {
+      await ports.ledger.release(lineRequestId(a.lineId), `answer ${r.outcome}`, caller.user, answeredAt);
+    }
     if (r.outcome === 'unknown') {
       results.push({ lineId: a.lineId, outcome: 'unknown' });
     } else if (r.outcome === 'withdrawn') {
@@ -200,6 +218,26 @@ export async function answerBatch(ports: BudgetPorts, caller: Caller, batchIdPar
   }
   await ports.budget.refreshBatchStatus(batch.batchId);
   return { batchId: batch.batchId, results };
+}
+
+const lineRequestId = (lineId: string) => `r-${lineId.slice(2)}`;
+
+async function reserveForAnswer(
+  ports: BudgetPorts,
+  batchId: string,
+  lineId: string,
+  by: string,
+  at: string,
+): Promise<'reserved' | 'insufficient' | 'held' | 'none'> {
+  const line = await ports.budget.getLine(lineId);
+  if (!line || line.batchId !== batchId || line.answer || line.withdrawnAt) return 'none';
+  const budget = await budgetFor(ports, line.department, new Date(line.createdAt));
+  if (!budget) return 'none';
+  return ports.ledger.reserve(
+    { requestId: line.requestId, department: line.department, period: budget.period, amount: line.total },
+    by,
+    at,
+  );
 }
 
 async function deliver(
@@ -225,7 +263,7 @@ async function deliver(
 
 /** GET /budget-batches?status=awaiting-answer|answered: batches with their lines. */
 export async function listBatches(
-  ports: Pick<BudgetPorts, 'budget'>,
+  ports: Pick<BudgetPorts, 'budget' | 'ledger' | 'policy'>,
   caller: Caller,
   query: Record<string, string>,
 ) {
@@ -240,6 +278,20 @@ export async function listBatches(
     limit,
     ...(after ? { after } : {}),
   } as PageRequest);
+  // The remaining budget beside each line, read once per department and month.
+  const remaining = new Map<string, Promise<{ period: string; remaining: number } | null>>();
+  const budgetOf = (l: BudgetLine) => {
+    const key = `${l.department}\n${l.createdAt.slice(0, 7)}`;
+    if (!remaining.has(key)) {
+      remaining.set(
+        key,
+        budgetFor(ports, l.department, new Date(l.createdAt)).then((b) =>
+          b ? { period: b.period, remaining: b.remaining } : null,
+        ),
+      );
+    }
+    return remaining.get(key)!;
+  };
   const items = await Promise.all(
     page.items.map(async (b) => {
       const lines = await ports.budget.linesOfBatch(b.batchId);
@@ -247,7 +299,13 @@ export async function listBatches(
       return {
         batchId: b.batchId,
         closedAt: b.closedAt,
-        lines: shown.map((l) => ({ ...financeLine(l), ...(l.answer ? { answer: l.answer } : {}) })),
+        lines: await Promise.all(
+          shown.map(async (l) => ({
+            ...financeLine(l),
+            budget: await budgetOf(l),
+            ...(l.answer ? { answer: l.answer } : {}),
+          })),
+        ),
       };
     }),
   );

@@ -28,3 +28,7 @@ export const APPROVAL_LINK_SK = 'LINK';
 export const APPROVAL_WAIT_SK = 'APPROVAL';
 /** The grant recorded on approval (S508) when no vendor KeyIssuer is wired: on the request's partition. */
 export const GRANT_SK = 'GRANT';
+
+/** The one request of a client and software in flight: pk REQLOCK#<clientId>#<software>, holds its id. */
+export const inFlightLockPk = (clientId: string, software: string) => `REQLOCK#${clientId}#${software}`;
+export const IN_FLIGHT_LOCK_SK = 'LOCK';

@@ -31,12 +31,24 @@ export interface UpdateRequest {
   bodyHash: string;
   /** Everyone who was asked to decide (approvers, delegates, escalation): they may read it. */
   deciders?: string[];
+  /** The budget answer given at submission (price 0, or the ledger's automatic "available"). */
+  budgetAnswer?: BudgetResult;
+  /** What the policy settled for this request at submission. */
+  policy?: RequestPolicy;
   statusReason?: string;
   executionArn?: string;
 }
 
+export interface RequestPolicy {
+  /** May the approver approve after finance said "no"? (No: the request ends rejected for budget.) */
+  approverMayOverrideBudget: boolean;
+}
+
 /** What the state machine starts with (also the input of every execution, unchanged). */
 export interface ExecutionInput {
+  /** Present when the budget was answered at submission: the machine goes straight to S504. */
+  budget?: BudgetResult;
+  policy: RequestPolicy;
   requestId: string;
   requester: string;
   clientId: string;
@@ -88,6 +100,8 @@ export interface BudgetBatch {
 /** The S503 result handed to the execution (SendTaskSuccess output). */
 export interface BudgetResult {
   lineId: string;
+  /** Who answered: finance's user, "ledger" (within the remaining budget) or "policy" (nothing to pay). */
+  answeredBy?: string;
   batchId: string;
   available: boolean;
   note: string;

@@ -14,12 +14,14 @@ import type { ApproverStore } from '../ports/registry-approvers.js';
 import { resolveApprover } from '../registry/approvers.js';
 import type { ApproverInfo } from './approvals.js';
 import { lineIdOf } from './ids.js';
+import type { LedgerStore } from './ledger.js';
 import type { BudgetResult, Decision, ExecutionInput } from './model.js';
 import type { BudgetStore, Clock, Mailer, RequestStore, WorkflowSettings } from './ports.js';
 
 export interface OutcomePorts {
   requests: RequestStore;
   budget: BudgetStore;
+  ledger: Pick<LedgerStore, 'commit' | 'release'>;
   mailer: Mailer;
   keys: KeyIssuer;
   clock: Clock;
@@ -52,6 +54,8 @@ export async function resolveRequestApprover(
 export type Outcome =
   | { outcome: 'approved'; decision: Decision; purchaseOrder: { messageId: string; at: string } }
   | { outcome: 'rejected'; decision: Decision }
+  /** Finance said no and the policy lets no approver override it. */
+  | { outcome: 'rejected-budget' }
   | { outcome: 'expired'; stage: 'budget' | 'approval' }
   | { outcome: 'failed'; reason?: string; error?: { Error?: string; Cause?: string }; step?: string };
 
@@ -71,8 +75,10 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
   const request = await factsOf(ports, state);
   switch (input.outcome) {
     case 'approved': {
-      // S507 happened in the state machine (sqs:sendMessage); its time is recorded here.
+      // S507 happened in the state machine (sqs:sendMessage); its time is recorded here, and
+      // the purchase order commits what the line reserved.
       await ports.requests.recordStep(state.requestId, 'S507', input.purchaseOrder);
+      await ports.ledger.commit(state.requestId, 'S507', at);
       const grant = await ports.keys.grant({
         requestId: state.requestId,
         clientId: state.clientId,
@@ -102,7 +108,20 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
       await ports.mailer.send(
         rejectedMail({ to, request, rejectedBy: input.decision.decidedBy, comment: input.decision.comment }),
       );
+      await ports.ledger.release(state.requestId, 'rejected by the approver', 'S509', at);
       await ports.requests.recordStep(state.requestId, 'S509', { at }, { status: 'REJECTED' });
+      return { status: 'REJECTED' };
+    }
+    case 'rejected-budget': {
+      const note = state.budget?.note ? ` (${state.budget.note})` : '';
+      const reason = `Finance answered that no budget is available${note}; the policy lets no approver override that.`;
+      await ports.mailer.send(rejectedMail({ to, request, rejectedBy: 'finance', comment: reason }));
+      await ports.requests.recordStep(
+        state.requestId,
+        'S509',
+        { at, rejectedBy: 'finance', reason: 'budget' },
+        { status: 'REJECTED', statusReason: reason },
+      );
       return { status: 'REJECTED' };
     }
     case 'expired': {
@@ -114,6 +133,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         // A finance answer that comes now is reported late instead of resuming nothing.
         await ports.budget.withdrawLine(lineIdOf(state.requestId), at);
       }
+      await ports.ledger.release(state.requestId, reason, 'workflow', at);
       await ports.mailer.send(expiredMail({ to, request, reason }));
       const key = input.stage === 'budget' ? 'S503.expired' : 'S506.expired';
       await ports.requests.recordStep(
@@ -128,6 +148,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
       const reason =
         input.reason ??
         `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`;
+      await ports.ledger.release(state.requestId, reason, 'workflow', at);
       await ports.mailer.send(failedMail({ to, request, reason }));
       await ports.requests.recordStep(
         state.requestId,

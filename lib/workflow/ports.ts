@@ -2,6 +2,7 @@
 // workflow-store.ts (DynamoDB), lib/adapters/sfn.ts (Step Functions), lib/adapters/sqs.ts.
 import type { Mailer } from '../ports/mailer.js';
 import type { Page, PageRequest } from '../ports/registry.js';
+import type { Reservation } from './ledger.js';
 import type {
   ApprovalLink,
   ApprovalPhase,
@@ -16,9 +17,20 @@ import type {
   UpdateRequest,
 } from './model.js';
 
+export type CreateOutcome =
+  | { outcome: 'created'; request: UpdateRequest }
+  | { outcome: 'exists'; request: UpdateRequest }
+  /** Another request of the same client and software is in flight (the request was not written). */
+  | { outcome: 'in-flight'; existing: { requestId: string; status: string } }
+  /** The reservation's budget was short or switched off (nothing was written). */
+  | { outcome: 'insufficient' };
+
 export interface RequestStore {
-  /** Creates the request unless it exists; answers the stored one either way. */
-  createRequest(request: UpdateRequest): Promise<{ created: boolean; request: UpdateRequest }>;
+  /**
+   * Creates the request unless it exists, in one transaction with the client+software's
+   * in-flight lock and, when given, the ledger reservation of its cost.
+   */
+  createRequest(request: UpdateRequest, reservation?: Reservation): Promise<CreateOutcome>;
   getRequest(requestId: string): Promise<UpdateRequest | undefined>;
   listByRequester(user: string, page: PageRequest): Promise<Page<UpdateRequest>>;
   /** Records a step (idempotent per key) and optionally a new status and more fields. */

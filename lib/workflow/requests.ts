@@ -6,13 +6,17 @@ import { type Caller, hasRole, requireRole } from '../http/identity.js';
 import type { RegistryStore } from '../ports/registry.js';
 import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
-import { isRequestId, requestIdOf } from './ids.js';
-import type { ExecutionInput, StepRecord, UpdateRequest } from './model.js';
-import type { Clock, Executions, RequestStore } from './ports.js';
+import { isRequestId, lineIdOf, requestIdOf } from './ids.js';
+import { budgetFor, type LedgerStore } from './ledger.js';
+import type { BudgetResult, ExecutionInput, StepRecord, UpdateRequest } from './model.js';
+import { evaluatePolicy, inFlightMessage, type PolicyConfig } from './policy.js';
+import type { Clock, CreateOutcome, Executions, RequestStore } from './ports.js';
 
 export interface SubmitPorts {
   requests: RequestStore;
-  registry: Pick<RegistryStore, 'getClient' | 'getSoftware'>;
+  registry: Pick<RegistryStore, 'getClient' | 'getSoftware' | 'installationsOfClient'>;
+  ledger: Pick<LedgerStore, 'budgetsOf'>;
+  policy: PolicyConfig;
   executions: Executions;
   clock: Clock;
 }
@@ -51,8 +55,14 @@ export async function submitRequest(
     }
     const software = await ports.registry.getSoftware(input.software);
     if (!software) throw new NotFound(`No software ${input.software} in the catalog`, 'software');
-    const at = ports.clock.now().toISOString();
-    const created = await ports.requests.createRequest({
+    const now = ports.clock.now();
+    const at = now.toISOString();
+    const [installed, budget] = await Promise.all([
+      ports.registry.installationsOfClient(client.clientId),
+      budgetFor({ ledger: ports.ledger, policy: ports.policy }, client.department, now),
+    ]);
+    const installedVersion = installed.find((i) => i.software === software.name)?.version;
+    const base = {
       requestId,
       requester: caller.user,
       clientId: client.clientId,
@@ -62,11 +72,64 @@ export async function submitRequest(
       reason: input.reason,
       quantity: 1,
       unitPrice: software.licencePrice,
-      status: 'AWAITING_BUDGET',
       createdAt: at,
-      steps: { S501: { at } },
       bodyHash,
-    });
+    };
+    const decision = evaluatePolicy(
+      base,
+      { licencePrice: software.licencePrice, ...(installedVersion ? { installedVersion } : {}) },
+      budget,
+      ports.policy,
+    );
+    if (decision.kind === 'refuse') throw new Conflict(decision.message, 'targetVersion');
+    const policy = { approverMayOverrideBudget: decision.approverMayOverrideBudget };
+    const waiting: UpdateRequest = { ...base, policy, status: 'AWAITING_BUDGET', steps: { S501: { at } } };
+    const answered = (answeredBy: 'ledger' | 'policy', note: string): UpdateRequest => {
+      const budgetAnswer: BudgetResult = {
+        lineId: lineIdOf(requestId),
+        batchId: '',
+        answeredBy,
+        available: true,
+        note,
+        answeredAt: at,
+        quantity: base.quantity,
+        unitPrice: base.unitPrice,
+        total: decision.cost,
+      };
+      return {
+        ...waiting,
+        budgetAnswer,
+        status: 'AWAITING_APPROVAL',
+        steps: {
+          S501: { at },
+          S502: { at, lineId: budgetAnswer.lineId, answeredBy },
+          S503: { at, available: true, note, total: decision.cost, answeredBy },
+        },
+      };
+    };
+    let created: CreateOutcome;
+    if (decision.finance === 'skip') {
+      created = await ports.requests.createRequest(
+        answered('policy', 'Nothing to pay: finance is not asked.'),
+      );
+    } else if (decision.finance === 'ledger' && budget) {
+      const note = `Within the ${client.department} budget for ${budget.period}.`;
+      created = await ports.requests.createRequest(answered('ledger', note), {
+        requestId,
+        department: client.department,
+        period: budget.period,
+        amount: decision.cost,
+      });
+      // Short after all (others reserved first) or switched off meanwhile: finance's batch decides.
+      if (created.outcome === 'insufficient') created = await ports.requests.createRequest(waiting);
+    } else {
+      created = await ports.requests.createRequest(waiting);
+    }
+    if (created.outcome === 'in-flight') {
+      throw new Conflict(inFlightMessage(base, created.existing), 'software');
+    }
+    if (created.outcome === 'insufficient')
+      throw new Error('A request without a reservation was refused for budget');
     request = created.request;
   }
   if (request.bodyHash !== bodyHash) {
@@ -89,6 +152,9 @@ export function executionInputOf(r: UpdateRequest): ExecutionInput {
     quantity: r.quantity,
     unitPrice: r.unitPrice,
     createdAt: r.createdAt,
+    // Requests from before the policy existed: the approver decides as before.
+    policy: r.policy ?? { approverMayOverrideBudget: true },
+    ...(r.budgetAnswer ? { budget: r.budgetAnswer } : {}),
   };
 }
 

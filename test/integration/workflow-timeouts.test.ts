@@ -9,9 +9,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { templateStateMachines } from '../../cdk/local/cloud.js';
 import { loadAssembly, TemplateResolver } from '../../cdk/local/template.js';
 import { documentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { SfnExecutions } from '../../lib/adapters/sfn.js';
+import { periodsOf } from '../../lib/workflow/periods.js';
+import { DEFAULT_POLICY } from '../../lib/workflow/policy.js';
 import { submitRequest } from '../../lib/workflow/requests.js';
 import { WorkflowDriver } from '../../scripts/workflow-driver.js';
 
@@ -77,6 +80,8 @@ describe('the approval clock', () => {
       {
         requests: new DynamoWorkflowStore(db, table),
         registry: new DynamoRegistryStore(db, table),
+        ledger: new DynamoLedgerStore(db, table),
+        policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },
       },
@@ -126,4 +131,46 @@ describe('the approval clock', () => {
     const page = await d.open(escalatedLink);
     expect(page.html).toContain('no longer waits');
   });
+
+  it("releases the ledger's reservation when the request expires without a decision", async () => {
+    const table = e.tables.registry;
+    const dept = `Expiry ${run}`;
+    const pc = `pc-wt-${run}-ledger`;
+    const period = periodsOf(new Date(), 1).month;
+    await d.addClient(pc, dept, [emp]);
+    expect((await d.setBudget(dept, period, 1000)).status).toBe(200);
+    const { requestId, status } = await submitRequest(
+      {
+        requests: new DynamoWorkflowStore(db, table),
+        registry: new DynamoRegistryStore(db, table),
+        ledger: new DynamoLedgerStore(db, table),
+        policy: DEFAULT_POLICY,
+        executions: new SfnExecutions(sfn, fastMachineArn),
+        clock: { now: () => new Date() },
+      },
+      { user: emp, groups: ['employees'] },
+      { 'idempotency-key': `timeout-${run}-2` },
+      { clientId: pc, software, reason: 'reserved, then forgotten' },
+    );
+    expect(status).toBe('AWAITING_APPROVAL');
+    expect((await d.budget(dept, period)).body).toMatchObject({ reserved: 150, remaining: 850 });
+    await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    const budget = await d.until(
+      'the release',
+      async () => (await d.budget(dept, period)).body,
+      (b) => b.reserved === 0,
+    );
+    expect(budget).toMatchObject({ amount: 1000, reserved: 0, committed: 0, remaining: 1000 });
+    const entries = await d.api('GET', `/budgets/${encodeURIComponent(dept)}/${period}/entries`, {
+      user: 'wf-finance',
+      groups: ['finance'],
+    });
+    expect(
+      entries.body.items.map((x: { kind: string; requestId?: string }) => [x.kind, x.requestId ?? null]),
+    ).toEqual([
+      ['set', null],
+      ['reserve', requestId],
+      ['release', requestId],
+    ]);
+  }, 90_000);
 });

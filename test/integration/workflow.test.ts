@@ -18,6 +18,13 @@ const deputy = `dep-${run}`;
 const poQueue = e.outputs.UpdateManagementStack!.PurchaseOrderQueueUrl!;
 let keys = 0;
 const key = () => `it-${run}-${++keys}-key`;
+let pcs = 0;
+/** A fresh client of `department` per request: one request per client and software is in flight at a time. */
+async function freshClient(users: string[], department = 'Sales'): Promise<string> {
+  const pc = `pc-wf-${run}-${++pcs}`;
+  await d.addClient(pc, department, users);
+  return pc;
+}
 
 beforeAll(async () => {
   await d.setUp({
@@ -37,15 +44,21 @@ beforeAll(async () => {
 afterAll(() => d.destroy());
 
 /** Submits, waits for the line to be filed, closes now, answers; returns the request id. */
-async function throughBudget(user: string, available: boolean, note?: string): Promise<string> {
-  const sent = await d.submit(user, { clientId, software, reason: 'needs the fix in 3.1' }, key());
+async function throughBudget(
+  user: string,
+  available: boolean,
+  note?: string,
+  department = 'Sales',
+): Promise<string> {
+  const pc = await freshClient([user], department);
+  const sent = await d.submit(user, { clientId: pc, software, reason: 'needs the fix in 3.1' }, key());
   expect(sent.status).toBe(202);
   const { requestId } = sent.body as { requestId: string };
   await d.untilStep(user, requestId, 'S502');
   const closed = await d.closeNow();
   expect(closed.status).toBe(200);
   const { batchId, line } = await d.lineOf(requestId);
-  expect(line).toMatchObject({ requestId, requester: user, department: 'Sales', software, version: '3.1' });
+  expect(line).toMatchObject({ requestId, requester: user, department, software, version: '3.1' });
   expect(line).toMatchObject({ quantity: 1, unitPrice: 150, total: 150 });
   const answered = await d.answer(batchId, [{ lineId: line.lineId, available, ...(note ? { note } : {}) }]);
   expect(answered.status).toBe(200);
@@ -116,8 +129,8 @@ describe('the update-request workflow', () => {
     expect(rejected!.body.html).toContain('Wait for &lt;3.2&gt;, it fixes the licence server');
   });
 
-  it("budget denied: the approver still decides, seeing finance's answer", async () => {
-    const requestId = await throughBudget(emp, false, 'no budget left this quarter');
+  it("budget denied where the policy lets approvers override (Research): the approver decides, seeing finance's answer", async () => {
+    const requestId = await throughBudget(emp, false, 'no budget left this quarter', 'Research');
     await d.untilStatus(emp, requestId, 'AWAITING_APPROVAL');
     const mail = (await d.mailsTo(boss, new RegExp(software), 3)).find((m) =>
       m.body.text?.includes(requestId),
@@ -129,6 +142,22 @@ describe('the update-request workflow', () => {
     await d.decide(link, page.html, 'approve');
     const final = await d.untilStatus(emp, requestId, 'APPROVED');
     expect(final.steps.find((s: { step: string }) => s.step === 'S503')).toMatchObject({ available: false });
+  });
+
+  it('budget denied under the default policy: REJECTED for budget, mailed, no approver asked', async () => {
+    const requestId = await throughBudget(other, false, 'Sales is out of money');
+    const final = await d.untilStatus(other, requestId, 'REJECTED');
+    expect(final.statusReason).toContain(
+      'Finance answered that no budget is available (Sales is out of money)',
+    );
+    expect(final.steps.map((s: { step: string }) => s.step)).toEqual(['S501', 'S502', 'S503', 'S509']);
+    expect(final.steps.find((s: { step: string }) => s.step === 'S509')).toMatchObject({
+      rejectedBy: 'finance',
+    });
+    const mails = await d.mailsTo(other, new RegExp(`^Rejected: ${software}`), 2);
+    expect(mails.some((m) => m.body.text?.includes('Sales is out of money'))).toBe(true);
+    const toBoss = (await d.mailbox()).filter((m) => m.destination.to.includes(`${boss}@upman.example`));
+    expect(toBoss.some((m) => m.body.text?.includes(requestId))).toBe(false);
   });
 
   it('no approver: FAILED with a clear reason, mailed to the employee', async () => {
@@ -221,7 +250,8 @@ describe('the update-request workflow', () => {
   });
 
   it('answers duplicate and unknown budget answers as such', async () => {
-    const sent = await d.submit(emp, { clientId, software, reason: 'answer twice' }, key());
+    const pc = await freshClient([emp]);
+    const sent = await d.submit(emp, { clientId: pc, software, reason: 'answer twice' }, key());
     const requestId = sent.body.requestId as string;
     await d.untilStep(emp, requestId, 'S502');
     await d.closeNow();

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -64,6 +65,8 @@ beforeEach(() => {
   ddb.reset();
   sfn.reset();
   sqs.reset();
+  // No budget set for the department: the ledger takes no part.
+  ddb.on(BatchGetCommand).resolves({ Responses: {} });
 });
 
 describe('the S502 task: a budget line waits with its token', () => {
@@ -193,6 +196,7 @@ describe("finance's answers (S503)", () => {
 
   it('records an answer once and resumes its execution with it', async () => {
     // Generic stubs first: aws-sdk-client-mock lets the latest matching one answer.
+    ddb.on(GetCommand, { Key: { pk: `LINE#${lineId}`, sk: 'LINE' } }).resolves({ Item: line({ batchId }) });
     ddb.on(UpdateCommand).resolves({});
     ddb
       .on(UpdateCommand, { UpdateExpression: 'SET answer = :a' })
@@ -233,6 +237,8 @@ describe("finance's answers (S503)", () => {
       .on(GetCommand, { Key: { pk: `BATCH#${batchId}`, sk: 'BATCH' } })
       .resolves({ Item: { batchId, closedAt: 't' } });
     ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(BatchGetCommand).resolves({ Responses: {} });
+    ddb.on(GetCommand, { Key: { pk: `LINE#${lineId}`, sk: 'LINE' } }).resolves({ Item: line({ batchId }) });
     ddb.on(UpdateCommand).resolves({});
     ddb
       .on(UpdateCommand, { UpdateExpression: 'SET answer = :a' })
@@ -277,6 +283,21 @@ describe("finance's answers (S503)", () => {
       Items: [{ batchId, closedAt: '2025-01-06T17:00:00.000Z', status: 'awaiting-answer' }],
     });
     const other = 'l-CCCCCCCCCCCCCCCCCCCCCCCC';
+    // The department's budget of the line's month, shown beside the line.
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        registry: [
+          {
+            pk: 'BUDGET#Sales',
+            sk: 'PERIOD#2025-01',
+            department: 'Sales',
+            period: '2025-01',
+            amount: 500,
+            remaining: 379.5,
+          },
+        ],
+      },
+    });
     ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `LINES#${batchId}` } }).resolves({
       Items: [line({ batchId }), line({ batchId, lineId: other, answer: { available: true } })],
     });
@@ -306,6 +327,7 @@ describe("finance's answers (S503)", () => {
             quantity: 1,
             unitPrice: 120.5,
             total: 120.5,
+            budget: { period: '2025-01', remaining: 379.5 },
           },
         ],
       },

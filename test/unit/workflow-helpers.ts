@@ -16,6 +16,12 @@ export const ENV = {
   APPROVAL_ESCALATION_SECONDS: '172800',
   APPROVAL_EXPIRY_SECONDS: '259200',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POLICY: JSON.stringify({
+    currency: 'EUR',
+    fiscalYearStartMonth: 1,
+    approverMayOverrideBudget: false,
+    departments: {},
+  }),
 };
 
 export function setEnv(extra: Record<string, string> = {}): void {

@@ -1,7 +1,14 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { requestIdOf } from '../../lib/workflow/ids.js';
 import { apiEvent, bodyOf, lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
 
@@ -22,33 +29,84 @@ const body = { clientId: 'pc-ando', software: 'editor', reason: 'security fix' }
 const key = 'key-0001-abcdef';
 const requestId = requestIdOf('ando', key);
 
-function registryHas() {
+function registryHas(price = 120, installed?: string) {
   ddb.on(GetCommand, { Key: { pk: 'CLIENT#pc-ando', sk: 'CLIENT' } }).resolves({
     Item: { pk: 'CLIENT#pc-ando', sk: 'CLIENT', clientId: 'pc-ando', department: 'Sales', users: ['ando'] },
   });
   ddb.on(GetCommand, { Key: { pk: 'SOFTWARE#editor', sk: 'SOFTWARE' } }).resolves({
-    Item: { name: 'editor', latestVersion: '2.0', licencePrice: 120, latestRevision: 20 },
+    Item: { name: 'editor', latestVersion: '2.0', licencePrice: price, latestRevision: 20 },
   });
+  // The client's installations (its inventory).
+  ddb.on(QueryCommand).resolves({
+    Items: installed
+      ? [
+          {
+            pk: 'CLIENT#pc-ando',
+            sk: 'SW#editor',
+            clientId: 'pc-ando',
+            software: 'editor',
+            version: installed,
+          },
+        ]
+      : [],
+  });
+  // No budget set for Sales unless a test says so.
+  ddb.on(BatchGetCommand).resolves({ Responses: {} });
 }
+
+const withBudget = (remaining: number, automaticAnswers?: boolean) =>
+  ddb.on(BatchGetCommand).resolves({
+    Responses: {
+      registry: [
+        {
+          pk: 'BUDGET#Sales',
+          sk: 'PERIOD#2025-01',
+          department: 'Sales',
+          period: '2025-01',
+          amount: 1000,
+          remaining,
+        },
+        ...(automaticAnswers === undefined
+          ? []
+          : [{ pk: 'BUDGET#Sales', sk: 'SETTINGS', department: 'Sales', automaticAnswers }]),
+      ],
+    },
+  });
+
+const canceled = (...codes: string[]) =>
+  new TransactionCanceledException({
+    message: 'canceled',
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
 
 const post = (b: unknown, headers: Record<string, string> = { 'idempotency-key': key }, user = 'ando') =>
   submit(apiEvent('POST /update-requests', { user, body: b, headers }), lambdaContext).then(bodyOf);
 
+const transactions = () => ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
+const started = () => JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input.input!);
+
 describe('POST /update-requests (S501)', () => {
+  afterEach(() => vi.useRealTimers());
   beforeEach(() => {
+    // In January 2025: the budgets below are of period 2025-01.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2025-01-15T10:00:00.000Z'));
     ddb.reset();
     sfn.reset();
     registryHas();
     sfn.on(StartExecutionCommand).resolves({ executionArn: `arn:exec:${requestId}` });
+    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
   });
 
-  it('records the request and starts its execution named by the request id, answering 202', async () => {
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({});
-    ddb.on(PutCommand).resolves({});
+  it('records the request with its in-flight lock and starts its execution named by the request id, answering 202', async () => {
     const res = await post(body);
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ requestId, status: 'AWAITING_BUDGET' });
-    const put = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    const [items] = transactions();
+    expect(items).toHaveLength(2);
+    const put = items![0]!.Put!;
     expect(put.ConditionExpression).toBe('attribute_not_exists(pk)');
     expect(put.Item).toMatchObject({
       pk: `REQ#${requestId}`,
@@ -60,16 +118,17 @@ describe('POST /update-requests (S501)', () => {
       targetVersion: '2.0',
       unitPrice: 120,
       quantity: 1,
+      policy: { approverMayOverrideBudget: false },
     });
     expect(put.Item?.steps).toHaveProperty('S501');
+    expect(items![1]!.Put).toMatchObject({
+      Item: { pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK', requestId },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
     const start = sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input;
     expect(start.name).toBe(requestId);
-    expect(JSON.parse(start.input!)).toMatchObject({
-      requestId,
-      requester: 'ando',
-      software: 'editor',
-      quantity: 1,
-    });
+    expect(started()).toMatchObject({ requestId, requester: 'ando', software: 'editor', quantity: 1 });
+    expect(started()).not.toHaveProperty('budget');
   });
 
   it('answers the same request for a resend of the same key, and starts with the same name and input', async () => {
@@ -80,20 +139,112 @@ describe('POST /update-requests (S501)', () => {
       bodyHash: undefined,
     });
     // The stored body hash is whatever the first call computed: take it from a first run.
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolvesOnce({});
-    ddb.on(PutCommand).resolves({});
     await post(body);
-    const first = ddb.commandCalls(PutCommand)[0]!.args[0].input.Item!;
+    const first = transactions()[0]![0]!.Put!.Item!;
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({
       Item: { ...stored, ...first },
     });
     const again = await post(body);
     expect(again.status).toBe(202);
     expect(again.body.requestId).toBe(requestId);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect(transactions()).toHaveLength(1);
     const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     expect(starts).toHaveLength(2);
     expect(starts[1]).toEqual(starts[0]);
+  });
+
+  it('refuses a version the client already runs (409), writing nothing', async () => {
+    registryHas(120, '2.0');
+    const res = await post(body);
+    expect(res.status).toBe(409);
+    expect(res.body.message).toContain('pc-ando already runs editor 2.0');
+    expect(transactions()).toHaveLength(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses while a request of the same client and software is in flight (409 naming it)', async () => {
+    const other = 'r-BBBBBBBBBBBBBBBBBBBBBBBB';
+    ddb.on(TransactWriteCommand).rejects(canceled('None', 'ConditionalCheckFailed'));
+    ddb.on(GetCommand, { Key: { pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK' } }).resolves({
+      Item: { requestId: other },
+    });
+    ddb.on(GetCommand, { Key: { pk: `REQ#${other}`, sk: 'REQUEST' } }).resolves({
+      Item: storedRequest({ requestId: other, status: 'AWAITING_APPROVAL', targetVersion: '2.0' }),
+    });
+    const res = await post(body);
+    expect(res.status).toBe(409);
+    expect(res.body.message).toContain(other);
+    expect(res.body.message).toContain('AWAITING_APPROVAL');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('takes over the lock of a request that left flight, conditionally on it naming that request', async () => {
+    const old = 'r-CCCCCCCCCCCCCCCCCCCCCCCC';
+    ddb.on(TransactWriteCommand).rejectsOnce(canceled('None', 'ConditionalCheckFailed')).resolves({});
+    ddb
+      .on(GetCommand, { Key: { pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK' } })
+      .resolves({ Item: { requestId: old } });
+    ddb.on(GetCommand, { Key: { pk: `REQ#${old}`, sk: 'REQUEST' } }).resolves({
+      Item: storedRequest({ requestId: old, status: 'REJECTED' }),
+    });
+    const res = await post(body);
+    expect(res.status).toBe(202);
+    const lock = transactions()[1]![1]!.Put!;
+    expect(lock.ConditionExpression).toBe('requestId = :stale');
+    expect(lock.ExpressionAttributeValues).toEqual({ ':stale': old });
+  });
+
+  it('skips finance for a price of 0: S502/S503 answered by the policy, the execution starts with the answer', async () => {
+    registryHas(0);
+    const res = await post(body);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('AWAITING_APPROVAL');
+    const [items] = transactions();
+    expect(items).toHaveLength(2);
+    expect(items![0]!.Put!.Item!.steps).toMatchObject({
+      S503: { available: true, answeredBy: 'policy', total: 0 },
+    });
+    expect(started().budget).toMatchObject({ available: true, answeredBy: 'policy', total: 0 });
+  });
+
+  it('reserves the cost on the ledger when the remaining budget covers it, in the same transaction', async () => {
+    withBudget(500);
+    const res = await post(body);
+    expect(res.status).toBe(202);
+    const [items] = transactions();
+    const budget = items!.find((i) => i.Update?.Key?.pk === 'BUDGET#Sales')!.Update!;
+    expect(budget.Key).toEqual({ pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' });
+    expect(budget.ConditionExpression).toBe('remaining >= :c');
+    expect(budget.ExpressionAttributeValues).toEqual({ ':c': 120 });
+    expect(items!.find((i) => i.ConditionCheck)?.ConditionCheck?.Key).toEqual({
+      pk: 'BUDGET#Sales',
+      sk: 'SETTINGS',
+    });
+    expect(started().budget).toMatchObject({ available: true, answeredBy: 'ledger', total: 120 });
+  });
+
+  it("sends the line to finance's batch when the reservation fails (others took the budget first)", async () => {
+    withBudget(500);
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(canceled('None', 'None', 'ConditionalCheckFailed', 'None', 'None', 'None'))
+      .resolves({});
+    const res = await post(body);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('AWAITING_BUDGET');
+    expect(transactions()[1]).toHaveLength(2);
+    expect(started()).not.toHaveProperty('budget');
+  });
+
+  it('asks finance when the budget falls short or its automatic answers are off, without trying to reserve', async () => {
+    withBudget(100);
+    expect((await post(body)).body.status).toBe('AWAITING_BUDGET');
+    withBudget(500, false);
+    ddb
+      .on(GetCommand, { Key: { pk: `REQ#${requestIdOf('ando', 'key-0002-abcdef')}`, sk: 'REQUEST' } })
+      .resolves({});
+    expect((await post(body, { 'idempotency-key': 'key-0002-abcdef' })).body.status).toBe('AWAITING_BUDGET');
+    for (const items of transactions()) expect(items).toHaveLength(2);
   });
 
   it('refuses the same key with another body (409 naming Idempotency-Key)', async () => {
@@ -128,7 +279,7 @@ describe('POST /update-requests (S501)', () => {
     const res = await post({ ...body, software: 'nothing' });
     expect(res.status).toBe(404);
     expect(res.body.field).toBe('software');
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(transactions()).toHaveLength(0);
   });
 });
 

@@ -1,11 +1,15 @@
 // Finance's side of S502/S503: POST /budget-batches/close (close now),
-// POST /budget-batches/{batchId}/answers, GET /budget-batches?status=awaiting-answer.
+// POST /budget-batches/{batchId}/answers, GET /budget-batches?status=awaiting-answer; and the
+// ledger: PUT /budgets/{department}/{period}, GET /budgets, GET /budgets/{department}/{period}/entries,
+// PUT /budget-settings/{department}.
 import { NotFound } from '../../../lib/errors.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { answerBatch, closeNow, listBatches } from '../../../lib/workflow/budget.js';
-import { budgetPorts } from '../../workflow/deps.js';
+import { getBudget, listEntries, setBudget, setDepartmentSettings } from '../../../lib/workflow/ledger.js';
+import { budgetPorts, clock, ledgerStore, policy } from '../../workflow/deps.js';
 
 const ports = budgetPorts();
+const ledgerPorts = { ledger: ledgerStore(), clock, policy: policy() };
 
 export const handler = httpHandler(async ({ caller, event, pathParameters, query, body }) => {
   switch (event.routeKey) {
@@ -15,6 +19,14 @@ export const handler = httpHandler(async ({ caller, event, pathParameters, query
       return json(200, await answerBatch(ports, caller, pathParameters.batchId!, body));
     case 'GET /budget-batches':
       return json(200, await listBatches(ports, caller, query));
+    case 'PUT /budgets/{department}/{period}':
+      return json(200, await setBudget(ledgerPorts, caller, pathParameters, body));
+    case 'GET /budgets':
+      return json(200, await getBudget(ledgerPorts, caller, query));
+    case 'GET /budgets/{department}/{period}/entries':
+      return json(200, await listEntries(ledgerPorts, caller, pathParameters, query));
+    case 'PUT /budget-settings/{department}':
+      return json(200, await setDepartmentSettings(ledgerPorts, caller, pathParameters, body));
     default:
       throw new NotFound(`No route ${event.routeKey}`);
   }

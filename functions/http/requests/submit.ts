@@ -1,9 +1,16 @@
 // POST /update-requests (S501): records the request and starts its execution. 202 {requestId}.
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
-import { clock, executions, registryStore, workflowStore } from '../../workflow/deps.js';
+import { clock, executions, ledgerStore, policy, registryStore, workflowStore } from '../../workflow/deps.js';
 
-const ports = { requests: workflowStore(), registry: registryStore(), executions: executions(), clock };
+const ports = {
+  requests: workflowStore(),
+  registry: registryStore(),
+  ledger: ledgerStore(),
+  policy: policy(),
+  executions: executions(),
+  clock,
+};
 
 export const handler = httpHandler(async ({ caller, headers, body }) =>
   json(202, await submitRequest(ports, caller, headers, body)),

@@ -9,11 +9,13 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Page, PageRequest } from '../../ports/registry.js';
 import { REQUEST_SK, requestItemKeys, requestPk } from '../../registry/keys.js';
 import { isInFlight } from '../../registry/model.js';
+import { compareVersions } from '../../registry/version.js';
 import {
   APPROVAL_LINK_SK,
   APPROVAL_WAIT_SK,
@@ -23,6 +25,8 @@ import {
   batchesSk,
   batchLinesPk,
   batchPk,
+  IN_FLIGHT_LOCK_SK,
+  inFlightLockPk,
   LINE_SK,
   linePk,
   OPEN_LINES_PK,
@@ -30,6 +34,7 @@ import {
   requesterPk,
   requesterSk,
 } from '../../workflow/keys.js';
+import type { Reservation } from '../../workflow/ledger.js';
 import type {
   ApprovalLink,
   ApprovalWait,
@@ -41,9 +46,26 @@ import type {
   StepRecord,
   UpdateRequest,
 } from '../../workflow/model.js';
-import type { AddLineResult, ApprovalStore, BudgetStore, RequestStore } from '../../workflow/ports.js';
+import type {
+  AddLineResult,
+  ApprovalStore,
+  BudgetStore,
+  CreateOutcome,
+  RequestStore,
+} from '../../workflow/ports.js';
+import { DynamoLedgerStore, failedConditions, isConflict } from './ledger-store.js';
 
 type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * Whether an existing request keeps a new one of the same client and software out: while it
+ * waits for budget or approval, or once approved for a version at least as new (its key covers it).
+ */
+function blocks(existing: UpdateRequest, targetVersion: string): boolean {
+  if (existing.status === 'AWAITING_BUDGET' || existing.status === 'AWAITING_APPROVAL') return true;
+  return existing.status === 'APPROVED' && compareVersions(existing.targetVersion, targetVersion) >= 0;
+}
 
 const KEYS = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'gsi3pk', 'gsi3sk', 'expiresAt'];
 /** Links and waits are kept this long after they end (TTL), for the record. */
@@ -68,34 +90,85 @@ const toLine = (item: Item) => strip(item, ['taskToken']) as unknown as BudgetLi
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
 
 export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalStore {
+  private readonly ledger: DynamoLedgerStore;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.ledger = new DynamoLedgerStore(db, tableName);
+  }
 
   // ---- requests --------------------------------------------------------------------------
 
-  async createRequest(request: UpdateRequest): Promise<{ created: boolean; request: UpdateRequest }> {
+  async createRequest(request: UpdateRequest, reservation?: Reservation): Promise<CreateOutcome> {
     const { deciders: _deciders, ...fields } = request;
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...requestItemKeys(request),
-            gsi1pk: requesterPk(request.requester),
-            gsi1sk: requesterSk(request.createdAt, request.requestId),
-            ...fields,
+    const lockKey = { pk: inFlightLockPk(request.clientId, request.software), sk: IN_FLIGHT_LOCK_SK };
+    // A lock whose request has left flight is stale: it is taken over, conditionally on it
+    // still naming that request.
+    let stale: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const items: TransactItem[] = [
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...requestItemKeys(request),
+              gsi1pk: requesterPk(request.requester),
+              gsi1sk: requesterSk(request.createdAt, request.requestId),
+              ...fields,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { created: true, request };
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      const existing = await this.getRequest(request.requestId);
-      if (!existing) throw e;
-      return { created: false, request: existing };
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...lockKey,
+              requestId: request.requestId,
+              targetVersion: request.targetVersion,
+              at: request.createdAt,
+            },
+            ConditionExpression: stale ? 'requestId = :stale' : 'attribute_not_exists(pk)',
+            ...(stale ? { ExpressionAttributeValues: { ':stale': stale } } : {}),
+          },
+        },
+        ...(reservation ? this.ledger.reservationItems(reservation, 'ledger', request.createdAt, true) : []),
+      ];
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return { outcome: 'created', request };
+      } catch (e) {
+        const failed = failedConditions(e);
+        if (failed.includes(0)) {
+          const existing = await this.getRequest(request.requestId);
+          if (existing) return { outcome: 'exists', request: existing };
+          throw e;
+        }
+        if (failed.includes(1)) {
+          const lock = await this.db.send(
+            new GetCommand({ TableName: this.tableName, Key: lockKey, ConsistentRead: true }),
+          );
+          const holder = lock.Item?.requestId as string | undefined;
+          const existing = holder ? await this.getRequest(holder) : undefined;
+          if (existing && blocks(existing, request.targetVersion)) {
+            return {
+              outcome: 'in-flight',
+              existing: { requestId: existing.requestId, status: existing.status },
+            };
+          }
+          stale = holder;
+        } else if (failed.length > 0) {
+          return { outcome: 'insufficient' }; // the budget (or its automatic answers) said no
+        } else if (!isConflict(e)) {
+          throw e;
+        }
+        if (attempt >= 60) throw e;
+        await new Promise((r) =>
+          setTimeout(r, Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random())),
+        );
+      }
     }
   }
 

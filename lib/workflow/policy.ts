@@ -1,0 +1,135 @@
+// The purchase policy: what happens to a request before anyone is asked. A pure function of the
+// request, what the catalog and registry say, the department's budget and the stage config, so
+// every rule is unit-tested without storage. The stores enforce the same rules with conditional
+// writes (the in-flight lock, the ledger's reservation); this decides what to attempt.
+import { z } from 'zod';
+import { compareVersions } from '../registry/version.js';
+
+/** One department's deviations from the stage's defaults. */
+export interface DepartmentPolicy {
+  approverMayOverrideBudget?: boolean;
+}
+
+/** The stage config's `policy` (cdk/config.ts), as the functions receive it (env POLICY). */
+export interface PolicyConfig {
+  /** The organisation's one currency (ISO 4217), shown with every amount. */
+  currency: string;
+  /** First month (1–12) of the fiscal year: quarter budgets ("2026-Q1") start there. */
+  fiscalYearStartMonth: number;
+  /** Whether an approver may approve a request finance said "no" to (default: no, it ends rejected). */
+  approverMayOverrideBudget: boolean;
+  departments: Record<string, DepartmentPolicy>;
+}
+
+const policySchema = z
+  .object({
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a three-letter ISO 4217 code'),
+    fiscalYearStartMonth: z.number().int().min(1).max(12),
+    approverMayOverrideBudget: z.boolean(),
+    departments: z.record(
+      z.string().min(1),
+      z.object({ approverMayOverrideBudget: z.boolean().optional() }).strict(),
+    ),
+  })
+  .strict();
+
+/** Parses the policy (the stage config at synth, env POLICY at load); the error names the field. */
+export function parsePolicyConfig(value: unknown): PolicyConfig {
+  const parsed = policySchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${issue.path.join('.') || '(policy)'}: ${issue.message}`);
+  }
+  return parsed.data as PolicyConfig;
+}
+
+export const DEFAULT_POLICY: PolicyConfig = {
+  currency: 'EUR',
+  fiscalYearStartMonth: 1,
+  approverMayOverrideBudget: false,
+  departments: {},
+};
+
+export interface PolicyRequest {
+  clientId: string;
+  department: string;
+  software: string;
+  targetVersion: string;
+  quantity: number;
+}
+
+export interface PolicyCatalog {
+  licencePrice: number;
+  /** The version the client runs now (from its inventory), if it runs the software at all. */
+  installedVersion?: string;
+  /** A request of the same client and software still in flight, as last read. */
+  inFlight?: { requestId: string; status: string };
+}
+
+/** The department's budget for the request's period, as last read (undefined: none is set). */
+export interface PolicyBudget {
+  period: string;
+  remaining: number;
+  automaticAnswers: boolean;
+}
+
+export type PolicyDecision =
+  | { kind: 'refuse'; reason: 'already-installed' | 'in-flight'; message: string; existingRequestId?: string }
+  | {
+      kind: 'proceed';
+      cost: number;
+      /**
+       * skip: nothing to pay (price 0), finance is not asked; ledger: try to reserve the cost
+       * now (an automatic "available"); batch: finance's next batch decides.
+       */
+      finance: 'skip' | 'ledger' | 'batch';
+      /** The budget the line would draw on, when one is set. */
+      budget?: { period: string; remaining: number };
+      approverMayOverrideBudget: boolean;
+    };
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export function departmentPolicy(config: PolicyConfig, department: string): Required<DepartmentPolicy> {
+  const own = config.departments[department] ?? {};
+  return { approverMayOverrideBudget: own.approverMayOverrideBudget ?? config.approverMayOverrideBudget };
+}
+
+export function evaluatePolicy(
+  request: PolicyRequest,
+  catalog: PolicyCatalog,
+  budget: PolicyBudget | undefined,
+  config: PolicyConfig,
+): PolicyDecision {
+  if (
+    catalog.installedVersion !== undefined &&
+    compareVersions(catalog.installedVersion, request.targetVersion) >= 0
+  ) {
+    return {
+      kind: 'refuse',
+      reason: 'already-installed',
+      message: `${request.clientId} already runs ${request.software} ${catalog.installedVersion}, not older than ${request.targetVersion}`,
+    };
+  }
+  if (catalog.inFlight) {
+    return {
+      kind: 'refuse',
+      reason: 'in-flight',
+      existingRequestId: catalog.inFlight.requestId,
+      message: inFlightMessage(request, catalog.inFlight),
+    };
+  }
+  const cost = round2(request.quantity * catalog.licencePrice);
+  const { approverMayOverrideBudget } = departmentPolicy(config, request.department);
+  const shown = budget ? { budget: { period: budget.period, remaining: budget.remaining } } : {};
+  if (cost === 0) return { kind: 'proceed', cost, finance: 'skip', approverMayOverrideBudget, ...shown };
+  const ledger = budget !== undefined && budget.automaticAnswers && budget.remaining >= cost;
+  return { kind: 'proceed', cost, finance: ledger ? 'ledger' : 'batch', approverMayOverrideBudget, ...shown };
+}
+
+export function inFlightMessage(
+  request: Pick<PolicyRequest, 'clientId' | 'software'>,
+  existing: { requestId: string; status: string },
+): string {
+  return `A request for ${request.software} on ${request.clientId} is already in flight: ${existing.requestId} (${existing.status})`;
+}
