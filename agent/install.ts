@@ -1,24 +1,28 @@
 // Installing a downloaded package into <root>/<software>/ (【0015】【0028】) with an atomic swap:
-// build the new tree in <root>/.upman/staging (a copy of the old one plus the delta, or the
-// unpacked full package), then rename old → backup and staging → live. A journal written
+// build the new tree in <root>/.upman/staging (hard links to the old one's unchanged files plus
+// the patched ones, or the unpacked full package), then rename old → backup and staging → live. A journal written
 // before the first rename lets the next run finish or undo a swap that a kill interrupted;
 // any failure before the swap leaves the old tree untouched.
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
-  cp,
+  copyFile,
+  link,
   mkdir,
   mkdtemp,
   open,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
   stat,
+  symlink,
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyDelta, readDeltaIndex, unpackFull } from '../lib/vendor/apply.js';
+import { unpackFull } from '../lib/vendor/apply.js';
+import { readDeltaHeader, writeDeltaFiles } from '../lib/vendor/delta.js';
 import { scanTree } from '../lib/vendor/package.js';
 import { AgentError } from './errors.js';
 import {
@@ -93,6 +97,7 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
 
     const old = await readInstalled(root, software);
     const liveExists = await exists(live);
+    let result: ApplyResult | undefined;
     if (input.kind === 'delta') {
       if (!old || String(old.revision) !== String(input.fromRevision)) {
         throw new AgentError(
@@ -101,11 +106,26 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
             'run the command again to get a key that matches this client',
         );
       }
-      const index = await readDeltaIndex(input.archive);
-      if (index.files.includes(MANIFEST))
+      const opened = await readDeltaHeader(input.archive);
+      const { header } = opened;
+      if (header.software !== software || String(header.from) !== String(old.revision)) {
+        throw new AgentError(
+          'install-failed',
+          `The package is a delta of ${header.software} from revision ${header.from}, not for ${software} at revision ${old.revision}`,
+        );
+      }
+      if ([...header.files.map((f) => f.path), ...header.deleted].includes(MANIFEST))
         throw new AgentError('install-failed', `The package may not contain ${MANIFEST}`);
-      await cp(live, stage, { recursive: true, force: true, errorOnExist: false, verbatimSymlinks: true });
-      await applyDelta(input.archive, stage);
+      // Cost in proportion to the change: unchanged files are hard-linked, not copied or
+      // hashed (the previous install verified them); only the patched files are written and hashed.
+      const replaced = new Set([...header.files.map((f) => f.path), ...header.deleted, MANIFEST]);
+      await linkTree(live, stage, replaced);
+      await writeDeltaFiles(input.archive, live, stage, opened);
+      result = {
+        added: header.files.filter((f) => !f.old).map((f) => f.path),
+        changed: header.files.filter((f) => f.old).map((f) => f.path),
+        deleted: header.deleted,
+      };
     } else {
       await unpackFull(input.archive, stage);
       if (await exists(join(stage, MANIFEST))) {
@@ -113,7 +133,7 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
       }
     }
     await writeManifest(stage, input.manifest);
-    const result = await diffTrees(liveExists ? live : undefined, stage);
+    result ??= await diffTrees(liveExists ? live : undefined, stage);
     await at('staged');
 
     backup = liveExists ? join(stagingDir(root), `${software}-old-${randomBytes(4).toString('hex')}`) : null;
@@ -271,6 +291,28 @@ function alive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Mirrors `from` into `to` with hard links (a copy where the file system refuses one), leaving
+ * out the relative paths in `skip`. Files are replaced, never written into, so the link is safe.
+ */
+async function linkTree(from: string, to: string, skip: Set<string>, prefix = ''): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target);
+      await chmod(target, (await stat(source)).mode & 0o7777);
+      await linkTree(source, target, skip, path);
+    } else if (skip.has(path)) {
+    } else if (entry.isFile()) {
+      await link(source, target).catch(() => copyFile(source, target));
+    } else if (entry.isSymbolicLink()) {
+      await symlink(await readlink(source), target);
+    }
   }
 }
 

@@ -4,7 +4,12 @@
 // which works from the vendor's own account too (claim 9).
 import type { Command } from 'commander';
 import { S3Releases } from '../../lib/adapters/s3/releases.js';
-import { type CatalogUpdater, type PublishResult, publishRelease } from '../../lib/vendor/publish.js';
+import {
+  type CatalogUpdater,
+  DEFAULT_DELTA_REVISIONS,
+  type PublishResult,
+  publishRelease,
+} from '../../lib/vendor/publish.js';
 import { connect } from './connection.js';
 
 export interface PublishOptions {
@@ -16,6 +21,8 @@ export interface PublishOptions {
   api?: string;
   token?: string;
   endpoints?: string;
+  /** Deltas from this many of the latest earlier revisions. */
+  deltas?: string;
   quiet?: boolean;
 }
 
@@ -83,6 +90,7 @@ export async function runPublish(input: string, options: PublishOptions): Promis
         version: options.version,
         revision: options.revision,
         input,
+        ...(options.deltas === undefined ? {} : { deltaRevisions: deltaCount(options.deltas) }),
         ...(options.quiet ? {} : { onProgress: (m: string) => console.log(m) }),
       },
     );
@@ -91,11 +99,17 @@ export async function runPublish(input: string, options: PublishOptions): Promis
   }
 }
 
+function deltaCount(value: string): number {
+  if (!/^\d{1,3}$/.test(value))
+    throw new Error(`--deltas must be a whole number from 0 to 999, not ${value}`);
+  return Number(value);
+}
+
 export function registerVendorCommands(program: Command): void {
   const vendor = program.command('vendor').description("the vendor's download site");
   vendor
     .command('publish')
-    .description('publish a release: full package, deltas from earlier revisions, manifest, catalog')
+    .description('publish a release: full package, binary deltas from recent revisions, manifest, catalog')
     .argument('<package>', 'the release: a directory, a .tar.gz (.tgz) or a .zip')
     .requiredOption('--software <name>', 'software name, as in the catalog')
     .requiredOption('--version <version>', 'version, e.g. 2.1.0 (published once)')
@@ -104,6 +118,10 @@ export function registerVendorCommands(program: Command): void {
     .option('--api <url>', 'upman API for the catalog (default: UPMAN_API_URL or the local cloud)')
     .option('--token <jwt>', 'admin token for the catalog (default: UPMAN_TOKEN)')
     .option('--endpoints <file>', 'local cloud endpoints file (default: .local/endpoints.json)')
+    .option(
+      '--deltas <n>',
+      `binary deltas from the latest n earlier revisions (default ${DEFAULT_DELTA_REVISIONS}; 0: full package only)`,
+    )
     .option('--no-catalog', 'do not update the catalog (the release is still published)')
     .action(async (pkg: string, options: PublishOptions) => {
       const result = await runPublish(pkg, options);

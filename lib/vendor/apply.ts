@@ -1,54 +1,43 @@
 // The client's side of a download (【0015】【0028】): unpack a full package, or apply a delta
-// (write its files, delete what its index lists), then check the result against the release's
+// (patch the changed files, delete what its header lists), then check the result against the release's
 // file list. The agent uses these; so do the tests.
-import { mkdtemp, readFile, rm, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BadRequest } from '../errors.js';
-import { DELTA_INDEX } from './layout.js';
+import { type DeltaHeader, writeDeltaFiles } from './delta.js';
 import type { ReleaseFile } from './manifest.js';
-import { type DeltaIndex, extractTarGz, isSafeRelativePath, scanTree } from './package.js';
+import { extractTarGz, scanTree } from './package.js';
 
 /** Unpacks a full package into `dir` (which should be empty or hold the old version). */
 export async function unpackFull(archive: string, dir: string): Promise<void> {
   await extractTarGz(archive, dir);
 }
 
-export async function readDeltaIndex(archive: string): Promise<DeltaIndex> {
-  const stage = await mkdtemp(join(tmpdir(), 'upman-index-'));
+/**
+ * Applies a delta to the installed release in `dir` in place: the new files are written and
+ * verified in a staging folder next to it first, then moved over the old ones, and deleted
+ * paths are removed (with directories they leave empty). The agent installs through its own
+ * atomic swap instead (agent/install.ts); this is for tools and tests.
+ */
+export async function applyDelta(archive: string, dir: string): Promise<DeltaHeader> {
+  const stage = await mkdtemp(join(dirname(dir), '.upman-delta-'));
   try {
-    await extractTarGz(archive, stage, (path) => path === DELTA_INDEX);
-    const index = JSON.parse(
-      await readFile(join(stage, DELTA_INDEX), 'utf8').catch(() => 'null'),
-    ) as DeltaIndex | null;
-    if (index?.schema !== 1 || !Array.isArray(index.files) || !Array.isArray(index.deleted)) {
-      throw new BadRequest(`${archive} is not an upman delta (no valid ${DELTA_INDEX})`, 'archive');
+    const header = await writeDeltaFiles(archive, dir, stage);
+    for (const file of header.files) {
+      const target = join(dir, ...file.path.split('/'));
+      await mkdir(dirname(target), { recursive: true });
+      await rename(join(stage, ...file.path.split('/')), target);
     }
-    for (const path of [...index.files, ...index.deleted]) {
-      if (!isSafeRelativePath(path) || path === DELTA_INDEX) {
-        throw new BadRequest(
-          `${archive}: ${DELTA_INDEX} names an unsafe path ${JSON.stringify(path)}`,
-          'archive',
-        );
-      }
-    }
-    return index;
+    await removePaths(dir, header.deleted);
+    return header;
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
 }
 
-/**
- * Applies a delta to the installed release in `dir`: the changed files overwrite the old
- * ones, deleted paths are removed (and directories they leave empty). Returns the index.
- */
-export async function applyDelta(archive: string, dir: string): Promise<DeltaIndex> {
-  const index = await readDeltaIndex(archive);
-  const listed = new Set(index.files);
-  await extractTarGz(archive, dir, (path) => listed.has(path));
-  for (const path of index.deleted) {
+/** Removes files, then the directories their removal left empty, up to (not including) `dir`. */
+export async function removePaths(dir: string, paths: string[]): Promise<void> {
+  for (const path of paths) {
     await rm(join(dir, ...path.split('/')), { force: true });
-    // Remove directories the deletion left empty, up to (not including) the root.
     let parent = dirname(path);
     while (parent !== '.' && parent !== '') {
       try {
@@ -59,7 +48,6 @@ export async function applyDelta(archive: string, dir: string): Promise<DeltaInd
       parent = dirname(parent);
     }
   }
-  return index;
 }
 
 export interface TreeMismatch {

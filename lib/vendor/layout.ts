@@ -1,7 +1,7 @@
 // Where a release lives in the vendor's bucket (DESIGN §5):
 //   <software>/manifest.json                      every revision and every artifact
 //   <software>/<revision>/full.tar.gz             the whole package
-//   <software>/<revision>/delta-from-<r>.tar.gz   changed + added files since revision r
+//   <software>/<revision>/delta-from-<r>.zdelta   binary delta from revision r (delta.ts)
 // Revisions are positive integers: the vendor's build numbers, so "from r to s" has an order.
 import { BadRequest } from '../errors.js';
 import { softwareNameOf } from '../registry/validate.js';
@@ -10,8 +10,6 @@ export const MANIFEST_FILE = 'manifest.json';
 /** The query parameter that binds a key (presigned URL) to its grant: signed, so it cannot be changed,
  * and logged in S3's access-log request-URI, so a download record maps to its grant. */
 export const GRANT_QUERY_PARAM = 'x-upman-grant';
-/** The file inside a delta archive that lists what the delta deletes. */
-export const DELTA_INDEX = '.upman-delta.json';
 
 export function revisionNumberOf(value: unknown, field = 'revision'): number {
   const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
@@ -26,7 +24,7 @@ export const softwareOf = (value: unknown, field = 'software') => softwareNameOf
 export const manifestKey = (software: string) => `${software}/${MANIFEST_FILE}`;
 export const fullKey = (software: string, revision: number) => `${software}/${revision}/full.tar.gz`;
 export const deltaKey = (software: string, to: number, from: number) =>
-  `${software}/${to}/delta-from-${from}.tar.gz`;
+  `${software}/${to}/delta-from-${from}.zdelta`;
 
 export interface ArtifactKeyParts {
   software: string;
@@ -35,7 +33,7 @@ export interface ArtifactKeyParts {
   from: number | null;
 }
 
-const KEY = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,99})\/(\d{1,9})\/(?:full|delta-from-(\d{1,9}))\.tar\.gz$/;
+const KEY = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,99})\/(\d{1,9})\/(?:full\.tar\.gz|delta-from-(\d{1,9})\.zdelta)$/;
 
 /** Reads an artifact key back (the access-log processor's view of a download); undefined if it is not one. */
 export function parseArtifactKey(key: string): ArtifactKeyParts | undefined {

@@ -1,29 +1,17 @@
 // Release packages on disk: read a release (directory, .tar.gz or .zip) into a file list, and
-// build the compressed artifacts (full package and per-revision deltas) with node-tar + gzip.
+// build the full package with node-tar + gzip (deltas: delta.ts).
 // Only regular files and directories are accepted: a link in a release could point outside
 // the install directory on the client.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { BadRequest } from '../errors.js';
-import { DELTA_INDEX } from './layout.js';
 import type { ReleaseFile } from './manifest.js';
-
-export interface DeltaIndex {
-  schema: 1;
-  software: string;
-  from: number;
-  to: number;
-  /** Files in the archive: changed or added since `from`. */
-  files: string[];
-  /** Paths to delete on the client. */
-  deleted: string[];
-}
 
 export interface Built {
   size: number;
@@ -267,35 +255,4 @@ export function diffFiles(
     .map((f) => f.path);
   const deleted = previous.filter((f) => !after.has(f.path)).map((f) => f.path);
   return { changed, deleted };
-}
-
-/**
- * A delta from an earlier revision (claim 7): the changed and added files, plus DELTA_INDEX
- * listing them and the paths to delete. Computed from the manifest's file lists, so the
- * earlier package is never downloaded again.
- */
-export async function buildDelta(
-  dir: string,
-  index: Omit<DeltaIndex, 'schema' | 'files' | 'deleted'>,
-  previous: ReleaseFile[],
-  next: ReleaseFile[],
-  out: string,
-): Promise<Built & { index: DeltaIndex }> {
-  const { changed, deleted } = diffFiles(previous, next);
-  const full: DeltaIndex = { schema: 1, ...index, files: changed, deleted };
-  // A staging directory holds the index next to (hard links to) the changed files, so the
-  // archive is built from one root without touching the publisher's directory.
-  const stage = await mkdtemp(join(tmpdir(), 'upman-delta-'));
-  try {
-    await writeFile(join(stage, DELTA_INDEX), `${JSON.stringify(full, null, 2)}\n`);
-    for (const path of changed) {
-      const from = join(dir, ...path.split('/'));
-      const to = join(stage, ...path.split('/'));
-      await mkdir(dirname(to), { recursive: true });
-      await link(from, to).catch(() => copyFile(from, to));
-    }
-    return { ...(await writeHashed(pack(stage, [DELTA_INDEX, ...changed]), out)), index: full };
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
 }

@@ -1,4 +1,5 @@
-// `upman vendor publish`: upload the full package, a delta from every earlier revision, then
+// `upman vendor publish`: upload the full package, a binary delta from each of the last N
+// revisions (built against that revision's own full package, fetched back from the store), then
 // the manifest, then the catalog's latest version. Artifacts go first and the manifest last,
 // so a reader never sees a listed artifact that is missing; if anything fails before the
 // manifest is written, every uploaded object is deleted again (by version id: the bucket is
@@ -6,7 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BadRequest } from '../errors.js';
 import { parseVersion } from '../registry/version.js';
+import { buildDelta } from './delta.js';
 import { revisionNumberOf, softwareOf } from './layout.js';
 import {
   type Artifact,
@@ -17,7 +20,7 @@ import {
   type Release,
   withRelease,
 } from './manifest.js';
-import { buildDelta, buildFull, openRelease } from './package.js';
+import { buildFull, type OpenedRelease, openRelease, sha256OfFile } from './package.js';
 
 export interface ReleaseStore {
   readManifest(software: string): Promise<Manifest | undefined>;
@@ -25,7 +28,12 @@ export interface ReleaseStore {
   uploadArtifact(artifact: Artifact, file: string): Promise<{ versionId?: string }>;
   writeManifest(manifest: Manifest): Promise<void>;
   deleteArtifact(key: string, versionId?: string): Promise<void>;
+  /** Copies a stored artifact to a local file (an earlier full package, to build a delta from). */
+  downloadArtifact(key: string, file: string): Promise<void>;
 }
+
+/** How many earlier revisions get a delta when nothing else is said. */
+export const DEFAULT_DELTA_REVISIONS = 3;
 
 export interface CatalogUpdater {
   /** Fails early (before any upload) when the catalog cannot be updated later, e.g. not registered. */
@@ -39,6 +47,8 @@ export interface PublishInput {
   revision: number | string;
   /** Directory, .tar.gz/.tgz or .zip. */
   input: string;
+  /** Deltas from this many of the latest earlier revisions (0: full package only). */
+  deltaRevisions?: number;
   now?: () => Date;
   onProgress?: (message: string) => void;
 }
@@ -60,6 +70,10 @@ export async function publishRelease(
   const version = parseVersion(input.version, 'version');
   const revision = revisionNumberOf(input.revision);
   const say = input.onProgress ?? (() => {});
+  const deltaRevisions = input.deltaRevisions ?? DEFAULT_DELTA_REVISIONS;
+  if (!Number.isSafeInteger(deltaRevisions) || deltaRevisions < 0) {
+    throw new BadRequest('deltas must be a whole number of revisions, 0 or more', 'deltas');
+  }
 
   const manifest = (await ports.store.readManifest(software)) ?? emptyManifest(software);
   assertPublishable(manifest, version, revision);
@@ -82,21 +96,26 @@ export async function publishRelease(
     const full = artifactEntry(software, revision, null, await buildFull(opened.dir, opened.files, fullFile));
     await upload(full, fullFile);
 
-    for (const earlier of manifest.releases) {
-      const file = join(work, `delta-from-${earlier.revision}.tar.gz`);
-      const built = await buildDelta(
-        opened.dir,
-        { software, from: earlier.revision, to: revision },
-        earlier.files,
-        opened.files,
-        file,
-      );
-      // A delta no smaller than the full package is of no use to anyone: clients get the full one.
-      if (built.size >= full.size) {
-        say(`no delta from revision ${earlier.revision}: it would not be smaller than the full package`);
-        continue;
+    const bases = [...manifest.releases].sort((a, b) => b.revision - a.revision).slice(0, deltaRevisions);
+    for (const earlier of bases) {
+      const previous = await fetchRelease(ports.store, earlier, work);
+      try {
+        const file = join(work, `delta-from-${earlier.revision}.zdelta`);
+        const built = await buildDelta(
+          previous,
+          opened,
+          { software, from: earlier.revision, to: revision },
+          file,
+        );
+        // A delta no smaller than the full package is of no use to anyone: clients get the full one.
+        if (built.size >= full.size) {
+          say(`no delta from revision ${earlier.revision}: it would not be smaller than the full package`);
+          continue;
+        }
+        await upload(artifactEntry(software, revision, earlier.revision, built), file);
+      } finally {
+        await previous.close();
       }
-      await upload(artifactEntry(software, revision, earlier.revision, built), file);
     }
 
     const release: Release = {
@@ -132,5 +151,24 @@ export async function publishRelease(
   } finally {
     await rm(work, { recursive: true, force: true });
     await opened.close();
+  }
+}
+
+/** An earlier release's files, from its full package in the store, checked against the manifest. */
+async function fetchRelease(store: ReleaseStore, release: Release, work: string): Promise<OpenedRelease> {
+  const full = release.artifacts.find((a) => a.kind === 'full');
+  if (!full) throw new Error(`revision ${release.revision} has no full package to build a delta from`);
+  const file = join(work, `base-${release.revision}.tar.gz`);
+  await store.downloadArtifact(full.key, file);
+  const got = await sha256OfFile(file);
+  if (got.sha256 !== full.sha256) {
+    throw new Error(
+      `${full.key} in the store does not match its SHA-256 in the manifest: not building a delta from it`,
+    );
+  }
+  try {
+    return await openRelease(file);
+  } finally {
+    await rm(file, { force: true });
   }
 }

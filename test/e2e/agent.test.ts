@@ -290,7 +290,7 @@ describe('upman, the update agent, against the local cloud', () => {
       credentials: e.credentials,
       forcePathStyle: true,
     });
-    const deltaKey = `${software}/2/delta-from-1.tar.gz`;
+    const deltaKey = `${software}/2/delta-from-1.zdelta`;
     const original = Buffer.from(
       await (
         await s3.send(new GetObjectCommand({ Bucket: bucket(), Key: deltaKey }))

@@ -198,7 +198,7 @@ describe('publishing', () => {
     const first = await exec('node', args('1.0', '1', tree('r1', R1)));
     expect(first.stdout).toContain(`${software}/1/full.tar.gz`);
     const second = await exec('node', args('2.0', '2', tree('r2', R2)));
-    expect(second.stdout).toContain(`${software}/2/delta-from-1.tar.gz`);
+    expect(second.stdout).toContain(`${software}/2/delta-from-1.zdelta`);
 
     manifest = (await new S3Releases(s3, releaseBucket).readManifest(software))!;
     expect(manifest.releases.map((r) => [r.version, r.revision])).toEqual([

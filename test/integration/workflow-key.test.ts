@@ -154,7 +154,7 @@ describe('S508: the approval mail carries the key', () => {
     expect(fromHtml).toBe(fromText);
     const url = new URL(fromText!);
     expect(url.origin).toBe(new URL(e.s3).origin);
-    expect(url.pathname).toBe(`/${releaseBucket}/${software}/2/delta-from-1.tar.gz`);
+    expect(url.pathname).toBe(`/${releaseBucket}/${software}/2/delta-from-1.zdelta`);
     expect(url.searchParams.get('x-upman-grant')).toMatch(/^g-/);
 
     const delta = manifest.releases

@@ -1,11 +1,26 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ApplyInput, applyPackage, recoverInstalls } from '../../agent/install.js';
 import { type InstallManifest, MANIFEST, readInstalled, writeManifest } from '../../agent/install-root.js';
 import { verifyTree } from '../../lib/vendor/apply.js';
+import { buildDelta } from '../../lib/vendor/delta.js';
+import { scanTree } from '../../lib/vendor/package.js';
 import { buildFixture, type Fixture, SOFTWARE } from '../fixtures/agent/releases.js';
 
 let fx: Fixture;
@@ -24,6 +39,17 @@ const manifest = (revision: number, version: string): InstallManifest => ({
 async function expectRelease(files: Fixture['v1']['files']) {
   const problems = (await verifyTree(live(), files)).filter((p) => p.path !== MANIFEST);
   expect(problems).toEqual([]);
+}
+
+/** Every file of the installed tree equals the reference tree's, byte for byte, mode for mode. */
+async function expectIdentical(reference: string) {
+  const want = await scanTree(reference);
+  const got = (await scanTree(live())).filter((f) => f.path !== MANIFEST);
+  expect(got.map((f) => f.path)).toEqual(want.map((f) => f.path));
+  for (const f of want) {
+    expect(await readFile(join(live(), f.path))).toEqual(await readFile(join(reference, f.path)));
+    expect((await stat(join(live(), f.path))).mode & 0o777).toBe(f.mode);
+  }
 }
 
 const runApp = () => execFileSync(join(live(), 'bin', 'app'), { encoding: 'utf8' }).trim();
@@ -75,7 +101,7 @@ async function staged(): Promise<string[]> {
 
 beforeAll(async () => {
   fx = await buildFixture();
-});
+}, 120_000);
 afterAll(async () => {
   await rm(fx.work, { recursive: true, force: true });
 });
@@ -149,12 +175,58 @@ describe('applyPackage', () => {
     await expectRelease(fx.v2.files);
   });
 
+  it('leaves a tree byte-identical to the release after each delta of a chain', async () => {
+    // Revision 3: a rename, a mode change, an emptied file and a removed directory.
+    const v3dir = join(fx.work, 'v3');
+    await cp(fx.v2.dir, v3dir, { recursive: true });
+    await rename(join(v3dir, 'data', 'extra.bin'), join(v3dir, 'data', 'extra-2f9c.bin'));
+    await chmod(join(v3dir, 'docs', 'readme.txt'), 0o755);
+    await writeFile(join(v3dir, 'lib', 'core.txt'), '');
+    await rm(join(v3dir, 'lib', 'new.txt'));
+    const v3 = { dir: v3dir, files: await scanTree(v3dir) };
+    const delta23 = join(fx.work, 'delta-2-3.zdelta');
+    const built = await buildDelta(fx.v2, v3, { software: SOFTWARE, from: 2, to: 3 }, delta23);
+    expect(built.size).toBeLessThan(4096); // the renamed 768 KiB file is found in revision 2
+
+    await installV1();
+    await applyPackage(deltaInput());
+    await expectIdentical(fx.v2.dir);
+    const result = await applyPackage({
+      ...deltaInput(),
+      archive: delta23,
+      fromRevision: 2,
+      manifest: { ...manifest(3, '1.2.0'), updatedAt: '2025-03-01T00:00:00.000Z' },
+    });
+    await expectIdentical(v3dir);
+    expect(result).toEqual({
+      added: ['data/extra-2f9c.bin'],
+      changed: ['docs/readme.txt', 'lib/core.txt'],
+      deleted: ['data/extra.bin', 'lib/new.txt'],
+    });
+    expect(await staged()).toEqual([]);
+  }, 120_000);
+
+  it('refuses a corrupted patch (one flipped byte) and keeps the old version', async () => {
+    await installV1();
+    const broken = join(fx.work, 'flipped.zdelta');
+    const bytes = await readFile(fx.delta);
+    bytes[bytes.length - 1000]! ^= 0x40;
+    await writeFile(broken, bytes);
+    await expect(applyPackage({ ...deltaInput(), archive: broken })).rejects.toMatchObject({
+      code: 'install-failed',
+      message: expect.stringMatching(/the previous version was kept/),
+    });
+    await expectRelease(fx.v1.files);
+    expect(runApp()).toBe('demo-app 1.0.0');
+    expect(await readInstalled(root, SOFTWARE)).toMatchObject({ revision: 1 });
+    expect(await staged()).toEqual([]);
+  });
+
   it('refuses a package that would overwrite the agent manifest', async () => {
     const dir = join(fx.work, 'evil');
     await mkdir(dir, { recursive: true });
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, MANIFEST), '{}');
-    const { buildFull, scanTree } = await import('../../lib/vendor/package.js');
+    const { buildFull } = await import('../../lib/vendor/package.js');
     const archive = join(fx.work, 'evil.tar.gz');
     await buildFull(dir, await scanTree(dir), archive);
     await expect(

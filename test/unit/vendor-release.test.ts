@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyDelta, readDeltaIndex, unpackFull, verifyTree } from '../../lib/vendor/apply.js';
+import { applyDelta, unpackFull, verifyTree } from '../../lib/vendor/apply.js';
+import { buildDelta, readDeltaHeader } from '../../lib/vendor/delta.js';
 import {
   deltaKey,
   fullKey,
@@ -21,7 +22,7 @@ import {
   type Manifest,
   parseManifest,
 } from '../../lib/vendor/manifest.js';
-import { buildDelta, buildFull, diffFiles, openRelease, scanTree } from '../../lib/vendor/package.js';
+import { buildFull, diffFiles, openRelease, scanTree } from '../../lib/vendor/package.js';
 import { type CatalogUpdater, publishRelease, type ReleaseStore } from '../../lib/vendor/publish.js';
 import { writeTree } from '../fixtures/tree.js';
 
@@ -71,14 +72,19 @@ class MemoryStore implements ReleaseStore {
     this.deleted.push(`${key}@${versionId}`);
     this.objects.delete(key);
   }
+  async downloadArtifact(key: string, file: string) {
+    const body = this.objects.get(key);
+    if (!body) throw new Error(`NoSuchKey ${key}`);
+    writeFileSync(file, body);
+  }
 }
 
 describe('release layout', () => {
   it('names artifacts by software and revision and reads the names back', () => {
     expect(fullKey('editor', 7)).toBe('editor/7/full.tar.gz');
-    expect(deltaKey('editor', 7, 3)).toBe('editor/7/delta-from-3.tar.gz');
+    expect(deltaKey('editor', 7, 3)).toBe('editor/7/delta-from-3.zdelta');
     expect(manifestKey('editor')).toBe('editor/manifest.json');
-    expect(parseArtifactKey('editor/7/delta-from-3.tar.gz')).toEqual({
+    expect(parseArtifactKey('editor/7/delta-from-3.zdelta')).toEqual({
       software: 'editor',
       kind: 'delta',
       to: 7,
@@ -184,20 +190,27 @@ describe('packages and deltas', () => {
     const f1 = await scanTree(v1);
     const f2 = await scanTree(v2);
     const full = await buildFull(v2, f2, join(root, 'full.tar.gz'));
-    const delta = await buildDelta(v2, { software: 'x', from: 1, to: 2 }, f1, f2, join(root, 'delta.tar.gz'));
+    const delta = await buildDelta(
+      { dir: v1, files: f1 },
+      { dir: v2, files: f2 },
+      { software: 'x', from: 1, to: 2 },
+      join(root, 'delta.zdelta'),
+    );
     expect(delta.size).toBeLessThan(full.size);
-    expect(delta.index.deleted).toEqual(['lib/old/legacy.js']);
-    expect((await readDeltaIndex(join(root, 'delta.tar.gz'))).files).toEqual([
-      'bin/tool',
-      'lib/core.js',
-      'lib/new.js',
+    expect(delta.header.deleted).toEqual(['lib/old/legacy.js']);
+    expect(
+      (await readDeltaHeader(join(root, 'delta.zdelta'))).header.files.map((f) => [f.path, f.old]),
+    ).toEqual([
+      ['bin/tool', true],
+      ['lib/core.js', true],
+      ['lib/new.js', false],
     ]);
 
     const installed = join(root, 'installed');
     mkdirSync(installed);
     await unpackFull(await packOf(v1, f1), installed);
     expect((await verifyTree(installed, f2)).length).toBeGreaterThan(0);
-    await applyDelta(join(root, 'delta.tar.gz'), installed);
+    await applyDelta(join(root, 'delta.zdelta'), installed);
     expect(await verifyTree(installed, f2)).toEqual([]);
   });
 
@@ -278,12 +291,55 @@ describe('publishRelease', () => {
       { store, catalog: c },
       { software: 'tool', version: '1.1', revision: '2', input: tree('v2', V2) },
     );
-    expect(r2.artifacts.map((a) => a.key)).toEqual(['tool/2/full.tar.gz', 'tool/2/delta-from-1.tar.gz']);
+    expect(r2.artifacts.map((a) => a.key)).toEqual(['tool/2/full.tar.gz', 'tool/2/delta-from-1.zdelta']);
     const manifest = store.manifests.get('tool')!;
     expect(manifest.releases.map((r) => r.revision)).toEqual([1, 2]);
     expect(manifest.releases[1]!.files.map((f) => f.path)).toContain('lib/new.js');
     for (const a of manifest.releases[1]!.artifacts) expect(store.objects.get(a.key)?.length).toBe(a.size);
     expect(calls).toEqual(['check tool', 'latest tool 1.0 1', 'check tool', 'latest tool 1.1 2']);
+  });
+
+  it('builds deltas from the last N revisions only, each reproducing the new release', async () => {
+    const store = new MemoryStore();
+    const versions = [
+      V1,
+      V2,
+      { ...V2, 'lib/core.js': big('core v3') },
+      { ...V2, 'lib/core.js': big('core v4') },
+    ];
+    for (const [i, files] of versions.entries()) {
+      await publishRelease(
+        { store },
+        {
+          software: 'tool',
+          version: `1.${i}`,
+          revision: i + 1,
+          input: tree(`v${i + 1}`, files),
+          deltaRevisions: 2,
+        },
+      );
+    }
+    const manifest = store.manifests.get('tool')!;
+    expect(manifest.releases[3]!.artifacts.map((a) => a.key)).toEqual([
+      'tool/4/full.tar.gz',
+      'tool/4/delta-from-3.zdelta',
+      'tool/4/delta-from-2.zdelta',
+    ]);
+    for (const from of [2, 3]) {
+      const installed = join(root, `installed-${from}`);
+      mkdirSync(installed);
+      writeFileSync(join(root, 'full.tar.gz'), store.objects.get(`tool/${from}/full.tar.gz`)!);
+      await unpackFull(join(root, 'full.tar.gz'), installed);
+      writeFileSync(join(root, 'd.zdelta'), store.objects.get(`tool/4/delta-from-${from}.zdelta`)!);
+      await applyDelta(join(root, 'd.zdelta'), installed);
+      expect(await verifyTree(installed, manifest.releases[3]!.files)).toEqual([]);
+    }
+    await expect(
+      publishRelease(
+        { store },
+        { software: 'tool', version: '2.0', revision: 9, input: tree('v9', V1), deltaRevisions: -1 },
+      ),
+    ).rejects.toMatchObject({ statusCode: 400, field: 'deltas' });
   });
 
   it('refuses to publish the same version twice, before uploading anything', async () => {

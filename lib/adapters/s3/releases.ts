@@ -1,7 +1,9 @@
 // The vendor's release bucket through the S3 API: manifests, artifacts, presigned download
 // keys (S602: S3 checks the signature, the expiry and the bucket policy), and the server access
 // log objects the download processor reads.
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -55,7 +57,7 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
         Key: artifact.key,
         Body: createReadStream(file),
         ContentLength: artifact.size,
-        ContentType: 'application/gzip',
+        ContentType: artifact.kind === 'full' ? 'application/gzip' : 'application/octet-stream',
         // S3 checks the bytes it stored against the SHA-256 the manifest will list.
         ChecksumSHA256: Buffer.from(artifact.sha256, 'hex').toString('base64'),
         Metadata: { sha256: artifact.sha256 },
@@ -84,6 +86,11 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
         ...(versionId ? { VersionId: versionId } : {}),
       }),
     );
+  }
+
+  async downloadArtifact(key: string, file: string): Promise<void> {
+    const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    await pipeline(res.Body as Readable, createWriteStream(file));
   }
 
   async presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string> {
