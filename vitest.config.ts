@@ -4,8 +4,6 @@ import { defineConfig } from 'vitest/config';
 // integration (against the local cloud, started once by the global setup).
 export default defineConfig({
   test: {
-    // Tests run on the machine's Node 20 (Lambda runs nodejs22.x): the SDK's Node 22 notice is known.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       {
         extends: true,
@@ -13,6 +11,11 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Many unit tests spawn a process, a worker or a server (the upman bin, Lambda workers, the
+          // issuer): on a busy machine that takes seconds. The timeout only catches a hang; no test
+          // asserts how fast something ran (bench/ does, as ratios).
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

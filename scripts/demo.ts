@@ -11,9 +11,6 @@ import { parseArgs } from 'node:util';
 import type { Endpoints } from '../cdk/local/cloud.js';
 import { WorkflowDriver } from './workflow-driver.js';
 
-// The SDK's notice about Node 22 is known (local tooling runs on Node 20), as in `npm start`.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const { values } = parseArgs({
   options: {
     endpoints: { type: 'string', default: '.local/endpoints.json' },

@@ -159,8 +159,8 @@ export class WorkflowDriver {
     return a.body;
   }
 
-  /** Polls until `check` holds (or throws after `ms`). */
-  async until<T>(what: string, probe: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
+  /** Polls until `check` holds (or throws after `ms`, generous for a busy machine). */
+  async until<T>(what: string, probe: () => Promise<T>, check: (v: T) => boolean, ms = 90_000): Promise<T> {
     const deadline = Date.now() + ms;
     let last: T | undefined;
     while (Date.now() < deadline) {
@@ -171,7 +171,7 @@ export class WorkflowDriver {
     throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
   }
 
-  async untilStatus(user: string, requestId: string, status: string | string[], ms = 30_000) {
+  async untilStatus(user: string, requestId: string, status: string | string[], ms = 90_000) {
     const wanted = Array.isArray(status) ? status : [status];
     return this.until(
       `${requestId} ${wanted.join('|')}`,
@@ -182,7 +182,7 @@ export class WorkflowDriver {
   }
 
   /** Waits until the request's budget line is filed (S502), so a close includes it. */
-  async untilStep(user: string, requestId: string, step: string, ms = 30_000) {
+  async untilStep(user: string, requestId: string, step: string, ms = 90_000) {
     return this.until(
       `${requestId} ${step}`,
       () => this.request(user, requestId),
@@ -229,7 +229,7 @@ export class WorkflowDriver {
   }
 
   /** Mails to `user` whose subject matches, waiting for at least `count`. */
-  async mailsTo(user: string, subject: RegExp, count = 1, ms = 30_000): Promise<StoredMail[]> {
+  async mailsTo(user: string, subject: RegExp, count = 1, ms = 90_000): Promise<StoredMail[]> {
     const address = `${user}@upman.example`;
     return this.until(
       `${count} mail(s) to ${address} matching ${subject}`,
@@ -281,7 +281,7 @@ export class WorkflowDriver {
   }
 
   /** Reads (and deletes) messages from a queue until `match` finds one, as finance's reader would. */
-  async receive(queueUrl: string, match: (body: any) => boolean, ms = 30_000): Promise<any> {
+  async receive(queueUrl: string, match: (body: any) => boolean, ms = 90_000): Promise<any> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       const out = await this.sqs.send(

@@ -152,7 +152,6 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL_SESV2: ses.url,
       AWS_ENDPOINT_URL_SES: ses.url,
       UPMAN_LOCAL: '1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
     const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv);
     stoppers.push(() => runtime.stop());

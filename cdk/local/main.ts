@@ -6,10 +6,6 @@ import { type Endpoints, startLocalCloud } from './cloud.js';
 import { portsFromEnv } from './ports.js';
 import { seedDemoData } from './seed.js';
 
-// Local tooling runs on the machine's Node 20 (Lambda runs nodejs22.x); the SDK's notice about
-// Node 22 is known and acted on, so it is not repeated on every start.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const program = new Command()
   .name('npm start')
   .description('Runs the upman local cloud: API, registry, workflow, mail, S3, queues, on 127.0.0.1')

@@ -49,7 +49,7 @@ async function api<T = Record<string, unknown>>(
   return { status: res.status, json: (text ? JSON.parse(text) : {}) as T };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -666,7 +666,7 @@ describe('registry API', () => {
         subject: string;
         body: { text?: string; html?: string };
       }> = [];
-      for (let i = 0; i < 60 && mails.length < users.size; i++) {
+      for (let i = 0; i < 180 && mails.length < users.size; i++) {
         await new Promise((r) => setTimeout(r, 500));
         const store = (await (await fetch(`${e.mail}/store`)).json()) as { emails: typeof mails };
         mails = store.emails.filter((m) => m.subject === subject);

@@ -48,7 +48,7 @@ async function createMachine(fixture: string): Promise<string> {
 
 /** Receives the message the execution sent for this request (the queue belongs to this file). */
 async function receiveToken(requestId: string): Promise<string> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 90_000; // generous: a busy machine delivers late
   while (Date.now() < deadline) {
     const out = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }),
@@ -63,7 +63,7 @@ async function receiveToken(requestId: string): Promise<string> {
 }
 
 async function finished(executionArn: string): Promise<DescribeExecutionCommandOutput> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (out.status !== 'RUNNING') return out;

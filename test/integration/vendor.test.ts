@@ -412,7 +412,7 @@ describe('S604/S605 exactly once', () => {
     expect(Buffer.from(await got.arrayBuffer()).length).toBe(res.body.size);
     // S3 delivers logs late; the processor runs on a schedule and picks up what has arrived.
     let completed: string[] = [];
-    for (let i = 0; i < 10 && !completed.includes(grantId); i++) {
+    for (let i = 0; i < 90 && !completed.includes(grantId); i++) {
       await new Promise((r) => setTimeout(r, 1000));
       completed = (await runProcessor()).completed;
     }
