@@ -11,7 +11,8 @@ export type AgentErrorCode =
   | 'install-failed'
   | 'root-unwritable'
   | 'not-approved'
-  | 'confirmation-failed';
+  | 'confirmation-failed'
+  | 'metadata-refused';
 
 export class AgentError extends Error {
   constructor(

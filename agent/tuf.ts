@@ -1,0 +1,108 @@
+// Checks the vendor's signed release metadata (TUF) before anything is downloaded: tuf-js walks
+// root → timestamp → snapshot → targets from the root the organisation pinned at enrolment,
+// checking signatures, expiry and that no version went back, then the artifact's length and
+// SHA-256 must be the ones the signed targets name. The bucket stays private: every metadata
+// file is fetched through a presigned URL the API issued with the key, never a public base URL.
+import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BaseFetcher, Updater } from 'tuf-js';
+// Not re-exported by the package, but the updater's root walk stops only on this class's 404.
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { AgentError } from './errors.js';
+
+/** Stands for the vendor's tuf/ folder; each file below it is mapped to its presigned URL. */
+const BASE = 'https://release-metadata.invalid/tuf/';
+
+/** Fetches `tuf/<name>` through the presigned URL the API gave for it (404 when none was given). */
+class PresignedFetcher extends BaseFetcher {
+  constructor(
+    private readonly urls: Record<string, string>,
+    private readonly fetchFn: typeof fetch,
+  ) {
+    super();
+  }
+  async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
+    const name = url.startsWith(BASE) ? url.slice(BASE.length) : url;
+    const presigned = this.urls[name];
+    // No URL offered for a newer root means there is none: tuf-js stops its root walk at a 404.
+    if (!presigned) throw new DownloadHTTPError(`no URL for ${name}`, 404);
+    const res = await this.fetchFn(presigned);
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new DownloadHTTPError(
+        `${name}: the download site answered ${res.status}`,
+        res.status === 403 ? 404 : res.status,
+      );
+    }
+    return res.body as ReadableStream<Uint8Array<ArrayBuffer>>;
+  }
+}
+
+export interface VerifyInput {
+  /** The client's TUF state: root.json pinned at enrolment, then what tuf-js has trusted since. */
+  trustDir: string;
+  /** The pinned root, copied into trustDir the first time. */
+  pinnedRoot: string;
+  /** Presigned URLs by file name under tuf/ (timestamp.json, snapshot.json, targets.json, <n>.root.json). */
+  metadataUrls: Record<string, string>;
+  /** The artifact's key in the release bucket (its TUF target path). */
+  targetPath: string;
+  size: number;
+  sha256: string;
+  fetchFn?: typeof fetch;
+}
+
+const refuse = (what: string, detail: string) =>
+  new AgentError(
+    'metadata-refused',
+    `S606: the vendor's release metadata was refused (${what}: ${detail}). Nothing was downloaded or installed; ` +
+      'the vendor must publish valid metadata, or your administrator must check the vendor root pinned at enrolment.',
+    { what, detail },
+  );
+
+/** Names the check that failed, from tuf-js's and @tufjs/models' error classes. */
+function describe(error: Error): AgentError {
+  const kind = error.constructor.name;
+  const message = error.message.replace(/^Unable to load snapshot metadata error /, '');
+  if (kind === 'ExpiredMetadataError' || /expired/i.test(message)) return refuse('expired metadata', message);
+  if (kind === 'UnsignedMetadataError' || /signed by|signature/i.test(message))
+    return refuse('bad or missing signature', message);
+  if (kind === 'BadVersionError' || kind === 'EqualVersionError' || /version/i.test(message))
+    return refuse('rolled-back metadata', message);
+  if (kind === 'LengthOrHashMismatchError') return refuse('metadata hash mismatch', message);
+  return refuse('unreadable metadata', `${kind}: ${message}`);
+}
+
+export async function verifyTarget(input: VerifyInput): Promise<void> {
+  await mkdir(input.trustDir, { recursive: true });
+  const trusted = join(input.trustDir, 'root.json');
+  if (!(await stat(trusted).catch(() => undefined))) {
+    if (!(await stat(input.pinnedRoot).catch(() => undefined))) {
+      throw refuse(
+        'no pinned root',
+        `${input.pinnedRoot} does not exist: the vendor root is pinned at enrolment`,
+      );
+    }
+    await copyFile(input.pinnedRoot, trusted);
+  }
+  const updater = new Updater({
+    metadataDir: input.trustDir,
+    metadataBaseUrl: BASE,
+    fetcher: new PresignedFetcher(input.metadataUrls, input.fetchFn ?? fetch),
+  });
+  let target: Awaited<ReturnType<Updater['getTargetInfo']>>;
+  try {
+    await updater.refresh();
+    target = await updater.getTargetInfo(input.targetPath);
+  } catch (error) {
+    throw describe(error as Error);
+  }
+  if (!target) throw refuse('unknown target', `${input.targetPath} is not in the signed targets`);
+  if (target.length !== input.size || target.hashes.sha256 !== input.sha256) {
+    throw refuse(
+      'target hash mismatch',
+      `${input.targetPath} is signed as ${target.length} bytes, SHA-256 ${target.hashes.sha256}, ` +
+        `but the key offers ${input.size} bytes, SHA-256 ${input.sha256}`,
+    );
+  }
+}
