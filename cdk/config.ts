@@ -1,5 +1,12 @@
 // Typed stage configuration. Every value the stacks need comes from here, validated once,
 // so a wrong setting fails at synth time with a message naming it.
+import {
+  DEFAULT_ROLE_GROUPS,
+  IDENTITY_PRESETS,
+  type IdentityConfig,
+  IdentityConfigSchema,
+  type IdentityPreset,
+} from '../lib/http/identity.js';
 import { DEFAULT_POLICY, type PolicyConfig, parsePolicyConfig } from '../lib/workflow/policy.js';
 
 export type BudgetBatchSchedule = 'immediate' | 'daily' | 'weekly';
@@ -16,6 +23,16 @@ export interface StageConfig {
     issuer: string;
     /** Accepted `aud` (or Cognito `client_id`) values. */
     audience: string[];
+  };
+  /**
+   * Which token claims say who the caller is (docs/identity.md): a preset (`cognito` or `oidc`),
+   * any claim overridden (Entra: `{"preset":"oidc","claims":{"key":"oid"}}`), and for each role
+   * the IdP group names that grant it.
+   */
+  identity: {
+    preset: IdentityPreset;
+    claims?: Partial<IdentityConfig['claims']>;
+    roleGroups?: Partial<IdentityConfig['roleGroups']>;
   };
   mail: {
     /** Sender address of every mail; its domain is the SES identity. */
@@ -44,6 +61,7 @@ export interface StageConfig {
 
 const DEFAULTS: Omit<StageConfig, 'stage'> = {
   auth: { issuer: 'https://issuer.upman.local/dev', audience: ['upman'] },
+  identity: { preset: 'oidc' },
   mail: { sender: 'upman@upman.example' },
   budgetBatch: { schedule: 'daily' },
   approval: {
@@ -86,6 +104,7 @@ function validate(config: StageConfig): void {
     fail('stage', 'must be lower-case letters, digits, dashes');
   if (!/^https:\/\/[^\s]+$/.test(config.auth.issuer)) fail('auth.issuer', 'must be an https URL');
   if (config.auth.audience.length === 0) fail('auth.audience', 'must name at least one audience');
+  identityOf(config);
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender))
     fail('mail.sender', 'must be an e-mail address');
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
@@ -110,6 +129,27 @@ function validate(config: StageConfig): void {
   if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
     fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');
   }
+}
+
+/** The identity configuration the API functions get (UPMAN_IDENTITY): preset, overrides, role groups. */
+export function identityOf(config: StageConfig): IdentityConfig {
+  const fail = (field: string, why: string): never => {
+    throw new Error(`Invalid stage config "${config.stage}": ${field} ${why}`);
+  };
+  const identity = config.identity;
+  if (!identity || !(identity.preset in IDENTITY_PRESETS)) {
+    fail('identity.preset', `must be one of ${Object.keys(IDENTITY_PRESETS).join(', ')}`);
+  }
+  const result = IdentityConfigSchema.safeParse({
+    claims: { ...IDENTITY_PRESETS[identity.preset], ...identity.claims },
+    roleGroups: { ...DEFAULT_ROLE_GROUPS, ...identity.roleGroups },
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const [section, ...rest] = issue.path.map(String);
+    fail(`identity.${[section, ...rest].join('.')}`, issue.message);
+  }
+  return result.data!;
 }
 
 /** The sender's domain, which SES must have verified. */

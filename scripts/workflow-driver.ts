@@ -4,7 +4,7 @@
 // the workflow bench. Talks only HTTP (API, mail store) and SQS, like the real actors.
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Endpoints } from '../cdk/local/cloud.js';
-import { mintToken } from '../cdk/local/issuer/index.js';
+import { mintToken, type TokenShape } from '../cdk/local/issuer/index.js';
 
 export interface Answer {
   status: number;
@@ -19,6 +19,12 @@ export interface StoredMail {
   body: { html?: string; text?: string };
 }
 
+/** How the driver's tokens look: the IdP's shape, and each person's `sub` when it is not their login. */
+export interface DriverTokens {
+  shape?: TokenShape;
+  subjectOf?: (user: string) => string;
+}
+
 export class WorkflowDriver {
   private readonly tokens = new Map<string, string>();
   readonly sqs: SQSClient;
@@ -26,6 +32,7 @@ export class WorkflowDriver {
   constructor(
     readonly endpoints: Endpoints,
     private readonly dataDir: string,
+    private readonly tokenOptions: DriverTokens = {},
   ) {
     this.sqs = new SQSClient({
       endpoint: endpoints.sqs,
@@ -44,6 +51,8 @@ export class WorkflowDriver {
         audience: this.endpoints.audience,
         user,
         groups,
+        ...(this.tokenOptions.shape ? { shape: this.tokenOptions.shape } : {}),
+        ...(this.tokenOptions.subjectOf ? { subject: this.tokenOptions.subjectOf(user) } : {}),
       });
       this.tokens.set(key, token);
     }

@@ -4,14 +4,17 @@ import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { IDENTITY_ENV, type IdentityConfig } from '../../lib/http/identity.js';
 import { retentionFor } from './app-function.js';
 
 export interface HttpApiProps {
   issuer: string;
   audience: string[];
+  /** Which claims of the verified token say who the caller is: every JWT route's function gets it. */
+  identity: IdentityConfig;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
 }
@@ -24,9 +27,11 @@ export interface RouteOptions {
 export class UpmanHttpApi extends Construct {
   readonly api: apigw.HttpApi;
   private readonly authorizer: HttpJwtAuthorizer;
+  private readonly identity: IdentityConfig;
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
     super(scope, id);
+    this.identity = props.identity;
     this.authorizer = new HttpJwtAuthorizer('Jwt', props.issuer, { jwtAudience: props.audience });
     this.api = new apigw.HttpApi(this, 'Api', {
       description: 'upman HTTP API',
@@ -76,6 +81,10 @@ export class UpmanHttpApi extends Construct {
       integration,
       ...(options.publicBecause ? {} : { authorizer: this.authorizer }),
     });
+    if (!options.publicBecause) {
+      if (!(handler instanceof lambda.Function)) throw new Error(`${routeKey}: a JWT route needs a Function`);
+      handler.addEnvironment(IDENTITY_ENV, JSON.stringify(this.identity));
+    }
     if (options.publicBecause) {
       for (const route of routes) {
         Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: options.publicBecause });

@@ -54,6 +54,8 @@ export interface LocalCloudOptions {
   /** Speeds up Step Functions waits and timeouts (tests). */
   timeScale?: number;
   log?: (line: string) => void;
+  /** Stage config overrides to synthesize with, as JSON (`-c config=…`), e.g. another identity preset. */
+  stageConfig?: string;
   /** Called once the stores exist, before the endpoints are written (seeds demo data). */
   seed?: (endpoints: Endpoints) => Promise<void>;
 }
@@ -75,7 +77,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const region = options.region ?? 'us-east-1';
   const credentials = LOCAL_CREDENTIALS;
   mkdirSync(options.dataDir, { recursive: true });
-  ensureAssembly(options.root, options.assemblyDir, log);
+  ensureAssembly(options.root, options.assemblyDir, log, options.stageConfig ?? '');
   const stacks = loadAssembly(options.assemblyDir);
 
   // Every port is checked before anything starts, so a clash is reported by name.

@@ -2,7 +2,7 @@
 // to finance, and mail. (DESIGN §2)
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { StageConfig } from '../config.js';
+import { identityOf, type StageConfig } from '../config.js';
 import { AppFunction, type AppFunctionProps } from '../constructs/app-function.js';
 import { UpmanHttpApi } from '../constructs/http-api.js';
 import { nameAsKeyIssuer } from '../constructs/key-issuer-role.js';
@@ -43,6 +43,7 @@ export class UpdateManagementStack extends Stack {
     this.api = new UpmanHttpApi(this, 'Http', {
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      identity: identityOf(config),
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });

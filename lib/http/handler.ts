@@ -5,9 +5,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { AppError, BadRequest } from '../errors.js';
-import { type Caller, callerFromClaims } from './identity.js';
+import { type Caller, callerFromToken, identityConfigFromEnv, verifiedTokenPayload } from './identity.js';
 
 export const logger = new Logger();
+/** Which claims say who the caller is: read once, at load, failing fast. */
+const identity = identityConfigFromEnv();
 
 export interface ApiRequest {
   caller: Caller;
@@ -59,7 +61,10 @@ export function decode(event: APIGatewayProxyEventV2WithJWTAuthorizer): ApiReque
   const pathParameters: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (v !== undefined) pathParameters[k] = v;
   return {
-    caller: callerFromClaims(event.requestContext.authorizer?.jwt?.claims),
+    caller: callerFromToken(
+      verifiedTokenPayload(headers, event.requestContext.authorizer?.jwt?.claims),
+      identity,
+    ),
     pathParameters,
     query,
     headers,

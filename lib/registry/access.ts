@@ -3,7 +3,7 @@
 // agent runs with its employee's token, so "its own client" is a client listing that user),
 // and enrols a new client only for themselves (issue 6: `upman agent register` on a fresh PC).
 import { Forbidden } from '../errors.js';
-import { type Caller, hasRole } from '../http/identity.js';
+import { type Caller, hasRole, readsEverything } from '../http/identity.js';
 import type { Client } from './model.js';
 
 export const isAdmin = (caller: Caller) => hasRole(caller, 'admins');
@@ -13,8 +13,8 @@ export function isUserOf(caller: Caller, client: Client): boolean {
 }
 
 export function assertCanRead(caller: Caller, client: Client): void {
-  if (!isAdmin(caller) && !isUserOf(caller, client)) {
-    throw new Forbidden(`Only the users of client ${client.clientId} or an admin may read it`);
+  if (!readsEverything(caller) && !isUserOf(caller, client)) {
+    throw new Forbidden(`Only the users of client ${client.clientId}, an admin or an auditor may read it`);
   }
 }
 

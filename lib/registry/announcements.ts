@@ -214,7 +214,7 @@ export async function announcementStatus(
   caller: Caller,
   id: string,
 ) {
-  requireRole(caller, 'admins');
+  requireRole(caller, 'admins', 'auditors');
   if (!/^[a-f0-9]{16}$/.test(id))
     throw new BadRequest('announcementId is not an announcement id', 'announcementId');
   const a = await ports.announcements.getAnnouncement(id);

@@ -4,7 +4,7 @@
 // same way, per approver, and is applied on top: if the approver has a delegation in force at
 // T, the delegate decides.
 import { BadRequest, Forbidden, NotFound } from '../errors.js';
-import { type Caller, hasRole } from '../http/identity.js';
+import { type Caller, hasRole, readsEverything } from '../http/identity.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { type ClientPorts, cursorOf, type Listing, newId } from './clients.js';
 import type { PageState } from './cursor.js';
@@ -74,8 +74,8 @@ export async function lookUpApprover(
   query: Record<string, string>,
 ) {
   const user = userOf(userParam);
-  if (caller.user !== user && !hasRole(caller, 'approvers') && !hasRole(caller, 'admins')) {
-    throw new Forbidden("Only the user, approvers or an admin may look up a user's approver");
+  if (caller.user !== user && !hasRole(caller, 'approvers') && !readsEverything(caller)) {
+    throw new Forbidden("Only the user, approvers, an admin or an auditor may look up a user's approver");
   }
   const at = query.at ? instantOf(query.at, 'at') : (ports.now?.() ?? new Date()).toISOString();
   const found = await resolveApprover(ports, user, at);
@@ -177,8 +177,10 @@ export async function listApproverPeriods(
   query: Record<string, string>,
 ): Promise<Listing<ApproverPeriod>> {
   const user = userOf(userParam);
-  if (caller.user !== user && !hasRole(caller, 'approvers') && !hasRole(caller, 'admins')) {
-    throw new Forbidden("Only the user, approvers or an admin may read a user's approver periods");
+  if (caller.user !== user && !hasRole(caller, 'approvers') && !readsEverything(caller)) {
+    throw new Forbidden(
+      "Only the user, approvers, an admin or an auditor may read a user's approver periods",
+    );
   }
   const kind = oneOf(query.kind, 'kind', ['approver', 'delegation'] as const, 'approver');
   const key = `periods|${kind}|${user}`;

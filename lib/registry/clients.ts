@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
+import { readsEverything } from '../http/identity.js';
 import type {
   ClientChanges,
   ClientInventory,
@@ -9,7 +10,7 @@ import type {
   InventoryChange,
   RegistryStore,
 } from '../ports/registry.js';
-import { assertCanPutClient, assertCanRead, assertCanReport, isAdmin } from './access.js';
+import { assertCanPutClient, assertCanRead, assertCanReport } from './access.js';
 import type { CursorCodec } from './cursor.js';
 import type { Client, HistoryEntry, Installation, Revision } from './model.js';
 import {
@@ -102,8 +103,8 @@ export async function clientsOfUser(
   query: Record<string, string>,
 ): Promise<Listing<Client>> {
   const user = userOf(userParam);
-  if (user !== caller.user && !isAdmin(caller))
-    throw new Forbidden("Only an admin may list another user's clients");
+  if (user !== caller.user && !readsEverything(caller))
+    throw new Forbidden("Only an admin or an auditor may list another user's clients");
   const key = `clients-of|${user}`;
   const page = await ports.store.clientsOfUser(user, {
     limit: pageSizeOf(query.limit),

@@ -84,7 +84,7 @@ export async function whoHas(
   nameParam: string,
   query: Record<string, string>,
 ): Promise<Listing<Installation>> {
-  requireRole(caller, 'admins');
+  requireRole(caller, 'admins', 'auditors');
   const entry = await getSoftware(ports, nameParam);
   const sort = oneOf(query.sort, 'sort', INSTALLATION_SORTS, 'user');
   const range = versionRangeOf(query);
@@ -128,7 +128,7 @@ export async function forecast(
   nameParam: string,
   query: Record<string, string>,
 ): Promise<Forecast> {
-  requireRole(caller, 'admins', 'finance');
+  requireRole(caller, 'admins', 'finance', 'auditors');
   const entry = await getSoftware(ports, nameParam);
   if (!query.targetVersion) throw new BadRequest('targetVersion is required', 'targetVersion');
   const targetVersion = parseVersion(query.targetVersion, 'targetVersion');

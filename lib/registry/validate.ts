@@ -38,7 +38,7 @@ export function softwareNameOf(value: unknown, field = 'name'): string {
 
 export function userOf(value: unknown, field = 'user'): string {
   if (typeof value !== 'string' || !isValidUserName(value)) {
-    throw new BadRequest(`${field} must be a user name (letters, digits, ".", "_", "-")`, field);
+    throw new BadRequest(`${field} must be a user name (letters, digits, "._@+=:|-")`, field);
   }
   return value;
 }

@@ -267,7 +267,7 @@ export async function listBatches(
   caller: Caller,
   query: Record<string, string>,
 ) {
-  requireRole(caller, 'finance', 'admins');
+  requireRole(caller, 'finance', 'admins', 'auditors');
   const status = query.status ?? 'awaiting-answer';
   if (status !== 'awaiting-answer' && status !== 'answered') {
     throw new BadRequest('status must be awaiting-answer or answered', 'status');

@@ -2,7 +2,7 @@
 // GET /update-requests (the caller's own, paginated).
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { bodyHashOf, idempotencyKeyOf } from '../http/idempotency.js';
-import { type Caller, hasRole, requireRole } from '../http/identity.js';
+import { type Caller, readsEverything, requireRole } from '../http/identity.js';
 import type { RegistryStore } from '../ports/registry.js';
 import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
@@ -188,8 +188,10 @@ export async function getRequest(ports: { requests: RequestStore }, caller: Call
   const r = await ports.requests.getRequest(idParam);
   if (!r) throw new NotFound(`No request ${idParam}`, 'id');
   const allowed =
-    r.requester === caller.user || (r.deciders ?? []).includes(caller.user) || hasRole(caller, 'admins');
-  if (!allowed) throw new Forbidden('Only the requester, their approver or an admin may read this request');
+    r.requester === caller.user || (r.deciders ?? []).includes(caller.user) || readsEverything(caller);
+  if (!allowed) {
+    throw new Forbidden('Only the requester, their approver, an admin or an auditor may read this request');
+  }
   return requestView(r);
 }
 

@@ -89,7 +89,8 @@ describe('mintToken', () => {
     await expect(mintToken(base)).rejects.toThrow(/start the local cloud/);
     await (await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] })).stop();
     await expect(mintToken({ ...base, user: 'bob smith' })).rejects.toThrow(/^user:/);
-    await expect(mintToken({ ...base, groups: ['a b'] })).rejects.toThrow(/^groups:/);
+    await expect(mintToken({ ...base, groups: ['line\nbreak'] })).rejects.toThrow(/^groups:/);
+    await expect(mintToken({ ...base, groups: [''] })).rejects.toThrow(/^groups:/);
     await expect(mintToken({ ...base, ttlSeconds: 0 })).rejects.toThrow(/^ttlSeconds:/);
   });
 });

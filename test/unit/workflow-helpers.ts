@@ -28,6 +28,12 @@ export function setEnv(extra: Record<string, string> = {}): void {
   Object.assign(process.env, ENV, extra);
 }
 
+/** An unsigned stand-in for the bearer token the JWT authorizer verified (the functions only decode it). */
+export function bearerOf(payload: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `Bearer ${part({ alg: 'RS256', kid: 'test' })}.${part(payload)}.c2ln`;
+}
+
 export function apiEvent(
   routeKey: string,
   options: {
@@ -42,12 +48,14 @@ export function apiEvent(
   } = {},
 ): APIGatewayProxyEventV2WithJWTAuthorizer {
   const [method, path] = routeKey.split(' ') as [string, string];
+  const payload = { sub: options.user ?? 'ando', groups: options.groups ?? ['employees'] };
+  const auth = options.noAuth ? {} : { authorization: bearerOf(payload) };
   return {
     version: '2.0',
     routeKey,
     rawPath: path,
     rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-    headers: { 'content-type': 'application/json', ...options.headers },
+    headers: { 'content-type': 'application/json', ...auth, ...options.headers },
     ...(options.query ? { queryStringParameters: options.query } : {}),
     ...(options.path ? { pathParameters: options.path } : {}),
     ...(options.rawBody !== undefined
@@ -64,10 +72,7 @@ export function apiEvent(
         : {
             authorizer: {
               jwt: {
-                claims: {
-                  sub: options.user ?? 'ando',
-                  groups: `[${(options.groups ?? ['employees']).join(' ')}]`,
-                },
+                claims: { sub: payload.sub, groups: `[${payload.groups.join(' ')}]` },
                 scopes: [],
               },
               principalId: '',

@@ -3,7 +3,7 @@
 // the template's JWT authorizer expects, so the local API checks them exactly as API Gateway
 // would check the organisation's real issuer. The key lives in <dataDir>/issuer/key.json
 // (mode 0600), so tokens minted before a restart stay valid.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -47,9 +47,24 @@ export interface MintTokenOptions {
   ttlSeconds?: number;
   /** Issue time in epoch seconds (tests use it for expired tokens); default now. */
   issuedAt?: number;
+  /**
+   * The claims' shape: `oidc` (sub = the user, preferred_username, groups) or `cognito` (an ID
+   * token: sub a UUID, cognito:username = the user, cognito:groups). Default oidc.
+   */
+  shape?: TokenShape;
+  /** `sub` of an OIDC-shaped token when it is not the user (an opaque id, as most IdPs issue). */
+  subject?: string;
+  /** The e-mail claim; default user@upman.example. */
+  email?: string;
+  /** The display name claim (`name`); none by default. */
+  name?: string;
 }
 
-const GROUP_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export type TokenShape = 'oidc' | 'cognito';
+
+// Any printable name, spaces, commas and brackets included: IdPs allow them, and tests need them.
+const isGroupName = (group: string) =>
+  group.length >= 1 && group.length <= 128 && [...group].every((c) => c >= ' ' && c !== '\u007f');
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
 export function keyFile(dataDir: string): string {
@@ -106,12 +121,35 @@ export function publicJwk(privateJwk: JWK): JWK {
   return pub as JWK;
 }
 
-/** Signs a token for a demo user: sub = user, groups as an array claim, email by the directory rule. */
+/** A stable UUID for a user, as a Cognito pool assigns one `sub` per user. */
+export function cognitoSubOf(user: string): string {
+  const h = createHash('sha256').update(`upman-cognito-sub\n${user}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The claims of a token for a demo user, in the shape of Cognito's ID tokens or a generic OIDC provider's. */
+export function shapedClaims(options: MintTokenOptions): { sub: string; claims: Record<string, unknown> } {
+  const { user, groups } = options;
+  const email = options.email ?? mailAddressOf(user);
+  const name = options.name ? { name: options.name } : {};
+  if (options.shape === 'cognito') {
+    return {
+      sub: cognitoSubOf(user),
+      claims: { 'cognito:username': user, 'cognito:groups': groups, email, ...name, token_use: 'id' },
+    };
+  }
+  return {
+    sub: options.subject ?? user,
+    claims: { preferred_username: user, email, ...name, groups },
+  };
+}
+
+/** Signs a token for a demo user (shapedClaims), groups as an array claim. */
 export async function mintToken(options: MintTokenOptions): Promise<string> {
   const { user, groups, ttlSeconds = 3600 } = options;
   if (!isValidUserName(user)) throw new Error(`user: not a user name: ${JSON.stringify(user)}`);
   for (const group of groups) {
-    if (!GROUP_PATTERN.test(group)) throw new Error(`groups: not a group name: ${JSON.stringify(group)}`);
+    if (!isGroupName(group)) throw new Error(`groups: not a group name: ${JSON.stringify(group)}`);
   }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 7 * 24 * 3600) {
     throw new Error('ttlSeconds: must be a whole number of seconds from 1 to 604800');
@@ -122,10 +160,11 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   const jwk = loadSigningKey(options.dataDir);
   const key = await importJWK(jwk, SIGNING_ALG);
   const iat = options.issuedAt ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({ email: mailAddressOf(user), groups })
+  const { sub, claims } = shapedClaims(options);
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: SIGNING_ALG, kid: jwk.kid!, typ: 'JWT' })
     .setIssuer(options.issuer)
-    .setSubject(user)
+    .setSubject(sub)
     .setAudience(audience.length === 1 ? audience[0]! : audience)
     .setIssuedAt(iat)
     .setNotBefore(iat)
@@ -160,7 +199,21 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
         response_types_supported: ['id_token'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: [SIGNING_ALG],
-        claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nbf', 'jti', 'email', 'groups'],
+        claims_supported: [
+          'sub',
+          'iss',
+          'aud',
+          'exp',
+          'iat',
+          'nbf',
+          'jti',
+          'email',
+          'name',
+          'preferred_username',
+          'groups',
+          'cognito:username',
+          'cognito:groups',
+        ],
         audiences: options.audience,
       });
     }
