@@ -22,6 +22,7 @@ import { assertSoftwareName, downloadsDir, readInstalled, scanRoot } from './ins
 import { makeOut, type Out, reportError } from './output.js';
 import { clearPending, readPending, writePending } from './pending.js';
 import { describeStep } from './steps.js';
+import { checkKeyAgainstMetadata, pinVendorRoot } from './tuf.js';
 
 type Action<O> = (out: Out, options: O & GlobalOptions, cmd: Command) => Promise<void>;
 
@@ -224,6 +225,23 @@ export function registerAgentCommands(program: Command): void {
         ]);
       },
     ),
+  );
+
+  withGlobals(
+    agent
+      .command('trust-vendor')
+      .description(
+        "pin the vendor's TUF root.json (enrolment): downloads are then checked against its signed metadata",
+      )
+      .argument('<root.json>', 'the root the organisation received from the vendor'),
+  ).action(
+    run(async (out, o, cmd) => {
+      const root = installRoot(o);
+      const pinned = await pinVendorRoot(root, cmd.args[0]!);
+      out.result({ root, ...pinned }, [
+        `Pinned the vendor root (version ${pinned.version}, ${pinned.keys} keys).`,
+      ]);
+    }),
   );
 
   withGlobals(
@@ -432,6 +450,13 @@ async function download(
   }
   out.note(
     `${software}: ${key.kind} package ${current === null ? '' : `from revision ${current} `}to revision ${key.toRevision}, ${key.size} bytes`,
+  );
+  // Before any byte of the artifact: the vendor's signed metadata must name it (S606 otherwise).
+  const metadata = await checkKeyAgainstMetadata(root, key);
+  out.note(
+    metadata === 'verified'
+      ? `signed release metadata checked: ${key.artifactKey} is the vendor's`
+      : 'release metadata not checked: no vendor root is pinned (upman agent trust-vendor <root.json>)',
   );
 
   const bar =

@@ -3,12 +3,14 @@
 // checking signatures, expiry and that no version went back, then the artifact's length and
 // SHA-256 must be the ones the signed targets name. The bucket stays private: every metadata
 // file is fetched through a presigned URL the API issued with the key, never a public base URL.
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Metadata, MetadataKind } from '@tufjs/models';
 import { BaseFetcher, Updater } from 'tuf-js';
 // Not re-exported by the package, but the updater's root walk stops only on this class's 404.
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { AgentError } from './errors.js';
+import { stateDir } from './install-root.js';
 
 /** Stands for the vendor's tuf/ folder; each file below it is mapped to its presigned URL. */
 const BASE = 'https://release-metadata.invalid/tuf/';
@@ -105,4 +107,51 @@ export async function verifyTarget(input: VerifyInput): Promise<void> {
         `but the key offers ${input.size} bytes, SHA-256 ${input.sha256}`,
     );
   }
+}
+
+/** Where the vendor root pinned at enrolment is kept, and tuf-js's trusted state beside it. */
+export const pinnedRootFile = (root: string) => join(stateDir(root), 'trust', 'vendor-root.json');
+export const trustDirOf = (root: string) => join(stateDir(root), 'trust', 'tuf');
+
+/** Pins a vendor root (enrolment): it must be a TUF root; the trusted state starts afresh from it. */
+export async function pinVendorRoot(root: string, file: string): Promise<{ version: number; keys: number }> {
+  let parsed: Metadata<import('@tufjs/models').Root>;
+  try {
+    parsed = Metadata.fromJSON(MetadataKind.Root, JSON.parse(await readFile(file, 'utf8')));
+  } catch (error) {
+    throw new AgentError('usage', `${file} is not a TUF root.json: ${(error as Error).message}`);
+  }
+  await mkdir(join(stateDir(root), 'trust'), { recursive: true });
+  await rm(trustDirOf(root), { recursive: true, force: true });
+  await copyFile(file, pinnedRootFile(root));
+  return { version: parsed.signed.version, keys: Object.keys(parsed.signed.keys).length };
+}
+
+/**
+ * The key's artifact against the signed metadata. With a pinned vendor root, metadata is
+ * required: a key without it (an unsigned release) is refused. Without one, nothing can be
+ * checked, and the caller says so.
+ */
+export async function checkKeyAgainstMetadata(
+  root: string,
+  key: { artifactKey?: string; size: number; sha256: string; metadata?: Record<string, string> },
+  fetchFn?: typeof fetch,
+): Promise<'verified' | 'no-pinned-root'> {
+  if (!(await stat(pinnedRootFile(root)).catch(() => undefined))) return 'no-pinned-root';
+  if (!key.metadata || !key.artifactKey) {
+    throw refuse(
+      'unsigned release',
+      'the key carries no signed release metadata, and a vendor root is pinned',
+    );
+  }
+  await verifyTarget({
+    trustDir: trustDirOf(root),
+    pinnedRoot: pinnedRootFile(root),
+    metadataUrls: key.metadata,
+    targetPath: key.artifactKey,
+    size: key.size,
+    sha256: key.sha256,
+    ...(fetchFn ? { fetchFn } : {}),
+  });
+  return 'verified';
 }

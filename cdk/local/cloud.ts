@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalApi } from './api/index.js';
 import { startLocalDynamoDb } from './dynamodb.js';
 import { startLocalIssuer } from './issuer/index.js';
+import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
 import { claimPort, type ServiceName } from './ports.js';
 import { provisionTables, templateBuckets, templateTables } from './provision.js';
@@ -31,6 +32,7 @@ export interface Endpoints {
   dynamodb: string;
   sqs: string;
   sfn: string;
+  kms: string;
   /** Base URL of the local JWT issuer (JWKS, openid-configuration). */
   issuer: string;
   /** The `iss` value tokens carry, as the template's JWT authorizer expects it. */
@@ -117,6 +119,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }),
     ]);
     stoppers.push(dynamodb.stop, sqs.stop, ses.stop, s3.stop, issuer.stop);
+    // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
+    const kms = await startLocalKms({
+      port: ports.kms,
+      region,
+      credentials,
+      dataDir: join(options.dataDir, 'kms'),
+    });
+    stoppers.push(kms.stop);
 
     const resolver = new TemplateResolver(stacks, { region, sqsEndpoint: sqs.url, apiEndpoint: url('api') });
     const clientConfig = { region, credentials };
@@ -153,6 +163,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL_SFN: url('sfn'),
       AWS_ENDPOINT_URL_SESV2: ses.url,
       AWS_ENDPOINT_URL_SES: ses.url,
+      AWS_ENDPOINT_URL_KMS: kms.url,
       UPMAN_LOCAL: '1',
     };
     const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv);
@@ -209,6 +220,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const endpoints: Endpoints = {
       api: api.url,
       mail: ses.url,
+      kms: kms.url,
       s3: s3.url,
       dynamodb: dynamodb.url,
       sqs: sqs.url,

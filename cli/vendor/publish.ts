@@ -11,6 +11,7 @@ import {
   publishRelease,
 } from '../../lib/vendor/publish.js';
 import { connect } from './connection.js';
+import { loadSigners, registerTufCommands } from './tuf.js';
 
 export interface PublishOptions {
   software: string;
@@ -23,6 +24,8 @@ export interface PublishOptions {
   endpoints?: string;
   /** Deltas from this many of the latest earlier revisions. */
   deltas?: string;
+  /** The site's metadata signing keys (key files or kms-keys.json): sign the new artifacts as TUF targets. */
+  tufKeys?: string;
   quiet?: boolean;
 }
 
@@ -83,8 +86,11 @@ export async function runPublish(input: string, options: PublishOptions): Promis
         throw new Error('No admin token for the catalog: pass --token or set UPMAN_TOKEN (or --no-catalog)');
       catalog = httpCatalog(conn.api, token);
     }
+    const store = new S3Releases(conn.s3, conn.bucket);
+    const tufKeys = options.tufKeys ?? process.env.UPMAN_TUF_KEYS;
+    const tuf = tufKeys ? { store, signers: await loadSigners(tufKeys, options.endpoints) } : undefined;
     return await publishRelease(
-      { store: new S3Releases(conn.s3, conn.bucket), ...(catalog ? { catalog } : {}) },
+      { store, ...(catalog ? { catalog } : {}), ...(tuf ? { tuf } : {}) },
       {
         software: options.software,
         version: options.version,
@@ -122,10 +128,12 @@ export function registerVendorCommands(program: Command): void {
       '--deltas <n>',
       `binary deltas from the latest n earlier revisions (default ${DEFAULT_DELTA_REVISIONS}; 0: full package only)`,
     )
+    .option('--tuf-keys <dir>', "sign the artifacts into the site's TUF metadata (env UPMAN_TUF_KEYS)")
     .option('--no-catalog', 'do not update the catalog (the release is still published)')
     .action(async (pkg: string, options: PublishOptions) => {
       const result = await runPublish(pkg, options);
       for (const a of result.artifacts)
         console.log(`${a.kind.padEnd(5)} ${String(a.size).padStart(12)}  ${a.sha256}  ${a.key}`);
     });
+  registerTufCommands(vendor);
 }

@@ -19,6 +19,10 @@ export interface IssuedKey {
   size: number;
   sha256: string;
   expiresAt: string;
+  /** The artifact's key in the release bucket: its target path in the signed metadata. */
+  artifactKey?: string;
+  /** Presigned URLs of the vendor's signed release metadata (TUF), by file name under tuf/. */
+  metadata?: Record<string, string>;
 }
 
 export interface GrantResult {

@@ -12,6 +12,7 @@ import { parseVersion } from '../registry/version.js';
 import { revisionNumberOf, softwareOf } from './layout.js';
 import { chooseArtifact, findRelease, latestRelease, type Manifest, releaseOfVersion } from './manifest.js';
 import type { Completion, DownloadNotice, Evidence, Grant } from './model.js';
+import { TUF_PREFIX, tufMetadataNames } from './tuf.js';
 
 export interface GrantStore {
   /** Stores the grant unless its request already has one; returns the stored grant either way. */
@@ -94,9 +95,19 @@ async function issueKey(
     grantId: grant.grantId,
     expiresInSeconds: ports.keyTtlSeconds,
   });
+  // The signed metadata travels the same way as the artifact: presigned, the bucket stays private.
+  const metadata: Record<string, string> = {};
+  for (const name of tufMetadataNames()) {
+    metadata[name] = await ports.releases.presignGet(`${TUF_PREFIX}${name}`, {
+      grantId: grant.grantId,
+      expiresInSeconds: ports.keyTtlSeconds,
+    });
+  }
   return {
     grantId: grant.grantId,
     url,
+    artifactKey: artifact.key,
+    metadata,
     kind: artifact.kind,
     fromRevision: artifact.from,
     toRevision: artifact.to,

@@ -17,10 +17,12 @@ import {
   assertPublishable,
   emptyManifest,
   type Manifest,
+  PublishRefused,
   type Release,
   withRelease,
 } from './manifest.js';
 import { buildFull, type OpenedRelease, openRelease, sha256OfFile } from './package.js';
+import { addTargets, type MetadataStore, type RoleSigners } from './tuf.js';
 
 export interface ReleaseStore {
   readManifest(software: string): Promise<Manifest | undefined>;
@@ -63,7 +65,12 @@ export interface PublishResult {
 }
 
 export async function publishRelease(
-  ports: { store: ReleaseStore; catalog?: CatalogUpdater },
+  ports: {
+    store: ReleaseStore;
+    catalog?: CatalogUpdater;
+    /** Signed release metadata: the new artifacts become signed targets before the manifest lists them. */
+    tuf?: { store: MetadataStore; signers: RoleSigners };
+  },
   input: PublishInput,
 ): Promise<PublishResult> {
   const software = softwareOf(input.software);
@@ -77,6 +84,12 @@ export async function publishRelease(
 
   const manifest = (await ports.store.readManifest(software)) ?? emptyManifest(software);
   assertPublishable(manifest, version, revision);
+  if (ports.tuf && !(await ports.tuf.store.readMetadata('root.json'))) {
+    throw new PublishRefused(
+      'the site has no signed release metadata yet: run "upman vendor tuf init" first',
+      'tuf',
+    );
+  }
   await ports.catalog?.check(software);
 
   const opened = await openRelease(input.input);
@@ -116,6 +129,16 @@ export async function publishRelease(
       } finally {
         await previous.close();
       }
+    }
+
+    if (ports.tuf) {
+      await addTargets(
+        ports.tuf.store,
+        ports.tuf.signers,
+        artifacts.map((a) => ({ path: a.key, length: a.size, sha256: a.sha256 })),
+        input.now?.() ?? new Date(),
+      );
+      say(`signed targets, snapshot and timestamp for ${artifacts.length} artifacts`);
     }
 
     const release: Release = {

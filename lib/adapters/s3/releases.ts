@@ -16,6 +16,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GRANT_QUERY_PARAM, manifestKey } from '../../vendor/layout.js';
 import { type Artifact, type Manifest, parseManifest } from '../../vendor/manifest.js';
 import type { ReleaseStore } from '../../vendor/publish.js';
+import { type MetadataStore, TUF_PREFIX } from '../../vendor/tuf.js';
 
 /** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
 export const s3ClientConfig = () => ({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
@@ -32,7 +33,7 @@ export interface KeySigner {
 const isMissing = (error: unknown) =>
   error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
 
-export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
+export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, MetadataStore {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
@@ -84,6 +85,30 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner {
         Bucket: this.bucket,
         Key: key,
         ...(versionId ? { VersionId: versionId } : {}),
+      }),
+    );
+  }
+
+  async readMetadata(name: string): Promise<string | undefined> {
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: `${TUF_PREFIX}${name}` }),
+      );
+      return await res.Body!.transformToString('utf8');
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async writeMetadata(name: string, body: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${TUF_PREFIX}${name}`,
+        Body: body,
+        ContentType: 'application/json',
+        CacheControl: 'no-cache',
       }),
     );
   }
