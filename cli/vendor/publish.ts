@@ -2,8 +2,11 @@
 // (docs/vendor.md). Uploads the release's artifacts and manifest to the vendor bucket, then sets
 // the catalog's latest version through the registry's API (PUT /software/{name}, admin token),
 // which works from the vendor's own account too (claim 9).
+import { hostname, userInfo } from 'node:os';
+import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { S3Releases } from '../../lib/adapters/s3/releases.js';
+import type { Artifact } from '../../lib/vendor/manifest.js';
 import {
   type CatalogUpdater,
   DEFAULT_DELTA_REVISIONS,
@@ -89,6 +92,7 @@ export async function runPublish(input: string, options: PublishOptions): Promis
     const store = new S3Releases(conn.s3, conn.bucket);
     const tufKeys = options.tufKeys ?? process.env.UPMAN_TUF_KEYS;
     const tuf = tufKeys ? { store, signers: await loadSigners(tufKeys, options.endpoints) } : undefined;
+    const bars = uploadBars(!options.quiet && process.stdout.isTTY === true);
     return await publishRelease(
       { store, ...(catalog ? { catalog } : {}), ...(tuf ? { tuf } : {}) },
       {
@@ -97,12 +101,41 @@ export async function runPublish(input: string, options: PublishOptions): Promis
         revision: options.revision,
         input,
         ...(options.deltas === undefined ? {} : { deltaRevisions: deltaCount(options.deltas) }),
-        ...(options.quiet ? {} : { onProgress: (m: string) => console.log(m) }),
+        holder: `${userInfo().username}@${hostname()} (pid ${process.pid})`,
+        ...(options.quiet ? {} : { onProgress: (m: string) => (bars.stop(), console.log(m)) }),
+        ...(bars.enabled ? { onUpload: bars.update } : {}),
       },
     );
   } finally {
     conn.s3.destroy();
   }
+}
+
+/** One progress bar per artifact while it uploads (on a terminal only; logs and pipes get the lines). */
+function uploadBars(enabled: boolean) {
+  let bar: SingleBar | undefined;
+  let current: string | undefined;
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+    current = undefined;
+  };
+  return {
+    enabled,
+    stop,
+    update: (artifact: Artifact, sent: number) => {
+      if (current !== artifact.key) {
+        stop();
+        current = artifact.key;
+        bar = new SingleBar({
+          format: `  {bar} {percentage}% | {value}/{total} bytes | ${artifact.key}`,
+          hideCursor: true,
+        });
+        bar.start(artifact.size, 0);
+      }
+      bar?.update(sent);
+    },
+  };
 }
 
 function deltaCount(value: string): number {

@@ -22,6 +22,8 @@ export function revisionNumberOf(value: unknown, field = 'revision'): number {
 export const softwareOf = (value: unknown, field = 'software') => softwareNameOf(value, field);
 
 export const manifestKey = (software: string) => `${software}/${MANIFEST_FILE}`;
+/** Held while a publish of the software runs (a conditional write creates it). */
+export const publishLockKey = (software: string) => `${software}/publish.lock`;
 export const fullKey = (software: string, revision: number) => `${software}/${revision}/full.tar.gz`;
 export const deltaKey = (software: string, to: number, from: number) =>
   `${software}/${to}/delta-from-${from}.zdelta`;

@@ -24,11 +24,32 @@ import {
 import { buildFull, type OpenedRelease, openRelease, sha256OfFile } from './package.js';
 import { addTargets, type MetadataStore, type RoleSigners } from './tuf.js';
 
+/** A stored object's identity for a conditional write: its ETag, or null when it does not exist. */
+export type Expected = { etag: string | null };
+
+/** What a publish lock holds: who publishes and until when the lock counts (a crashed publish expires). */
+export interface PublishLock {
+  holder: string;
+  startedAt: string;
+  expiresAt: string;
+}
+
 export interface ReleaseStore {
   readManifest(software: string): Promise<Manifest | undefined>;
+  /** The manifest with its ETag, for the conditional write that ends a publish. */
+  readManifestForUpdate(software: string): Promise<{ manifest: Manifest | undefined } & Expected>;
   /** Uploads a built artifact; returns the stored object's version id, if the bucket versions. */
-  uploadArtifact(artifact: Artifact, file: string): Promise<{ versionId?: string }>;
-  writeManifest(manifest: Manifest): Promise<void>;
+  uploadArtifact(
+    artifact: Artifact,
+    file: string,
+    onProgress?: (sent: number) => void,
+  ): Promise<{ versionId?: string }>;
+  /** Writes the manifest only if it is still `expected` (S3 If-Match / If-None-Match); false if not. */
+  writeManifest(manifest: Manifest, expected: Expected): Promise<boolean>;
+  /** Creates the software's publish lock if it is `expected` (absent, or the stale one read); false if not. */
+  writePublishLock(software: string, lock: PublishLock, expected: Expected): Promise<boolean>;
+  readPublishLock(software: string): Promise<({ lock: PublishLock } & Expected) | undefined>;
+  deletePublishLock(software: string): Promise<void>;
   deleteArtifact(key: string, versionId?: string): Promise<void>;
   /** Copies a stored artifact to a local file (an earlier full package, to build a delta from). */
   downloadArtifact(key: string, file: string): Promise<void>;
@@ -51,6 +72,10 @@ export interface PublishInput {
   input: string;
   /** Deltas from this many of the latest earlier revisions (0: full package only). */
   deltaRevisions?: number;
+  /** Bytes of an artifact sent so far (a progress bar). */
+  onUpload?: (artifact: Artifact, sent: number) => void;
+  /** Who publishes (in the lock, for the message another publisher gets). */
+  holder?: string;
   now?: () => Date;
   onProgress?: (message: string) => void;
 }
@@ -76,30 +101,93 @@ export async function publishRelease(
   const software = softwareOf(input.software);
   const version = parseVersion(input.version, 'version');
   const revision = revisionNumberOf(input.revision);
-  const say = input.onProgress ?? (() => {});
   const deltaRevisions = input.deltaRevisions ?? DEFAULT_DELTA_REVISIONS;
   if (!Number.isSafeInteger(deltaRevisions) || deltaRevisions < 0) {
     throw new BadRequest('deltas must be a whole number of revisions, 0 or more', 'deltas');
   }
-
-  const manifest = (await ports.store.readManifest(software)) ?? emptyManifest(software);
-  assertPublishable(manifest, version, revision);
-  if (ports.tuf && !(await ports.tuf.store.readMetadata('root.json'))) {
-    throw new PublishRefused(
-      'the site has no signed release metadata yet: run "upman vendor tuf init" first',
-      'tuf',
+  const now = () => input.now?.() ?? new Date();
+  const unlock = await lockPublishing(ports.store, software, input.holder ?? 'upman vendor publish', now());
+  let opened: OpenedRelease | undefined;
+  let work: string | undefined;
+  try {
+    const stored = await ports.store.readManifestForUpdate(software);
+    const manifest = stored.manifest ?? emptyManifest(software);
+    assertPublishable(manifest, version, revision);
+    if (ports.tuf && !(await ports.tuf.store.readMetadata('root.json'))) {
+      throw new PublishRefused(
+        'the site has no signed release metadata yet: run "upman vendor tuf init" first',
+        'tuf',
+      );
+    }
+    await ports.catalog?.check(software);
+    opened = await openRelease(input.input);
+    work = await mkdtemp(join(tmpdir(), 'upman-publish-'));
+    return await publishLocked(
+      ports,
+      input,
+      { software, version, revision, deltaRevisions, manifest, etag: stored.etag },
+      opened,
+      work,
     );
+  } finally {
+    if (work) await rm(work, { recursive: true, force: true });
+    await opened?.close();
+    await unlock();
   }
-  await ports.catalog?.check(software);
+}
 
-  const opened = await openRelease(input.input);
-  const work = await mkdtemp(join(tmpdir(), 'upman-publish-'));
+/** How long a publish lock counts: a publish that crashed holding it is taken over afterwards. */
+export const PUBLISH_LOCK_MS = 60 * 60 * 1000;
+
+/**
+ * One publish of a software at a time: a lock object created with a conditional write (S3
+ * If-None-Match), so of two publishers exactly one gets it; the other is refused at once,
+ * before it builds or uploads anything. An expired lock is taken over by its ETag (If-Match).
+ */
+async function lockPublishing(store: ReleaseStore, software: string, holder: string, now: Date) {
+  const lock: PublishLock = {
+    holder,
+    startedAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + PUBLISH_LOCK_MS).toISOString(),
+  };
+  if (!(await store.writePublishLock(software, lock, { etag: null }))) {
+    const held = await store.readPublishLock(software);
+    const stale = held !== undefined && Date.parse(held.lock.expiresAt) <= now.getTime();
+    if (!stale || !(await store.writePublishLock(software, lock, { etag: held.etag }))) {
+      throw new PublishRefused(
+        `another publish of ${software} is in progress${held ? ` (${held.lock.holder}, since ${held.lock.startedAt})` : ''}; ` +
+          'nothing was uploaded: publish again when it is done',
+        'software',
+      );
+    }
+  }
+  return () => store.deletePublishLock(software);
+}
+
+async function publishLocked(
+  ports: Parameters<typeof publishRelease>[0],
+  input: PublishInput,
+  target: {
+    software: string;
+    version: string;
+    revision: number;
+    deltaRevisions: number;
+    manifest: Manifest;
+    etag: string | null;
+  },
+  opened: OpenedRelease,
+  work: string,
+): Promise<PublishResult> {
+  const { software, version, revision, deltaRevisions, manifest } = target;
+  const say = input.onProgress ?? (() => {});
   const uploaded: Array<{ key: string; versionId?: string }> = [];
   try {
     say(`${software} ${version} (revision ${revision}): ${opened.files.length} files`);
     const artifacts: Artifact[] = [];
     const upload = async (artifact: Artifact, file: string) => {
-      const { versionId } = await ports.store.uploadArtifact(artifact, file);
+      const { versionId } = await ports.store.uploadArtifact(artifact, file, (sent) =>
+        input.onUpload?.(artifact, sent),
+      );
       uploaded.push({ key: artifact.key, ...(versionId ? { versionId } : {}) });
       artifacts.push(artifact);
       say(`uploaded ${artifact.key} (${artifact.size} bytes)`);
@@ -148,7 +236,13 @@ export async function publishRelease(
       files: opened.files,
       artifacts,
     };
-    await ports.store.writeManifest(withRelease(manifest, release));
+    if (!(await ports.store.writeManifest(withRelease(manifest, release), { etag: target.etag }))) {
+      throw new PublishRefused(
+        `the manifest of ${software} changed while this publish ran (another publisher took over its lock): ` +
+          'this publish was undone and nothing of it is visible; publish again',
+        'software',
+      );
+    }
     uploaded.length = 0; // listed now: nothing to roll back
     say(`wrote manifest: ${software} now at ${version} (revision ${revision})`);
 
@@ -171,9 +265,6 @@ export async function publishRelease(
       });
     }
     throw error;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-    await opened.close();
   }
 }
 

@@ -30,6 +30,33 @@ describe('startLocalS3', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  it('honours conditional writes as S3 does: If-None-Match * once, If-Match on the current ETag, one winner of a race', async () => {
+    const s3 = await start();
+    await s3.createBucket('cond-bucket');
+    const c = client(s3);
+    const put = (Key: string, Body: string, condition: { IfNoneMatch?: string; IfMatch?: string }) =>
+      c.send(new PutObjectCommand({ Bucket: 'cond-bucket', Key, Body, ...condition }));
+    const first = await put('lock', 'a', { IfNoneMatch: '*' });
+    await expect(put('lock', 'b', { IfNoneMatch: '*' })).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+    });
+    await expect(put('lock', 'c', { IfMatch: '"0123456789abcdef0123456789abcdef"' })).rejects.toMatchObject({
+      name: 'PreconditionFailed',
+    });
+    await expect(put('missing', 'x', { IfMatch: first.ETag! })).rejects.toMatchObject({ name: 'NoSuchKey' });
+    await put('lock', 'd', { IfMatch: first.ETag! });
+    const stored = await c.send(new GetObjectCommand({ Bucket: 'cond-bucket', Key: 'lock' }));
+    expect(await stored.Body!.transformToString()).toBe('d');
+    const race = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => put('raced', `writer ${i}`, { IfNoneMatch: '*' })),
+    );
+    expect(race.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      race.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name),
+    ).toEqual(Array(5).fill('PreconditionFailed'));
+    c.destroy();
+  });
+
   it('listens on 127.0.0.1 and validates its options', async () => {
     const s3 = await start();
     expect(s3.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

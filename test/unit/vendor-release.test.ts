@@ -23,7 +23,13 @@ import {
   parseManifest,
 } from '../../lib/vendor/manifest.js';
 import { buildFull, diffFiles, openRelease, scanTree } from '../../lib/vendor/package.js';
-import { type CatalogUpdater, publishRelease, type ReleaseStore } from '../../lib/vendor/publish.js';
+import {
+  type CatalogUpdater,
+  type Expected,
+  type PublishLock,
+  publishRelease,
+  type ReleaseStore,
+} from '../../lib/vendor/publish.js';
 import { writeTree } from '../fixtures/tree.js';
 
 let root: string;
@@ -54,19 +60,45 @@ const V2 = {
 class MemoryStore implements ReleaseStore {
   objects = new Map<string, Buffer>();
   manifests = new Map<string, Manifest>();
+  etags = new Map<string, string>();
+  locks = new Map<string, { lock: PublishLock; etag: string }>();
   failUploadAt = -1;
   uploads = 0;
+  writes = 0;
   deleted: string[] = [];
+  /** Runs just before the manifest is written (another publisher's move, in tests). */
+  beforeManifestWrite?: () => void;
   async readManifest(software: string) {
     return this.manifests.get(software);
   }
-  async uploadArtifact(artifact: Artifact, file: string) {
+  async readManifestForUpdate(software: string) {
+    return { manifest: this.manifests.get(software), etag: this.etags.get(software) ?? null };
+  }
+  async uploadArtifact(artifact: Artifact, file: string, onProgress?: (sent: number) => void) {
     if (this.uploads++ === this.failUploadAt) throw new Error('network down');
-    this.objects.set(artifact.key, readFileSync(file));
+    const body = readFileSync(file);
+    onProgress?.(Math.floor(body.length / 2));
+    onProgress?.(body.length);
+    this.objects.set(artifact.key, body);
     return { versionId: `v${this.uploads}` };
   }
-  async writeManifest(manifest: Manifest) {
+  async writeManifest(manifest: Manifest, expected: Expected) {
+    this.beforeManifestWrite?.();
+    if ((this.etags.get(manifest.software) ?? null) !== expected.etag) return false;
     this.manifests.set(manifest.software, structuredClone(manifest));
+    this.etags.set(manifest.software, `"m${++this.writes}"`);
+    return true;
+  }
+  async writePublishLock(software: string, lock: PublishLock, expected: Expected) {
+    if ((this.locks.get(software)?.etag ?? null) !== expected.etag) return false;
+    this.locks.set(software, { lock, etag: `"l${++this.writes}"` });
+    return true;
+  }
+  async readPublishLock(software: string) {
+    return this.locks.get(software);
+  }
+  async deletePublishLock(software: string) {
+    this.locks.delete(software);
   }
   async deleteArtifact(key: string, versionId?: string) {
     this.deleted.push(`${key}@${versionId}`);
@@ -340,6 +372,70 @@ describe('publishRelease', () => {
         { software: 'tool', version: '2.0', revision: 9, input: tree('v9', V1), deltaRevisions: -1 },
       ),
     ).rejects.toMatchObject({ statusCode: 400, field: 'deltas' });
+  });
+
+  it('refuses a publish while another holds the lock, before uploading anything; takes over an expired lock', async () => {
+    const store = new MemoryStore();
+    const now = new Date('2025-06-01T10:00:00Z');
+    store.locks.set('tool', {
+      lock: { holder: 'ci-runner-7', startedAt: '2025-06-01T09:30:00Z', expiresAt: '2025-06-01T10:30:00Z' },
+      etag: '"held"',
+    });
+    await expect(
+      publishRelease(
+        { store },
+        { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1), now: () => now },
+      ),
+    ).rejects.toMatchObject({
+      statusCode: 409,
+      message: expect.stringMatching(
+        /another publish of tool is in progress \(ci-runner-7, since 2025-06-01T09:30:00Z\)/,
+      ),
+    });
+    expect(store.uploads).toBe(0);
+    expect(store.locks.get('tool')!.etag).toBe('"held"');
+    // An hour later the lock has expired (its publisher crashed): taken over, then released.
+    const later = new Date('2025-06-01T11:00:00Z');
+    await publishRelease(
+      { store },
+      { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1), now: () => later },
+    );
+    expect(store.manifests.get('tool')!.releases).toHaveLength(1);
+    expect(store.locks.has('tool')).toBe(false);
+  });
+
+  it('undoes a publish whose manifest changed meanwhile: its artifacts are deleted, nothing of it is listed', async () => {
+    const store = new MemoryStore();
+    await publishRelease({ store }, { software: 'tool', version: '1.0', revision: 1, input: tree('v1', V1) });
+    store.beforeManifestWrite = () => {
+      store.etags.set('tool', '"someone-else"');
+    };
+    await expect(
+      publishRelease({ store }, { software: 'tool', version: '1.1', revision: 2, input: tree('v2', V2) }),
+    ).rejects.toMatchObject({
+      statusCode: 409,
+      message: expect.stringMatching(/changed while this publish ran/),
+    });
+    expect([...store.objects.keys()]).toEqual(['tool/1/full.tar.gz']);
+    expect(store.manifests.get('tool')!.releases).toHaveLength(1);
+    expect(store.locks.has('tool')).toBe(false);
+  });
+
+  it('reports upload progress per artifact up to its size', async () => {
+    const store = new MemoryStore();
+    const seen = new Map<string, number[]>();
+    await publishRelease(
+      { store },
+      {
+        software: 'tool',
+        version: '1.0',
+        revision: 1,
+        input: tree('v1', V1),
+        onUpload: (a, sent) => seen.set(a.key, [...(seen.get(a.key) ?? []), sent]),
+      },
+    );
+    const full = store.manifests.get('tool')!.releases[0]!.artifacts[0]!;
+    expect(seen.get(full.key)).toEqual([Math.floor(full.size / 2), full.size]);
   });
 
   it('refuses to publish the same version twice, before uploading anything', async () => {

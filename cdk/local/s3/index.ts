@@ -14,6 +14,7 @@ import S3rver from 's3rver';
 import { LOCAL_ACCOUNT } from '../template.js';
 import { type AccessLogRecord, redactRequestTarget } from './access-log.js';
 import { hasBody, type SpooledBody, spoolBody } from './body.js';
+import { hasWriteConditions, KeyLocks, writeConditionError } from './conditional.js';
 import { AccessLogDelivery, type AccessLogTarget } from './log-delivery.js';
 import { operationName } from './operation.js';
 import { joinQuery, parseQuery, type QueryParam, splitTarget } from './query.js';
@@ -225,7 +226,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const bodyDone = performance.now();
     if (body.file) entry.objectSize = body.size;
 
+    let unlock: (() => void) | undefined;
     try {
+      if (entry.operation === 'REST.PUT.OBJECT' && hasWriteConditions(req.headersDistinct)) {
+        unlock = await writeLocks.acquire(path);
+        const failed = writeConditionError(req.headersDistinct, await storedEtag(path));
+        if (failed) return reject(failed, verified.authType);
+      }
       const upstreamReq = upstream(method, `${path}${forwardedQuery(params)}`, forwardedHeaders(req, body));
       const responded = new Promise<IncomingMessage>((resolve, rejectResponse) => {
         upstreamReq.on('response', resolve);
@@ -267,8 +274,24 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         upstreamReq.destroy();
       });
     } finally {
+      unlock?.();
       await body.discard();
     }
+  }
+
+  const writeLocks = new KeyLocks();
+  /** The stored object's ETag (a HEAD straight to s3rver), or undefined when there is none. */
+  function storedEtag(path: string): Promise<{ etag: string } | undefined> {
+    return new Promise((resolve, reject) => {
+      const head = upstream('HEAD', path, {});
+      head.on('error', reject);
+      head.on('response', (res) => {
+        res.resume();
+        const etag = res.headers.etag;
+        resolve(res.statusCode === 200 && etag ? { etag } : undefined);
+      });
+      head.end();
+    });
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@
 // keys (S602: S3 checks the signature, the expiry and the bucket policy), and the server access
 // log objects the download processor reads.
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
@@ -13,9 +13,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { GRANT_QUERY_PARAM, manifestKey } from '../../vendor/layout.js';
+import { GRANT_QUERY_PARAM, manifestKey, publishLockKey } from '../../vendor/layout.js';
 import { type Artifact, type Manifest, parseManifest } from '../../vendor/manifest.js';
-import type { ReleaseStore } from '../../vendor/publish.js';
+import type { Expected, PublishLock, ReleaseStore } from '../../vendor/publish.js';
 import { type MetadataStore, TUF_PREFIX } from '../../vendor/tuf.js';
 
 /** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
@@ -51,12 +51,44 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, Meta
     }
   }
 
-  async uploadArtifact(artifact: Artifact, file: string): Promise<{ versionId?: string }> {
+  async readManifestForUpdate(
+    software: string,
+  ): Promise<{ manifest: Manifest | undefined; etag: string | null }> {
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: manifestKey(software) }),
+      );
+      return {
+        manifest: parseManifest(await res.Body!.transformToString('utf8'), software),
+        etag: res.ETag ?? null,
+      };
+    } catch (error) {
+      if (isMissing(error)) return { manifest: undefined, etag: null };
+      throw error;
+    }
+  }
+
+  async uploadArtifact(
+    artifact: Artifact,
+    file: string,
+    onProgress?: (sent: number) => void,
+  ): Promise<{ versionId?: string }> {
+    // Counted as the SDK reads the file: what has gone to the socket, near enough for a bar.
+    let sent = 0;
+    const body = createReadStream(file).pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          sent += chunk.length;
+          onProgress?.(sent);
+          done(null, chunk);
+        },
+      }),
+    );
     const res = await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: artifact.key,
-        Body: createReadStream(file),
+        Body: body,
         ContentLength: artifact.size,
         ContentType: artifact.kind === 'full' ? 'application/gzip' : 'application/octet-stream',
         // S3 checks the bytes it stored against the SHA-256 the manifest will list.
@@ -67,16 +99,54 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, Meta
     return res.VersionId ? { versionId: res.VersionId } : {};
   }
 
-  async writeManifest(manifest: Manifest): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: manifestKey(manifest.software),
-        Body: `${JSON.stringify(manifest, null, 2)}\n`,
-        ContentType: 'application/json',
-        CacheControl: 'no-cache',
-      }),
-    );
+  async writeManifest(manifest: Manifest, expected: Expected): Promise<boolean> {
+    return this.putIf(manifestKey(manifest.software), `${JSON.stringify(manifest, null, 2)}\n`, expected);
+  }
+
+  async writePublishLock(software: string, lock: PublishLock, expected: Expected): Promise<boolean> {
+    return this.putIf(publishLockKey(software), JSON.stringify(lock), expected);
+  }
+
+  async readPublishLock(software: string): Promise<({ lock: PublishLock } & Expected) | undefined> {
+    try {
+      const res = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: publishLockKey(software) }),
+      );
+      return {
+        lock: JSON.parse(await res.Body!.transformToString('utf8')) as PublishLock,
+        etag: res.ETag ?? null,
+      };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async deletePublishLock(software: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: publishLockKey(software) }));
+  }
+
+  /** A conditional PUT (If-None-Match: * for "absent", If-Match: <etag>); false when S3 says the condition failed. */
+  private async putIf(key: string, body: string, expected: Expected): Promise<boolean> {
+    try {
+      await this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          CacheControl: 'no-cache',
+          ...(expected.etag === null ? { IfNoneMatch: '*' } : { IfMatch: expected.etag }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      // 409 ConditionalRequestConflict: a concurrent conditional write of the key is in flight.
+      if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || isMissing(error))
+        return false;
+      throw error;
+    }
   }
 
   async deleteArtifact(key: string, versionId?: string): Promise<void> {
