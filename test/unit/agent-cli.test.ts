@@ -1,12 +1,14 @@
 // The `upman` bin as a user runs it (a child process), against a small stand-in API: help on
 // every command, and the error paths whose exit status and wording the issue names.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initRepository } from '../../lib/vendor/tuf.js';
+import { createKeyFile, fileSigner } from '../../lib/vendor/tuf-signers.js';
 import { jsonOf, upman } from '../fixtures/agent/cli.js';
 
 let server: Server;
@@ -139,6 +141,39 @@ describe('upman (the agent commands)', () => {
     expect(error.message).toContain('run "upman download r-approved" again to get a fresh key');
     expect(seen).toContain('POST /update-requests/r-approved/key');
   }, 30_000);
+
+  it('with a pinned vendor root, refuses a key without signed metadata before downloading anything', async () => {
+    const files = new Map<string, string>();
+    const one = async (name: string) => {
+      await createKeyFile(join(work, 'vendor-keys', `${name}.pem`));
+      return fileSigner(join(work, 'vendor-keys', `${name}.pem`));
+    };
+    await initRepository(
+      { readMetadata: async (n) => files.get(n), writeMetadata: async (n, b) => void files.set(n, b) },
+      {
+        root: [await one('root')],
+        targets: await one('targets'),
+        snapshot: await one('snapshot'),
+        timestamp: await one('timestamp'),
+      },
+    );
+    await writeFile(join(work, 'vendor-root.json'), files.get('root.json')!);
+    const pinnedEnv = { ...env, UPMAN_ROOT: join(work, 'pinned-root') };
+    await mkdir(pinnedEnv.UPMAN_ROOT, { recursive: true });
+    const pinned = await upman(
+      ['--json', 'agent', 'trust-vendor', join(work, 'vendor-root.json')],
+      pinnedEnv,
+    );
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(jsonOf<{ version: number }>(pinned).version).toBe(1);
+    const before = seen.filter((s) => s.startsWith('GET /artifact')).length;
+    const r = await upman(['--json', 'download', 'r-approved'], pinnedEnv);
+    expect(r.code).toBe(1);
+    const { error } = jsonOf<{ error: { code: string; message: string } }>(r);
+    expect(error.code).toBe('metadata-refused');
+    expect(error.message).toMatch(/^S606: the vendor's release metadata was refused \(unsigned release:/);
+    expect(seen.filter((s) => s.startsWith('GET /artifact')).length).toBe(before);
+  }, 60_000);
 
   it('refuses to download a request that is not approved yet, and shows its timeline', async () => {
     const r = await upman(['download', 'r-waiting'], env);
