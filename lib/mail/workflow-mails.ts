@@ -43,7 +43,7 @@ function budgetText(b: BudgetFacts): string {
   return `${b.available ? 'budget available' : 'NO budget available'}${b.note ? ` — ${b.note}` : ''}`;
 }
 
-export type ApprovalMailKind = 'initial' | 'reminder' | 'escalation';
+export type ApprovalMailKind = 'initial' | 'reminder' | 'escalation' | 'second' | 'second-reminder';
 
 /** S505: to one decider, with their own link. */
 export function approvalMail(p: {
@@ -57,16 +57,21 @@ export function approvalMail(p: {
   /** For an escalation: whose decision it was first. */
   escalatedFrom?: string;
   onBehalfOf?: string;
+  /** For the second approval (above the cost threshold): who approved first. */
+  firstApprovedBy?: string;
 }): Mail {
   const { request: r } = p;
-  const subject =
-    p.kind === 'reminder'
+  const second = p.kind === 'second' || p.kind === 'second-reminder';
+  const subject = second
+    ? `${p.kind === 'second-reminder' ? 'Reminder: second' : 'Second'} approval: approve ${r.software} ${r.targetVersion} for ${r.requester}?`
+    : p.kind === 'reminder'
       ? `Reminder: approve ${r.software} ${r.targetVersion} for ${r.requester}?`
       : p.kind === 'escalation'
         ? `Escalated: approve ${r.software} ${r.targetVersion} for ${r.requester}?`
         : `Approve ${r.software} ${r.targetVersion} for ${r.requester}?`;
-  const lead =
-    p.kind === 'reminder'
+  const lead = second
+    ? `${p.firstApprovedBy ?? 'The approver'} approved this request; it costs more than one approval may allow, so yours is needed too.`
+    : p.kind === 'reminder'
       ? `This request still waits for your decision.`
       : p.kind === 'escalation'
         ? `${p.escalatedFrom ?? 'The approver'} did not decide in time, so this request comes to you.`

@@ -8,13 +8,14 @@ import { approvalMail, type RequestFacts } from '../mail/workflow-mails.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { resolveApprover } from '../registry/approvers.js';
 import { isApprovalId, newApprovalId, newLinkSecret, secretMatches, sha256 } from './ids.js';
-import type {
-  ApprovalLink,
-  ApprovalPhase,
-  BudgetResult,
-  Decision,
-  ExecutionInput,
-  UpdateRequest,
+import {
+  type ApprovalLink,
+  type ApprovalPhase,
+  type BudgetResult,
+  type Decision,
+  type ExecutionInput,
+  stepOfPhase,
+  type UpdateRequest,
 } from './model.js';
 import type { ApprovalStore, Clock, Mailer, RequestStore, TaskCallbacks, WorkflowSettings } from './ports.js';
 
@@ -43,7 +44,12 @@ export interface ApproverInfo {
 export interface ApprovalTaskInput {
   taskToken: string;
   phase: ApprovalPhase;
-  state: ExecutionInput & { budget: BudgetResult; approver: ApproverInfo; reason?: string };
+  state: ExecutionInput & {
+    budget: BudgetResult;
+    approver: ApproverInfo;
+    reason?: string;
+    decision?: Decision;
+  };
 }
 
 function phaseSeconds(settings: WorkflowSettings, phase: ApprovalPhase): number {
@@ -51,6 +57,8 @@ function phaseSeconds(settings: WorkflowSettings, phase: ApprovalPhase): number 
   // A link lives as long as its decider may still decide: the first one until escalation.
   if (phase === 'initial') return a.reminderSeconds + a.escalationSeconds;
   if (phase === 'reminder') return a.escalationSeconds;
+  // The second approval: a reminder after reminderSeconds, expiry expirySeconds later.
+  if (phase === 'second') return a.reminderSeconds + a.expirySeconds;
   return a.expirySeconds;
 }
 
@@ -69,6 +77,19 @@ async function decidersOf(
     { user: info.approver },
     ...(info.delegate ? [{ user: info.delegate, onBehalfOf: info.approver }] : []),
   ];
+  if (stepOfPhase(phase) === 2) {
+    // The approver's own approver (and their delegate), at the time of the request's approval.
+    const above = await resolveApprover({ approvers: ports.approvers }, info.approver, at);
+    if (!above || above.approver === info.approver) {
+      throw new NoSecondApprover(`No approver is on record above ${info.approver} for the second approval.`);
+    }
+    return {
+      deciders: [
+        { user: above.approver },
+        ...(above.delegate ? [{ user: above.delegate, onBehalfOf: above.approver }] : []),
+      ],
+    };
+  }
   if (phase !== 'escalation') return { deciders: direct };
   const next = await resolveApprover({ approvers: ports.approvers }, info.approver, at);
   if (!next || next.approver === info.approver) {
@@ -96,6 +117,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   const { state, phase } = input;
   const now = ports.clock.now();
   const at = now.toISOString();
+  const step = stepOfPhase(phase);
   const { deciders, escalatedFrom, note } = await decidersOf(ports, phase, state.approver, now);
   const linkExpiresAt = new Date(now.getTime() + phaseSeconds(ports.settings, phase) * 1000).toISOString();
   const issued = deciders.map((d) => {
@@ -105,6 +127,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
       requestId: state.requestId,
       issuedTo: d.user,
       phase,
+      ...(step === 2 ? { step } : {}),
       kHash: sha256(k),
       linkExpiresAt,
       createdAt: at,
@@ -113,7 +136,13 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   });
   const users = deciders.map((d) => d.user);
   const { decision } = await ports.approvals.openPhase(
-    { requestId: state.requestId, taskToken: input.taskToken, phase, deciders: users },
+    {
+      requestId: state.requestId,
+      taskToken: input.taskToken,
+      phase,
+      deciders: users,
+      ...(step === 2 ? { step } : {}),
+    },
     issued.map((i) => i.link),
   );
   if (decision) {
@@ -143,6 +172,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
         linkExpiresAt,
         ...(escalatedFrom ? { escalatedFrom } : {}),
         ...(i.onBehalfOf ? { onBehalfOf: i.onBehalfOf } : {}),
+        ...(step === 2 && state.decision ? { firstApprovedBy: state.decision.decidedBy } : {}),
       }),
     );
   }
@@ -152,6 +182,11 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
 /** Thrown by a phase's task when the decision came while no token waited (error name matched in the ASL). */
 export class AlreadyDecided extends Error {
   override name = 'AlreadyDecided';
+}
+
+/** The second approval has nobody to ask (the machine's catch-all records the failure). */
+export class NoSecondApprover extends Error {
+  override name = 'NoSecondApprover';
 }
 
 /** A refused link: the page tells why, with a 4xx status. */
@@ -173,7 +208,7 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
     throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   }
   const [wait, request] = await Promise.all([
-    ports.approvals.getWait(link.requestId),
+    ports.approvals.getWait(link.requestId, link.step),
     ports.requests.getRequest(link.requestId),
   ]);
   if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
@@ -247,10 +282,11 @@ export async function decide(
     decidedBy: link.issuedTo,
     decidedAt: ports.clock.now().toISOString(),
     approvalId: link.approvalId,
+    ...(link.step === 2 ? { step: link.step } : {}),
   };
   const outcome = await ports.approvals.decide(link, decision);
   if (outcome === 'taken') {
-    const wait = await ports.approvals.getWait(link.requestId);
+    const wait = await ports.approvals.getWait(link.requestId, link.step);
     const d = wait?.decision;
     throw new LinkRefused(
       409,
@@ -259,7 +295,7 @@ export async function decide(
         : 'This link was already used, or its holder no longer decides this request.',
     );
   }
-  const wait = await ports.approvals.getWait(link.requestId);
+  const wait = await ports.approvals.getWait(link.requestId, link.step);
   // 'gone': the phase just timed out; the next phase's task finds the decision and resumes.
   const resumed = wait ? (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered' : false;
   return { decision, request, resumed };

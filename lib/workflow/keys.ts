@@ -26,6 +26,8 @@ export const approvalPk = (approvalId: string) => `APPROVAL#${approvalId}`;
 export const APPROVAL_LINK_SK = 'LINK';
 /** The request's approval wait (token, deciders, the one decision): on the request's partition. */
 export const APPROVAL_WAIT_SK = 'APPROVAL';
+/** The second approval's wait (above the cost threshold), beside the first. */
+export const approvalWaitSk = (step?: 2) => (step === 2 ? 'APPROVAL#2' : APPROVAL_WAIT_SK);
 /** The grant recorded on approval (S508) when no vendor KeyIssuer is wired: on the request's partition. */
 export const GRANT_SK = 'GRANT';
 

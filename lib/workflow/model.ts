@@ -42,6 +42,8 @@ export interface UpdateRequest {
 export interface RequestPolicy {
   /** May the approver approve after finance said "no"? (No: the request ends rejected for budget.) */
   approverMayOverrideBudget: boolean;
+  /** 2: above the cost threshold, the approver's approver approves too (S505/S506 twice). */
+  approvalSteps?: 1 | 2;
 }
 
 /** What the state machine starts with (also the input of every execution, unchanged). */
@@ -111,7 +113,10 @@ export interface BudgetResult {
   total: number;
 }
 
-export type ApprovalPhase = 'initial' | 'reminder' | 'escalation';
+export type ApprovalPhase = 'initial' | 'reminder' | 'escalation' | 'second' | 'second-reminder';
+
+/** Which approval a phase belongs to: 1, or 2 (the approver's approver, above the threshold). */
+export const stepOfPhase = (phase: ApprovalPhase): 1 | 2 => (phase.startsWith('second') ? 2 : 1);
 
 /** One approval link (S505): the secret `k` is kept only as its SHA-256. */
 export interface ApprovalLink {
@@ -120,6 +125,8 @@ export interface ApprovalLink {
   /** The person the link was mailed to. */
   issuedTo: string;
   phase: ApprovalPhase;
+  /** 2 for a link of the second approval (absent: the first). */
+  step?: 2;
   kHash: string;
   linkExpiresAt: string;
   createdAt: string;
@@ -129,6 +136,8 @@ export interface ApprovalLink {
 /** The request's current approval wait: the task token lives here, never in a link. */
 export interface ApprovalWait {
   requestId: string;
+  /** 2 for the second approval's wait (absent: the first). */
+  step?: 2;
   taskToken: string;
   phase: ApprovalPhase;
   /** Who may decide now (approver and delegate, or the escalation approver and theirs). */
@@ -142,6 +151,8 @@ export interface Decision {
   decidedBy: string;
   decidedAt: string;
   approvalId: string;
+  /** 2 for the second approval's decision (absent: the first). */
+  step?: 2;
 }
 
 /** S506 result handed to the execution. */

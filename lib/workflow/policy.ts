@@ -8,6 +8,7 @@ import { compareVersions } from '../registry/version.js';
 /** One department's deviations from the stage's defaults. */
 export interface DepartmentPolicy {
   approverMayOverrideBudget?: boolean;
+  twoStepAboveCost?: number;
 }
 
 /** The stage config's `policy` (cdk/config.ts), as the functions receive it (env POLICY). */
@@ -18,6 +19,8 @@ export interface PolicyConfig {
   fiscalYearStartMonth: number;
   /** Whether an approver may approve a request finance said "no" to (default: no, it ends rejected). */
   approverMayOverrideBudget: boolean;
+  /** A request costing more than this needs the approver's approver too (two steps). */
+  twoStepAboveCost: number;
   departments: Record<string, DepartmentPolicy>;
 }
 
@@ -26,9 +29,15 @@ const policySchema = z
     currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a three-letter ISO 4217 code'),
     fiscalYearStartMonth: z.number().int().min(1).max(12),
     approverMayOverrideBudget: z.boolean(),
+    twoStepAboveCost: z.number().min(0),
     departments: z.record(
       z.string().min(1),
-      z.object({ approverMayOverrideBudget: z.boolean().optional() }).strict(),
+      z
+        .object({
+          approverMayOverrideBudget: z.boolean().optional(),
+          twoStepAboveCost: z.number().min(0).optional(),
+        })
+        .strict(),
     ),
   })
   .strict();
@@ -47,6 +56,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
   currency: 'EUR',
   fiscalYearStartMonth: 1,
   approverMayOverrideBudget: false,
+  twoStepAboveCost: 5000,
   departments: {},
 };
 
@@ -86,13 +96,18 @@ export type PolicyDecision =
       /** The budget the line would draw on, when one is set. */
       budget?: { period: string; remaining: number };
       approverMayOverrideBudget: boolean;
+      /** 2: above the cost threshold, the approver's approver approves too. */
+      approvalSteps: 1 | 2;
     };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function departmentPolicy(config: PolicyConfig, department: string): Required<DepartmentPolicy> {
   const own = config.departments[department] ?? {};
-  return { approverMayOverrideBudget: own.approverMayOverrideBudget ?? config.approverMayOverrideBudget };
+  return {
+    approverMayOverrideBudget: own.approverMayOverrideBudget ?? config.approverMayOverrideBudget,
+    twoStepAboveCost: own.twoStepAboveCost ?? config.twoStepAboveCost,
+  };
 }
 
 export function evaluatePolicy(
@@ -120,11 +135,18 @@ export function evaluatePolicy(
     };
   }
   const cost = round2(request.quantity * catalog.licencePrice);
-  const { approverMayOverrideBudget } = departmentPolicy(config, request.department);
-  const shown = budget ? { budget: { period: budget.period, remaining: budget.remaining } } : {};
-  if (cost === 0) return { kind: 'proceed', cost, finance: 'skip', approverMayOverrideBudget, ...shown };
+  const { approverMayOverrideBudget, twoStepAboveCost } = departmentPolicy(config, request.department);
+  const approvalSteps = cost > twoStepAboveCost ? 2 : 1;
+  const common = {
+    kind: 'proceed' as const,
+    cost,
+    approverMayOverrideBudget,
+    approvalSteps,
+    ...(budget ? { budget: { period: budget.period, remaining: budget.remaining } } : {}),
+  } as const;
+  if (cost === 0) return { ...common, finance: 'skip' };
   const ledger = budget !== undefined && budget.automaticAnswers && budget.remaining >= cost;
-  return { kind: 'proceed', cost, finance: ledger ? 'ledger' : 'batch', approverMayOverrideBudget, ...shown };
+  return { ...common, finance: ledger ? 'ledger' : 'batch' };
 }
 
 export function inFlightMessage(

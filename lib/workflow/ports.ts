@@ -88,7 +88,8 @@ export interface ApprovalStore {
    */
   openPhase(wait: Omit<ApprovalWait, 'decision'>, links: ApprovalLink[]): Promise<{ decision?: Decision }>;
   getLink(approvalId: string): Promise<ApprovalLink | undefined>;
-  getWait(requestId: string): Promise<ApprovalWait | undefined>;
+  /** The wait of the first approval, or of the second (`step` 2, above the cost threshold). */
+  getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined>;
   /**
    * The one decision: marks the link used and records the decision, both only if neither
    * happened yet and `decision.decidedBy` is a current decider. 'taken' otherwise.

@@ -82,7 +82,10 @@ export async function submitRequest(
       ports.policy,
     );
     if (decision.kind === 'refuse') throw new Conflict(decision.message, 'targetVersion');
-    const policy = { approverMayOverrideBudget: decision.approverMayOverrideBudget };
+    const policy = {
+      approverMayOverrideBudget: decision.approverMayOverrideBudget,
+      approvalSteps: decision.approvalSteps,
+    };
     const waiting: UpdateRequest = { ...base, policy, status: 'AWAITING_BUDGET', steps: { S501: { at } } };
     const answered = (answeredBy: 'ledger' | 'policy', note: string): UpdateRequest => {
       const budgetAnswer: BudgetResult = {

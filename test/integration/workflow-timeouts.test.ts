@@ -33,7 +33,14 @@ const db = documentClient(raw);
 let fastMachineArn: string;
 
 /** Seconds of each wait on the fast copy. */
-const FAST = { 'S502 AwaitBudget': 120, 'S505 RequestApproval': 3, 'S505 Remind': 3, 'S505 Escalate': 3 };
+const FAST = {
+  'S502 AwaitBudget': 120,
+  'S505 RequestApproval': 3,
+  'S505 Remind': 3,
+  'S505 Escalate': 3,
+  'S505 SecondApproval': 3,
+  'S505 SecondRemind': 3,
+};
 
 beforeAll(async () => {
   await d.setUp({
@@ -171,6 +178,63 @@ describe('the approval clock', () => {
       ['set', null],
       ['reserve', requestId],
       ['release', requestId],
+    ]);
+  }, 90_000);
+
+  it('expires at the second step of a two-step approval: a reminder to the second approver, then EXPIRED', async () => {
+    const table = e.tables.registry;
+    const costly = `wfcostly-${run}`;
+    const pc = `pc-wt-${run}-two`;
+    const put = await d.api('PUT', `/software/${costly}`, {
+      user: 'wf-admin',
+      groups: ['admins'],
+      body: {
+        vendor: 'Contoso',
+        latestVersion: '3.1',
+        latestRevision: 310,
+        licencePrice: 9000,
+        licenceModel: 'per-user',
+      },
+    });
+    expect(put.status).toBeLessThan(300);
+    await d.addClient(pc, 'Engineering', [emp]);
+    const { requestId } = await submitRequest(
+      {
+        requests: new DynamoWorkflowStore(db, table),
+        registry: new DynamoRegistryStore(db, table),
+        ledger: new DynamoLedgerStore(db, table),
+        policy: DEFAULT_POLICY,
+        executions: new SfnExecutions(sfn, fastMachineArn),
+        clock: { now: () => new Date() },
+      },
+      { user: emp, groups: ['employees'] },
+      { 'idempotency-key': `timeout-${run}-3` },
+      { clientId: pc, software: costly, reason: 'second approver is away' },
+    );
+    await d.untilStep(emp, requestId, 'S502');
+    await d.closeNow();
+    const { batchId, line } = await d.lineOf(requestId);
+    await d.answer(batchId, [{ lineId: line.lineId, available: true }]);
+    const [first] = await d.mailsTo(boss, new RegExp(`^Approve ${costly}`));
+    const link = WorkflowDriver.linkOf(first!);
+    const page = await d.open(link);
+    expect((await d.decide(link, page.html, 'approve')).status).toBe(200);
+    await d.mailsTo(top, new RegExp(`^Second approval: approve ${costly}`));
+    await d.mailsTo(top, new RegExp(`^Reminder: second approval: approve ${costly}`));
+    const final = await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    const steps = final.steps.map(
+      (s: { step: string; phase?: string }) => `${s.step}${s.phase ? `.${s.phase}` : ''}`,
+    );
+    expect(steps).toEqual([
+      'S501',
+      'S502',
+      'S503',
+      'S504',
+      'S505',
+      'S506',
+      'S505.second',
+      'S505.second-reminder',
+      'S506.expired',
     ]);
   }, 90_000);
 });

@@ -50,6 +50,8 @@ describe('the update-request state machine (ASL)', () => {
       'S505 RequestApproval',
       'S505 Remind',
       'S505 Escalate',
+      'S505 SecondApproval',
+      'S505 SecondRemind',
     ]);
     for (const [name, s] of waits) {
       expect(typeof s.TimeoutSeconds, name).toBe('number');
@@ -93,6 +95,15 @@ describe('the update-request state machine (ASL)', () => {
       'Approval expired',
     );
     expect(s['S502 AwaitBudget']!.TimeoutSeconds).toBe(config.approval.budgetAnswerSeconds);
+    // The second approval (above the cost threshold): its own reminder, then expiry.
+    expect(s['S505 SecondApproval']!.TimeoutSeconds).toBe(config.approval.reminderSeconds);
+    expect(
+      catches(s['S505 SecondApproval']!).find((c) => c.ErrorEquals.includes('States.Timeout'))!.Next,
+    ).toBe('S505 SecondRemind');
+    expect(s['S505 SecondRemind']!.TimeoutSeconds).toBe(config.approval.expirySeconds);
+    expect(catches(s['S505 SecondRemind']!).find((c) => c.ErrorEquals.includes('States.Timeout'))!.Next).toBe(
+      'Approval expired',
+    );
   });
 
   it('reaches a defined end from every state, and every state is reachable', () => {

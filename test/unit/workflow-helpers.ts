@@ -20,6 +20,7 @@ export const ENV = {
     currency: 'EUR',
     fiscalYearStartMonth: 1,
     approverMayOverrideBudget: false,
+    twoStepAboveCost: 5000,
     departments: {},
   }),
 };

@@ -98,6 +98,28 @@ describe('the purchase policy', () => {
     });
   });
 
+  it("asks the approver's approver too above the cost threshold (the department's, else the stage's)", () => {
+    const config: PolicyConfig = {
+      ...DEFAULT_POLICY,
+      twoStepAboveCost: 1000,
+      departments: { Labs: { twoStepAboveCost: 100 } },
+    };
+    expect(evaluatePolicy(request, { licencePrice: 1000 }, undefined, config)).toMatchObject({
+      approvalSteps: 1,
+    });
+    expect(evaluatePolicy(request, { licencePrice: 1000.01 }, undefined, config)).toMatchObject({
+      approvalSteps: 2,
+    });
+    expect(evaluatePolicy({ ...request, department: 'Labs' }, catalog, undefined, config)).toMatchObject({
+      approvalSteps: 2,
+    });
+    // Two steps whoever pays: the ledger may answer, the approvals stay two.
+    expect(evaluatePolicy(request, { licencePrice: 2000 }, budget(5000), config)).toMatchObject({
+      finance: 'ledger',
+      approvalSteps: 2,
+    });
+  });
+
   it('parses the stage config and names a bad field', () => {
     expect(parsePolicyConfig(DEFAULT_POLICY)).toEqual(DEFAULT_POLICY);
     expect(() => parsePolicyConfig({ ...DEFAULT_POLICY, fiscalYearStartMonth: 13 })).toThrow(

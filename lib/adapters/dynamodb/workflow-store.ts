@@ -18,8 +18,8 @@ import { isInFlight } from '../../registry/model.js';
 import { compareVersions } from '../../registry/version.js';
 import {
   APPROVAL_LINK_SK,
-  APPROVAL_WAIT_SK,
   approvalPk,
+  approvalWaitSk,
   BATCH_SK,
   batchesPk,
   batchesSk,
@@ -576,7 +576,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: requestPk(wait.requestId), sk: APPROVAL_WAIT_SK },
+        Key: { pk: requestPk(wait.requestId), sk: approvalWaitSk(wait.step) },
         UpdateExpression: 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d',
         ExpressionAttributeValues: {
           ':r': wait.requestId,
@@ -602,11 +602,11 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     return out.Item ? (strip(out.Item) as unknown as ApprovalLink) : undefined;
   }
 
-  async getWait(requestId: string): Promise<ApprovalWait | undefined> {
+  async getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined> {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: requestPk(requestId), sk: APPROVAL_WAIT_SK },
+        Key: { pk: requestPk(requestId), sk: approvalWaitSk(step) },
         ConsistentRead: true,
       }),
     );
@@ -630,7 +630,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
             {
               Update: {
                 TableName: this.tableName,
-                Key: { pk: requestPk(link.requestId), sk: APPROVAL_WAIT_SK },
+                Key: { pk: requestPk(link.requestId), sk: approvalWaitSk(link.step) },
                 UpdateExpression: 'SET decision = :d',
                 ConditionExpression: 'attribute_not_exists(decision) AND contains(deciders, :u)',
                 ExpressionAttributeValues: { ':d': decision, ':u': decision.decidedBy },
@@ -640,9 +640,12 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
               Update: {
                 TableName: this.tableName,
                 Key: { pk: requestPk(link.requestId), sk: REQUEST_SK },
-                UpdateExpression: 'SET steps.S506 = :step',
+                UpdateExpression: 'SET steps.#decided = :step',
                 ConditionExpression: '#status = :awaiting',
-                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#decided': link.step === 2 ? 'S506.second' : 'S506',
+                },
                 ExpressionAttributeValues: {
                   ':awaiting': 'AWAITING_APPROVAL',
                   ':step': {
