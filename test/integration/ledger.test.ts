@@ -68,7 +68,7 @@ beforeAll(async () => {
     approvers: [[emp, boss]],
     price: 100,
   });
-}, 60_000);
+});
 
 afterAll(() => d.destroy());
 
@@ -140,7 +140,7 @@ describe('automatic answers (S503) under contention', () => {
       const no = await d.answer(l.batchId, [{ lineId: l.lineId, available: false, note: 'crowd' }]);
       expect(no.body.results[0].outcome).toBe('accepted');
     }
-  }, 240_000);
+  }, 600_000);
 
   it('finance switches automatic answers off for a department: its lines go to the batch', async () => {
     const dept = `Off ${run}`;
@@ -163,7 +163,7 @@ describe('automatic answers (S503) under contention', () => {
     await d.closeNow();
     const { batchId, line } = await d.lineOf(id);
     await d.answer(batchId, [{ lineId: line.lineId, available: false }]);
-  }, 60_000);
+  });
 });
 
 describe('commit and release', () => {
@@ -229,5 +229,5 @@ describe('commit and release', () => {
     const { batchId, line } = await d.lineOf(after);
     expect(line.budget).toEqual({ period, remaining: -50 });
     await d.answer(batchId, [{ lineId: line.lineId, available: false }]);
-  }, 120_000);
+  });
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
     },
   });
   expect(put.status).toBeLessThan(300);
-}, 60_000);
+});
 
 afterAll(() => d.destroy());
 
@@ -99,7 +99,7 @@ describe('refusals at submission', () => {
     const again = await d.submit(emp, { clientId: pc, software, reason: 'now' }, key());
     expect(again.status).toBe(202);
     expect(again.body.requestId).not.toBe(first);
-  }, 60_000);
+  });
 });
 
 describe('free software', () => {
@@ -140,5 +140,5 @@ describe('free software', () => {
     await d.closeNow();
     const batches = (await d.awaitingBatches()).body.items as Array<{ lines: Array<{ requestId: string }> }>;
     expect(batches.flatMap((b) => b.lines).some((l) => l.requestId === requestId)).toBe(false);
-  }, 60_000);
+  });
 });

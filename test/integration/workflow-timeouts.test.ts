@@ -116,7 +116,7 @@ describe('the approval clock', () => {
     expect(stale.status).toBe(403);
     expect(stale.html).toContain(`issued to ${boss}`);
 
-    const final = await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    const final = await d.untilStatus(emp, requestId, 'EXPIRED');
     const steps = final.steps.map(
       (s: { step: string; phase?: string }) => `${s.step}${s.phase ? `.${s.phase}` : ''}`,
     );
@@ -161,7 +161,7 @@ describe('the approval clock', () => {
     );
     expect(status).toBe('AWAITING_APPROVAL');
     expect((await d.budget(dept, period)).body).toMatchObject({ reserved: 150, remaining: 850 });
-    await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    await d.untilStatus(emp, requestId, 'EXPIRED');
     const budget = await d.until(
       'the release',
       async () => (await d.budget(dept, period)).body,
@@ -179,7 +179,7 @@ describe('the approval clock', () => {
       ['reserve', requestId],
       ['release', requestId],
     ]);
-  }, 90_000);
+  });
 
   it('expires at the second step of a two-step approval: a reminder to the second approver, then EXPIRED', async () => {
     const table = e.tables.registry;
@@ -221,7 +221,7 @@ describe('the approval clock', () => {
     expect((await d.decide(link, page.html, 'approve')).status).toBe(200);
     await d.mailsTo(top, new RegExp(`^Second approval: approve ${costly}`));
     await d.mailsTo(top, new RegExp(`^Reminder: second approval: approve ${costly}`));
-    const final = await d.untilStatus(emp, requestId, 'EXPIRED', 60_000);
+    const final = await d.untilStatus(emp, requestId, 'EXPIRED');
     const steps = final.steps.map(
       (s: { step: string; phase?: string }) => `${s.step}${s.phase ? `.${s.phase}` : ''}`,
     );
@@ -236,5 +236,5 @@ describe('the approval clock', () => {
       'S505.second-reminder',
       'S506.expired',
     ]);
-  }, 90_000);
+  });
 });
