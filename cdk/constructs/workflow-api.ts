@@ -83,6 +83,10 @@ export class WorkflowApi extends Construct {
     props.api.addRoute('GET /budgets', this.budget);
     props.api.addRoute('GET /budgets/{department}/{period}/entries', this.budget);
     props.api.addRoute('PUT /budget-settings/{department}', this.budget);
+    props.api.addRoute('GET /budget-reports', this.budget);
+    // Owned licences (lib/workflow/licences.ts): a request a spare one covers skips finance.
+    props.api.addRoute('PUT /software/{name}/licences', this.budget);
+    props.api.addRoute('GET /software/{name}/licences', this.budget);
 
     this.approvals = new AppFunction(this, 'Approvals', {
       ...base,

@@ -3,6 +3,7 @@
 // setting fails by name. Clients are created once per container.
 import { sharedDocumentClient } from '../../lib/adapters/dynamodb/client.js';
 import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
+import { DynamoLicenceStore } from '../../lib/adapters/dynamodb/licence-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { SesMailer, sesClient } from '../../lib/adapters/ses-mailer.js';
@@ -31,6 +32,7 @@ const clock: Clock = { now: () => new Date() };
 
 let store: DynamoWorkflowStore | undefined;
 let ledger: DynamoLedgerStore | undefined;
+let licences: DynamoLicenceStore | undefined;
 let policyConfig: PolicyConfig | undefined;
 let registry: DynamoRegistryStore | undefined;
 
@@ -41,6 +43,10 @@ export const workflowStore = () => {
 export const ledgerStore = () => {
   ledger ??= new DynamoLedgerStore(sharedDocumentClient(), required('TABLE_NAME'));
   return ledger;
+};
+export const licenceStore = () => {
+  licences ??= new DynamoLicenceStore(sharedDocumentClient(), required('TABLE_NAME'));
+  return licences;
 };
 /** The stage's purchase policy (cdk/config.ts `policy`), parsed once; a bad value fails by name. */
 export const policy = (): PolicyConfig => {

@@ -87,7 +87,10 @@ export interface RegistryStore {
 
   installationsOfSoftware(query: InstallationQuery): Promise<Page<Installation>>;
   /** Who runs `software` below `version` (all of them: the forecast counts them). */
-  installationsBelow(software: string, version: string): Promise<Array<{ clientId: string; user: string }>>;
+  installationsBelow(
+    software: string,
+    version: string,
+  ): Promise<Array<{ clientId: string; user: string; department?: string }>>;
 
   getSoftware(name: string): Promise<CatalogEntry | undefined>;
   getSoftwareMany(names: string[]): Promise<Map<string, CatalogEntry>>;

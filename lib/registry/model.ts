@@ -111,6 +111,8 @@ export interface UpdateRequestRecord {
   targetVersion: string;
   clientId: string;
   requester: string;
+  /** The client's department when the request was made (the forecast splits by it). */
+  department?: string;
   status: RequestStatus;
   createdAt: string;
 }

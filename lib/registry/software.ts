@@ -115,6 +115,12 @@ export interface Forecast {
   requestsInFlight: number;
   /** Units that only the requests add (not already counted in the installed base). */
   additionalUnitsFromRequests: number;
+  /** Owned licences not yet taken that cover the target version; they need not be bought. */
+  spareLicences: number;
+  /** licencesNeeded − spareLicences (never below 0); estimatedCost prices these. */
+  licencesToBuy: number;
+  /** Where the units are: licences needed per department, by name. */
+  byDepartment: Array<{ department: string; licencesNeeded: number }>;
 }
 
 /**
@@ -123,7 +129,7 @@ export interface Forecast {
  * version and has a request in flight.
  */
 export async function forecast(
-  ports: ClientPorts,
+  ports: ClientPorts & { spareLicences?: (software: string, version: string) => Promise<number> },
   caller: Caller,
   nameParam: string,
   query: Record<string, string>,
@@ -132,13 +138,15 @@ export async function forecast(
   const entry = await getSoftware(ports, nameParam);
   if (!query.targetVersion) throw new BadRequest('targetVersion is required', 'targetVersion');
   const targetVersion = parseVersion(query.targetVersion, 'targetVersion');
-  return computeForecast(ports.store, entry, targetVersion);
+  const spare = ports.spareLicences ? await ports.spareLicences(entry.name, targetVersion) : 0;
+  return computeForecast(ports.store, entry, targetVersion, spare);
 }
 
 export async function computeForecast(
   store: RegistryStore,
   entry: CatalogEntry,
   targetVersion: string,
+  spareLicences = 0,
 ): Promise<Forecast> {
   const [below, requests] = await Promise.all([
     store.installationsBelow(entry.name, targetVersion),
@@ -146,19 +154,36 @@ export async function computeForecast(
   ]);
   const unitOf = (x: { clientId: string; user: string }) =>
     entry.licenceModel === 'per-user' ? x.user : x.clientId;
-  const units = new Set(below.map(unitOf));
-  const unitsBelowTarget = units.size;
-  for (const r of requests) units.add(unitOf({ clientId: r.clientId, user: r.requester }));
+  // Each unit counts once, in the department it was first seen in.
+  const departmentOfUnit = new Map<string, string>();
+  for (const b of below) {
+    const unit = unitOf(b);
+    if (!departmentOfUnit.has(unit)) departmentOfUnit.set(unit, b.department ?? '(unknown)');
+  }
+  const unitsBelowTarget = departmentOfUnit.size;
+  for (const r of requests) {
+    const unit = unitOf({ clientId: r.clientId, user: r.requester });
+    if (!departmentOfUnit.has(unit)) departmentOfUnit.set(unit, r.department ?? '(unknown)');
+  }
+  const needed = departmentOfUnit.size;
+  const perDepartment = new Map<string, number>();
+  for (const d of departmentOfUnit.values()) perDepartment.set(d, (perDepartment.get(d) ?? 0) + 1);
+  const licencesToBuy = Math.max(0, needed - spareLicences);
   return {
     software: entry.name,
     targetVersion,
     licenceModel: entry.licenceModel,
     licencePrice: entry.licencePrice,
-    licencesNeeded: units.size,
-    estimatedCost: Math.round(units.size * entry.licencePrice * 100) / 100,
+    licencesNeeded: needed,
+    estimatedCost: Math.round(licencesToBuy * entry.licencePrice * 100) / 100,
     installationsBelowTarget: below.length,
     unitsBelowTarget,
     requestsInFlight: requests.length,
-    additionalUnitsFromRequests: units.size - unitsBelowTarget,
+    additionalUnitsFromRequests: needed - unitsBelowTarget,
+    spareLicences,
+    licencesToBuy,
+    byDepartment: [...perDepartment]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([department, licencesNeeded]) => ({ department, licencesNeeded })),
   };
 }

@@ -58,6 +58,8 @@ export interface LedgerStore {
   /** Gives the request's reservation back; false when it holds none still reserved. */
   release(requestId: string, note: string, by: string, at: string): Promise<boolean>;
   entries(department: string, period: string, page: PageRequest): Promise<Page<LedgerEntry>>;
+  /** Every department's budget of a period, in department order. */
+  budgetsOfPeriod(period: string): Promise<Budget[]>;
 }
 
 export interface LedgerPorts {
@@ -184,4 +186,48 @@ export async function listEntries(
     items: page.items,
     ...(page.next ? { cursor: Buffer.from(JSON.stringify(page.next)).toString('base64url') } : {}),
   };
+}
+
+const CSV_COLUMNS = [
+  'department',
+  'period',
+  'currency',
+  'amount',
+  'reserved',
+  'committed',
+  'remaining',
+] as const;
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+const csvField = (v: string | number) => {
+  const text = String(v);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/**
+ * GET /budget-reports?period=&department=&format=json|csv: spend against budget per department
+ * for a period: committed (purchase orders sent), reserved (answered, not yet ordered), remaining.
+ */
+export async function budgetReport(ports: LedgerPorts, caller: Caller, query: Record<string, string>) {
+  requireRole(caller, 'finance', 'admins');
+  const period = parsePeriod(query.period);
+  const format = query.format ?? 'json';
+  if (format !== 'json' && format !== 'csv') throw new BadRequest('format must be json or csv', 'format');
+  const department = query.department === undefined ? undefined : departmentOf(query.department);
+  const all = await ports.ledger.budgetsOfPeriod(period);
+  const rows = all
+    .filter((b) => department === undefined || b.department === department)
+    .map((b) => ({
+      department: b.department,
+      period: b.period,
+      currency: ports.policy.currency,
+      amount: b.amount,
+      reserved: b.reserved,
+      committed: b.committed,
+      remaining: b.remaining,
+    }));
+  if (format === 'json')
+    return { format, body: { period, currency: ports.policy.currency, departments: rows } };
+  const lines = [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(r[c])).join(','))];
+  return { format, body: `${lines.join('\r\n')}\r\n` };
 }

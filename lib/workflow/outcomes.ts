@@ -15,6 +15,7 @@ import { resolveApprover } from '../registry/approvers.js';
 import type { ApproverInfo } from './approvals.js';
 import { lineIdOf } from './ids.js';
 import type { LedgerStore } from './ledger.js';
+import type { LicenceStore } from './licences.js';
 import type { BudgetResult, Decision, ExecutionInput } from './model.js';
 import type { BudgetStore, Clock, Mailer, RequestStore, WorkflowSettings } from './ports.js';
 
@@ -22,6 +23,7 @@ export interface OutcomePorts {
   requests: RequestStore;
   budget: BudgetStore;
   ledger: Pick<LedgerStore, 'commit' | 'release'>;
+  licences: Pick<LicenceStore, 'release'>;
   mailer: Mailer;
   keys: KeyIssuer;
   clock: Clock;
@@ -109,6 +111,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         rejectedMail({ to, request, rejectedBy: input.decision.decidedBy, comment: input.decision.comment }),
       );
       await ports.ledger.release(state.requestId, 'rejected by the approver', 'S509', at);
+      await ports.licences.release(state.requestId, at);
       await ports.requests.recordStep(state.requestId, 'S509', { at }, { status: 'REJECTED' });
       return { status: 'REJECTED' };
     }
@@ -134,6 +137,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         await ports.budget.withdrawLine(lineIdOf(state.requestId), at);
       }
       await ports.ledger.release(state.requestId, reason, 'workflow', at);
+      await ports.licences.release(state.requestId, at);
       await ports.mailer.send(expiredMail({ to, request, reason }));
       const key = input.stage === 'budget' ? 'S503.expired' : 'S506.expired';
       await ports.requests.recordStep(
@@ -149,6 +153,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         input.reason ??
         `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`;
       await ports.ledger.release(state.requestId, reason, 'workflow', at);
+      await ports.licences.release(state.requestId, at);
       await ports.mailer.send(failedMail({ to, request, reason }));
       await ports.requests.recordStep(
         state.requestId,

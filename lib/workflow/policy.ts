@@ -74,6 +74,8 @@ export interface PolicyCatalog {
   installedVersion?: string;
   /** A request of the same client and software still in flight, as last read. */
   inFlight?: { requestId: string; status: string };
+  /** A pool of owned licences with one spare for the target version, as last read. */
+  spareLicence?: { version: string };
 }
 
 /** The department's budget for the request's period, as last read (undefined: none is set). */
@@ -89,10 +91,13 @@ export type PolicyDecision =
       kind: 'proceed';
       cost: number;
       /**
-       * skip: nothing to pay (price 0), finance is not asked; ledger: try to reserve the cost
-       * now (an automatic "available"); batch: finance's next batch decides.
+       * skip: nothing to pay (price 0), finance is not asked; licence: take a spare owned
+       * licence (nothing to pay either); ledger: try to reserve the cost now (an automatic
+       * "available"); batch: finance's next batch decides.
        */
-      finance: 'skip' | 'ledger' | 'batch';
+      finance: 'skip' | 'licence' | 'ledger' | 'batch';
+      /** The pool a 'licence' request takes from. */
+      licenceVersion?: string;
       /** The budget the line would draw on, when one is set. */
       budget?: { period: string; remaining: number };
       approverMayOverrideBudget: boolean;
@@ -145,6 +150,16 @@ export function evaluatePolicy(
     ...(budget ? { budget: { period: budget.period, remaining: budget.remaining } } : {}),
   } as const;
   if (cost === 0) return { ...common, finance: 'skip' };
+  if (catalog.spareLicence) {
+    // Owned already: nothing to buy, so nothing to pay and no second approval for the cost.
+    return {
+      ...common,
+      cost: 0,
+      approvalSteps: 1,
+      finance: 'licence',
+      licenceVersion: catalog.spareLicence.version,
+    };
+  }
   const ledger = budget !== undefined && budget.automaticAnswers && budget.remaining >= cost;
   return { ...common, finance: ledger ? 'ledger' : 'batch' };
 }

@@ -3,6 +3,7 @@
 import type { Mailer } from '../ports/mailer.js';
 import type { Page, PageRequest } from '../ports/registry.js';
 import type { Reservation } from './ledger.js';
+import type { LicenceHold } from './licences.js';
 import type {
   ApprovalLink,
   ApprovalPhase,
@@ -22,7 +23,7 @@ export type CreateOutcome =
   | { outcome: 'exists'; request: UpdateRequest }
   /** Another request of the same client and software is in flight (the request was not written). */
   | { outcome: 'in-flight'; existing: { requestId: string; status: string } }
-  /** The reservation's budget was short or switched off (nothing was written). */
+  /** The reservation's budget was short or switched off, or the licence taken (nothing was written). */
   | { outcome: 'insufficient' };
 
 export interface RequestStore {
@@ -30,7 +31,10 @@ export interface RequestStore {
    * Creates the request unless it exists, in one transaction with the client+software's
    * in-flight lock and, when given, the ledger reservation of its cost.
    */
-  createRequest(request: UpdateRequest, reservation?: Reservation): Promise<CreateOutcome>;
+  createRequest(
+    request: UpdateRequest,
+    hold?: { reservation?: Reservation; licence?: LicenceHold },
+  ): Promise<CreateOutcome>;
   getRequest(requestId: string): Promise<UpdateRequest | undefined>;
   listByRequester(user: string, page: PageRequest): Promise<Page<UpdateRequest>>;
   /** Records a step (idempotent per key) and optionally a new status and more fields. */

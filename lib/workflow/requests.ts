@@ -8,6 +8,7 @@ import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '.
 import { parseVersion } from '../registry/version.js';
 import { isRequestId, lineIdOf, requestIdOf } from './ids.js';
 import { budgetFor, type LedgerStore } from './ledger.js';
+import { type LicenceStore, poolFor } from './licences.js';
 import type { BudgetResult, ExecutionInput, StepRecord, UpdateRequest } from './model.js';
 import { evaluatePolicy, inFlightMessage, type PolicyConfig } from './policy.js';
 import type { Clock, CreateOutcome, Executions, RequestStore } from './ports.js';
@@ -16,6 +17,7 @@ export interface SubmitPorts {
   requests: RequestStore;
   registry: Pick<RegistryStore, 'getClient' | 'getSoftware' | 'installationsOfClient'>;
   ledger: Pick<LedgerStore, 'budgetsOf'>;
+  licences: Pick<LicenceStore, 'pools'>;
   policy: PolicyConfig;
   executions: Executions;
   clock: Clock;
@@ -57,9 +59,10 @@ export async function submitRequest(
     if (!software) throw new NotFound(`No software ${input.software} in the catalog`, 'software');
     const now = ports.clock.now();
     const at = now.toISOString();
-    const [installed, budget] = await Promise.all([
+    const [installed, budget, pools] = await Promise.all([
       ports.registry.installationsOfClient(client.clientId),
       budgetFor({ ledger: ports.ledger, policy: ports.policy }, client.department, now),
+      ports.licences.pools(software.name),
     ]);
     const installedVersion = installed.find((i) => i.software === software.name)?.version;
     const base = {
@@ -75,59 +78,75 @@ export async function submitRequest(
       createdAt: at,
       bodyHash,
     };
-    const decision = evaluatePolicy(
-      base,
-      { licencePrice: software.licencePrice, ...(installedVersion ? { installedVersion } : {}) },
-      budget,
-      ports.policy,
-    );
-    if (decision.kind === 'refuse') throw new Conflict(decision.message, 'targetVersion');
-    const policy = {
-      approverMayOverrideBudget: decision.approverMayOverrideBudget,
-      approvalSteps: decision.approvalSteps,
+    const pool = poolFor(pools, base.targetVersion);
+    const catalog = {
+      licencePrice: software.licencePrice,
+      ...(installedVersion ? { installedVersion } : {}),
     };
-    const waiting: UpdateRequest = { ...base, policy, status: 'AWAITING_BUDGET', steps: { S501: { at } } };
-    const answered = (answeredBy: 'ledger' | 'policy', note: string): UpdateRequest => {
-      const budgetAnswer: BudgetResult = {
-        lineId: lineIdOf(requestId),
-        batchId: '',
-        answeredBy,
-        available: true,
-        note,
-        answeredAt: at,
-        quantity: base.quantity,
-        unitPrice: base.unitPrice,
-        total: decision.cost,
-      };
-      return {
-        ...waiting,
-        budgetAnswer,
-        status: 'AWAITING_APPROVAL',
-        steps: {
-          S501: { at },
-          S502: { at, lineId: budgetAnswer.lineId, answeredBy },
-          S503: { at, available: true, note, total: decision.cost, answeredBy },
-        },
-      };
-    };
-    let created: CreateOutcome;
-    if (decision.finance === 'skip') {
-      created = await ports.requests.createRequest(
-        answered('policy', 'Nothing to pay: finance is not asked.'),
+    const attempt = async (withLicence: boolean): Promise<CreateOutcome> => {
+      const decision = evaluatePolicy(
+        base,
+        { ...catalog, ...(withLicence && pool ? { spareLicence: { version: pool.version } } : {}) },
+        budget,
+        ports.policy,
       );
-    } else if (decision.finance === 'ledger' && budget) {
-      const note = `Within the ${client.department} budget for ${budget.period}.`;
-      created = await ports.requests.createRequest(answered('ledger', note), {
-        requestId,
-        department: client.department,
-        period: budget.period,
-        amount: decision.cost,
-      });
-      // Short after all (others reserved first) or switched off meanwhile: finance's batch decides.
-      if (created.outcome === 'insufficient') created = await ports.requests.createRequest(waiting);
-    } else {
-      created = await ports.requests.createRequest(waiting);
-    }
+      if (decision.kind === 'refuse') throw new Conflict(decision.message, 'targetVersion');
+      const policy = {
+        approverMayOverrideBudget: decision.approverMayOverrideBudget,
+        approvalSteps: decision.approvalSteps,
+      };
+      const waiting: UpdateRequest = { ...base, policy, status: 'AWAITING_BUDGET', steps: { S501: { at } } };
+      const answered = (answeredBy: 'ledger' | 'policy' | 'licence', note: string): UpdateRequest => {
+        const budgetAnswer: BudgetResult = {
+          lineId: lineIdOf(requestId),
+          batchId: '',
+          answeredBy,
+          available: true,
+          note,
+          answeredAt: at,
+          quantity: base.quantity,
+          unitPrice: base.unitPrice,
+          total: decision.cost,
+        };
+        return {
+          ...waiting,
+          budgetAnswer,
+          status: 'AWAITING_APPROVAL',
+          steps: {
+            S501: { at },
+            S502: { at, lineId: budgetAnswer.lineId, answeredBy },
+            S503: { at, available: true, note, total: decision.cost, answeredBy },
+          },
+        };
+      };
+      if (decision.finance === 'skip') {
+        return ports.requests.createRequest(answered('policy', 'Nothing to pay: finance is not asked.'));
+      }
+      if (decision.finance === 'licence' && decision.licenceVersion) {
+        const which = decision.licenceVersion === '*' ? 'any version' : `version ${decision.licenceVersion}`;
+        const taken = await ports.requests.createRequest(
+          answered('licence', `A spare licence the organisation owns (${which}) covers it: nothing to buy.`),
+          { licence: { requestId, software: base.software, version: decision.licenceVersion } },
+        );
+        // Another request took the last spare one first: the cost is paid after all.
+        return taken.outcome === 'insufficient' ? attempt(false) : taken;
+      }
+      if (decision.finance === 'ledger' && budget) {
+        const note = `Within the ${client.department} budget for ${budget.period}.`;
+        const reserved = await ports.requests.createRequest(answered('ledger', note), {
+          reservation: {
+            requestId,
+            department: client.department,
+            period: budget.period,
+            amount: decision.cost,
+          },
+        });
+        // Short after all (others reserved first) or switched off meanwhile: finance's batch decides.
+        if (reserved.outcome !== 'insufficient') return reserved;
+      }
+      return ports.requests.createRequest(waiting);
+    };
+    const created = await attempt(true);
     if (created.outcome === 'in-flight') {
       throw new Conflict(inFlightMessage(base, created.existing), 'software');
     }

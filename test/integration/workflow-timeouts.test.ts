@@ -10,6 +10,7 @@ import { templateStateMachines } from '../../cdk/local/cloud.js';
 import { loadAssembly, TemplateResolver } from '../../cdk/local/template.js';
 import { documentClient } from '../../lib/adapters/dynamodb/client.js';
 import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
+import { DynamoLicenceStore } from '../../lib/adapters/dynamodb/licence-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { SfnExecutions } from '../../lib/adapters/sfn.js';
@@ -88,6 +89,7 @@ describe('the approval clock', () => {
         requests: new DynamoWorkflowStore(db, table),
         registry: new DynamoRegistryStore(db, table),
         ledger: new DynamoLedgerStore(db, table),
+        licences: new DynamoLicenceStore(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },
@@ -151,6 +153,7 @@ describe('the approval clock', () => {
         requests: new DynamoWorkflowStore(db, table),
         registry: new DynamoRegistryStore(db, table),
         ledger: new DynamoLedgerStore(db, table),
+        licences: new DynamoLicenceStore(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },
@@ -203,6 +206,7 @@ describe('the approval clock', () => {
         requests: new DynamoWorkflowStore(db, table),
         registry: new DynamoRegistryStore(db, table),
         ledger: new DynamoLedgerStore(db, table),
+        licences: new DynamoLicenceStore(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },

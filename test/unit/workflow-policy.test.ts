@@ -1,6 +1,7 @@
 // The purchase policy as a pure function of (request, catalog, budget, config), and the
 // budget periods it reads.
 import { describe, expect, it } from 'vitest';
+import { poolFor, spareFor } from '../../lib/workflow/licences.js';
 import { monthsOf, parsePeriod, periodsOf } from '../../lib/workflow/periods.js';
 import {
   DEFAULT_POLICY,
@@ -118,6 +119,35 @@ describe('the purchase policy', () => {
       finance: 'ledger',
       approvalSteps: 2,
     });
+  });
+
+  it('lets a spare owned licence cover the request: nothing to pay, finance not asked, one approval', () => {
+    const config: PolicyConfig = { ...DEFAULT_POLICY, twoStepAboveCost: 100 };
+    expect(
+      evaluatePolicy(request, { licencePrice: 150, spareLicence: { version: '*' } }, budget(1000), config),
+    ).toMatchObject({ kind: 'proceed', finance: 'licence', licenceVersion: '*', cost: 0, approvalSteps: 1 });
+    // The refusals come first: an owned licence does not make a duplicate acceptable.
+    expect(
+      evaluatePolicy(
+        request,
+        { ...catalog, spareLicence: { version: '3.1' }, inFlight: { requestId: 'r-1', status: 'APPROVED' } },
+        undefined,
+        config,
+      ).kind,
+    ).toBe('refuse');
+  });
+
+  it('picks the version-bound pool first, else any version, and only with a spare licence', () => {
+    const pools = [
+      { software: 'editor', version: '*', owned: 2, taken: 1 },
+      { software: 'editor', version: '3.1', owned: 1, taken: 0 },
+      { software: 'editor', version: '2.0', owned: 9, taken: 0 },
+    ];
+    expect(poolFor(pools, '3.1')?.version).toBe('3.1');
+    expect(poolFor([pools[0]!, { ...pools[1]!, taken: 1 }], '3.1')?.version).toBe('*');
+    expect(poolFor([{ ...pools[0]!, taken: 2 }, pools[2]!], '3.1')).toBeUndefined();
+    expect(spareFor(pools, '3.1')).toBe(2);
+    expect(spareFor([{ software: 'editor', version: '*', owned: 1, taken: 3 }], '3.1')).toBe(0);
   });
 
   it('parses the stage config and names a bad field', () => {

@@ -1,13 +1,23 @@
 // Registry reads: clients, inventories, history, the catalog, "who has X", the forecast and
 // the approver table. Read-only access to the table.
+import { sharedDocumentClient } from '../../../lib/adapters/dynamodb/client.js';
+import { DynamoLicenceStore } from '../../../lib/adapters/dynamodb/licence-store.js';
 import { registryPorts } from '../../../lib/adapters/dynamodb/registry-env.js';
 import { json } from '../../../lib/http/handler.js';
 import { listApproverPeriods, lookUpApprover } from '../../../lib/registry/approvers.js';
 import { clientsOfUser, getClient, getHistory, getInventory } from '../../../lib/registry/clients.js';
 import { forecast, getSoftware, listSoftware, whoHas } from '../../../lib/registry/software.js';
+import { spareFor } from '../../../lib/workflow/licences.js';
 import { routes } from './route.js';
 
 const ports = registryPorts();
+// Owned licences not yet taken (the workflow's pools): the forecast does not buy those.
+const licences = new DynamoLicenceStore(sharedDocumentClient(), process.env.TABLE_NAME ?? '');
+const forecastPorts = {
+  ...ports,
+  spareLicences: async (software: string, version: string) =>
+    spareFor(await licences.pools(software), version),
+};
 
 export const handler = routes({
   'GET /clients/{clientId}': async ({ caller, pathParameters: p }) =>
@@ -23,7 +33,7 @@ export const handler = routes({
   'GET /software/{name}/installations': async ({ caller, pathParameters: p, query }) =>
     json(200, await whoHas(ports, caller, p.name!, query)),
   'GET /software/{name}/forecast': async ({ caller, pathParameters: p, query }) =>
-    json(200, await forecast(ports, caller, p.name!, query)),
+    json(200, await forecast(forecastPorts, caller, p.name!, query)),
   'GET /approvers/{user}': async ({ caller, pathParameters: p, query }) =>
     json(200, await lookUpApprover(ports, caller, p.user!, query)),
   'GET /approvers/{user}/periods': async ({ caller, pathParameters: p, query }) =>

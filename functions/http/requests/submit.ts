@@ -1,12 +1,21 @@
 // POST /update-requests (S501): records the request and starts its execution. 202 {requestId}.
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
-import { clock, executions, ledgerStore, policy, registryStore, workflowStore } from '../../workflow/deps.js';
+import {
+  clock,
+  executions,
+  ledgerStore,
+  licenceStore,
+  policy,
+  registryStore,
+  workflowStore,
+} from '../../workflow/deps.js';
 
 const ports = {
   requests: workflowStore(),
   registry: registryStore(),
   ledger: ledgerStore(),
+  licences: licenceStore(),
   policy: policy(),
   executions: executions(),
   clock,

@@ -29,6 +29,8 @@ type Item = Record<string, unknown>;
 export const budgetPk = (department: string) => `BUDGET#${department}`;
 export const budgetSk = (period: string) => `PERIOD#${period}`;
 export const SETTINGS_SK = 'SETTINGS';
+/** GSI1: every department's budget of one period (the report), in department order. */
+export const budgetsOfPeriodPk = (period: string) => `BUDGETS#${period}`;
 export const RESERVATION_SK = 'LEDGER';
 const entrySk = (e: LedgerEntry) => `ENTRY#${e.period}#${e.at}#${e.requestId ?? '-'}#${e.kind}`;
 
@@ -160,8 +162,9 @@ export class DynamoLedgerStore implements LedgerStore {
           // remaining = amount − used, computed by DynamoDB on the item (a reservation between
           // our read and this write is counted).
           UpdateExpression:
-            'SET department = :d, period = :p, amount = :a, reserved = if_not_exists(reserved, :z), committed = if_not_exists(committed, :z), used = if_not_exists(used, :z), remaining = :a - if_not_exists(used, :z), updatedAt = :at, updatedBy = :by',
+            'SET gsi1pk = :gpk, gsi1sk = :d, department = :d, period = :p, amount = :a, reserved = if_not_exists(reserved, :z), committed = if_not_exists(committed, :z), used = if_not_exists(used, :z), remaining = :a - if_not_exists(used, :z), updatedAt = :at, updatedBy = :by',
           ExpressionAttributeValues: {
+            ':gpk': budgetsOfPeriodPk(period),
             ':d': department,
             ':p': period,
             ':a': amount,
@@ -274,6 +277,25 @@ export class DynamoLedgerStore implements LedgerStore {
 
   release(requestId: string, note: string, by: string, at: string): Promise<boolean> {
     return this.move(requestId, 'release', by, at, note);
+  }
+
+  async budgetsOfPeriod(period: string): Promise<Budget[]> {
+    const found: Budget[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': budgetsOfPeriodPk(period) },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      found.push(...(out.Items ?? []).map(toBudget));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   async entries(department: string, period: string, page: PageRequest): Promise<Page<LedgerEntry>> {

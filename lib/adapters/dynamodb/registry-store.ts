@@ -431,11 +431,11 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
   async installationsBelow(
     software: string,
     version: string,
-  ): Promise<Array<{ clientId: string; user: string }>> {
+  ): Promise<Array<{ clientId: string; user: string; department?: string }>> {
     const bound = belowVersionBound(version);
     const shards = await Promise.all(
       Array.from({ length: INSTALLATION_SHARDS }, async (_, shard) => {
-        const found: Array<{ clientId: string; user: string }> = [];
+        const found: Array<{ clientId: string; user: string; department?: string }> = [];
         let start: Item | undefined;
         do {
           const out = await this.db.send(
@@ -444,12 +444,18 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
               IndexName: 'GSI3',
               KeyConditionExpression: 'gsi3pk = :pk AND gsi3sk < :bound',
               ExpressionAttributeValues: { ':pk': installationsPk(software, shard), ':bound': bound },
-              ProjectionExpression: 'clientId, #u',
+              ProjectionExpression: 'clientId, #u, department',
               ExpressionAttributeNames: { '#u': 'user' },
               ...(start ? { ExclusiveStartKey: start } : {}),
             }),
           );
-          for (const i of out.Items ?? []) found.push({ clientId: String(i.clientId), user: String(i.user) });
+          for (const i of out.Items ?? []) {
+            found.push({
+              clientId: String(i.clientId),
+              user: String(i.user),
+              ...(typeof i.department === 'string' ? { department: i.department } : {}),
+            });
+          }
           start = out.LastEvaluatedKey;
         } while (start);
         return found;

@@ -35,6 +35,7 @@ import {
   requesterSk,
 } from '../../workflow/keys.js';
 import type { Reservation } from '../../workflow/ledger.js';
+import type { LicenceHold } from '../../workflow/licences.js';
 import type {
   ApprovalLink,
   ApprovalWait,
@@ -54,6 +55,7 @@ import type {
   RequestStore,
 } from '../../workflow/ports.js';
 import { DynamoLedgerStore, failedConditions, isConflict } from './ledger-store.js';
+import { DynamoLicenceStore } from './licence-store.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -91,17 +93,23 @@ const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedEx
 
 export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalStore {
   private readonly ledger: DynamoLedgerStore;
+  private readonly licences: DynamoLicenceStore;
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {
     this.ledger = new DynamoLedgerStore(db, tableName);
+    this.licences = new DynamoLicenceStore(db, tableName);
   }
 
   // ---- requests --------------------------------------------------------------------------
 
-  async createRequest(request: UpdateRequest, reservation?: Reservation): Promise<CreateOutcome> {
+  async createRequest(
+    request: UpdateRequest,
+    hold: { reservation?: Reservation; licence?: LicenceHold } = {},
+  ): Promise<CreateOutcome> {
+    const { reservation, licence } = hold;
     const { deciders: _deciders, ...fields } = request;
     const lockKey = { pk: inFlightLockPk(request.clientId, request.software), sk: IN_FLIGHT_LOCK_SK };
     // A lock whose request has left flight is stale: it is taken over, conditionally on it
@@ -135,6 +143,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
           },
         },
         ...(reservation ? this.ledger.reservationItems(reservation, 'ledger', request.createdAt, true) : []),
+        ...(licence ? this.licences.takeItems(licence, request.createdAt) : []),
       ];
       try {
         await this.db.send(new TransactWriteCommand({ TransactItems: items }));
@@ -160,7 +169,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
           }
           stale = holder;
         } else if (failed.length > 0) {
-          return { outcome: 'insufficient' }; // the budget (or its automatic answers) said no
+          return { outcome: 'insufficient' }; // the budget (or its automatic answers), or the licence pool, said no
         } else if (!isConflict(e)) {
           throw e;
         }
