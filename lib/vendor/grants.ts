@@ -9,10 +9,9 @@ import type { ClientChanges, RegistryStore } from '../ports/registry.js';
 import { downloadChangeSet } from '../registry/clients.js';
 import { clientIdOf, requireObject } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
-import { revisionNumberOf, softwareOf } from './layout.js';
+import { revisionNumberOf, softwareOf, TUF_PREFIX, tufMetadataNames } from './layout.js';
 import { chooseArtifact, findRelease, latestRelease, type Manifest, releaseOfVersion } from './manifest.js';
 import type { Completion, DownloadNotice, Evidence, Grant } from './model.js';
-import { TUF_PREFIX, tufMetadataNames } from './tuf.js';
 
 export interface GrantStore {
   /** Stores the grant unless its request already has one; returns the stored grant either way. */

@@ -44,3 +44,14 @@ export function parseArtifactKey(key: string): ArtifactKeyParts | undefined {
   const from = m[3] === undefined ? null : Number(m[3]);
   return { software: m[1]!, kind: from === null ? 'full' : 'delta', to: Number(m[2]), from };
 }
+
+/** The vendor site's signed release metadata (TUF, tuf.ts) lives under this prefix. */
+export const TUF_PREFIX = 'tuf/';
+/** Root versions a key carries URLs for: a client can follow this many rotations at once. */
+export const ROOT_ROTATIONS_PER_KEY = 16;
+
+/** The metadata files a client may need: the top-level roles and the next root versions. */
+export function tufMetadataNames(): string[] {
+  const roots = Array.from({ length: ROOT_ROTATIONS_PER_KEY }, (_, i) => `${i + 2}.root.json`);
+  return ['timestamp.json', 'snapshot.json', 'targets.json', ...roots];
+}

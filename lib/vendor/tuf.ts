@@ -22,15 +22,8 @@ import {
 } from '@tufjs/models';
 import { Conflict } from '../errors.js';
 
-export const TUF_PREFIX = 'tuf/';
-/** Root versions a key carries URLs for: a client can follow this many rotations at once. */
-export const ROOT_ROTATIONS_PER_KEY = 16;
+export { TUF_PREFIX, tufMetadataNames } from './layout.js';
 
-/** The metadata files a client may need: the top-level roles and the next root versions. */
-export function tufMetadataNames(): string[] {
-  const roots = Array.from({ length: ROOT_ROTATIONS_PER_KEY }, (_, i) => `${i + 2}.root.json`);
-  return ['timestamp.json', 'snapshot.json', 'targets.json', ...roots];
-}
 const SPEC_VERSION = '1.0.31';
 const DAY = 24 * 3600 * 1000;
 

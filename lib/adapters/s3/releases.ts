@@ -13,10 +13,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { GRANT_QUERY_PARAM, manifestKey, publishLockKey } from '../../vendor/layout.js';
+import { GRANT_QUERY_PARAM, manifestKey, publishLockKey, TUF_PREFIX } from '../../vendor/layout.js';
 import { type Artifact, type Manifest, parseManifest } from '../../vendor/manifest.js';
 import type { Expected, PublishLock, ReleaseStore } from '../../vendor/publish.js';
-import { type MetadataStore, TUF_PREFIX } from '../../vendor/tuf.js';
+import type { MetadataStore } from '../../vendor/tuf.js';
 
 /** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
 export const s3ClientConfig = () => ({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
