@@ -1,5 +1,5 @@
-// The Lambda tasks of the update-request state machine (S502 budget line, S504 approver,
-// S505 approval phases, the ends S508/S509/expired/failed). They hold no Step Functions
+// The Lambda tasks of the update-request state machine (S502 budget line, S504/S505 approver
+// and approval phases, the ends S507/S508/S509/expired/failed). They hold no Step Functions
 // permission: the machine references them, so a grant back would be a dependency cycle.
 import { Aws, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -14,6 +14,7 @@ import type { Mailer } from './mailer.js';
 export interface WorkflowTasksProps {
   table: ITableV2;
   budgetQueue: IQueue;
+  purchaseOrderQueue: IQueue;
   mailer: Mailer;
   /** Base URL of the HTTP API (approval links, finance's answer URL). */
   apiUrl: string;
@@ -43,7 +44,6 @@ export function workflowEnvironment(
 
 export class WorkflowTasks extends Construct {
   readonly budgetLine: AppFunction;
-  readonly resolveApprover: AppFunction;
   readonly approval: AppFunction;
   readonly conclude: AppFunction;
 
@@ -62,25 +62,22 @@ export class WorkflowTasks extends Construct {
     })
       .bindTable(props.table, 'readWrite')
       .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL');
-    this.resolveApprover = new AppFunction(this, 'ResolveApprover', {
-      ...base,
-      entry: 'functions/workflow/resolve-approver.ts',
-      description: 'S504: the approver (and delegate) in force at the time of the request',
-    }).bindTable(props.table, 'readWrite');
     this.approval = new AppFunction(this, 'Approval', {
       ...base,
       entry: 'functions/workflow/approval.ts',
-      description: 'S505: stores the approval token, issues links, mails the approver',
+      description: 'S504/S505: resolves the approver, stores the approval token, issues links, mails them',
     })
       .bindTable(props.table, 'readWrite')
       .bindMail(props.mailer.binding);
     this.conclude = new AppFunction(this, 'Conclude', {
       ...base,
       entry: 'functions/workflow/conclude.ts',
-      description: 'S508/S509, expiry and failure: final status, grant and key, mail to the employee',
+      description: 'S507/S508/S509, expiry and failure: purchase order, final status, grant and key, mail',
     })
       .bindTable(props.table, 'readWrite')
-      .bindMail(props.mailer.binding);
+      .bindMail(props.mailer.binding)
+      // S507: the purchase order is sent by this task, not by a state of its own (a transition less).
+      .bindQueue(props.purchaseOrderQueue, 'send', 'PURCHASE_ORDER_QUEUE_URL');
     // S508: the key is a presigned GET on the vendor's bucket, which trusts this account's
     // management roles by name (release-bucket.ts); it may be in another account (claim 9).
     this.conclude.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
@@ -100,7 +97,6 @@ export class WorkflowTasks extends Construct {
   get substitutions(): Record<string, string> {
     return {
       BudgetLineFunctionArn: this.budgetLine.functionArn,
-      ResolveApproverFunctionArn: this.resolveApprover.functionArn,
       ApprovalFunctionArn: this.approval.functionArn,
       ConcludeFunctionArn: this.conclude.functionArn,
     };
@@ -111,9 +107,7 @@ export class WorkflowTasks extends Construct {
     stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
-        resources: [this.budgetLine, this.resolveApprover, this.approval, this.conclude].map(
-          (f) => f.functionArn,
-        ),
+        resources: [this.budgetLine, this.approval, this.conclude].map((f) => f.functionArn),
       }),
     );
   }

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalApi } from './api/index.js';
 import { startLocalDynamoDb } from './dynamodb.js';
+import { startDynamoDbObserver } from './dynamodb-observer.js';
 import { startLocalIssuer } from './issuer/index.js';
 import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
@@ -58,6 +59,8 @@ export interface LocalCloudOptions {
   log?: (line: string) => void;
   /** Stage config overrides to synthesize with, as JSON (`-c config=…`), e.g. another identity preset. */
   stageConfig?: string;
+  /** Called with the operation of every DynamoDB call the cloud's functions and state machines make (bench). */
+  observeDynamoDb?: (operation: string) => void;
   /** Called once the stores exist, before the endpoints are written (seeds demo data). */
   seed?: (endpoints: Endpoints) => Promise<void>;
 }
@@ -127,10 +130,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       dataDir: join(options.dataDir, 'kms'),
     });
     stoppers.push(kms.stop);
+    // The functions and the state machines reach DynamoDB through the observer when there is one.
+    const observer = options.observeDynamoDb
+      ? await startDynamoDbObserver(dynamodb.url, options.observeDynamoDb)
+      : undefined;
+    if (observer) stoppers.push(observer.stop);
+    const dynamoDbUrl = observer?.url ?? dynamodb.url;
 
     const resolver = new TemplateResolver(stacks, { region, sqsEndpoint: sqs.url, apiEndpoint: url('api') });
     const clientConfig = { region, credentials };
-    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamodb.url });
+    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoDbUrl });
     const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqs.url });
     stoppers.push(
       () => dynamoClient.destroy(),
@@ -157,7 +166,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbUrl,
       AWS_ENDPOINT_URL_S3: s3.url,
       AWS_ENDPOINT_URL_SQS: sqs.url,
       AWS_ENDPOINT_URL_SFN: url('sfn'),

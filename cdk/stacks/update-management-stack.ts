@@ -60,6 +60,7 @@ export class UpdateManagementStack extends Stack {
     const workflowTasks = new WorkflowTasks(this, 'WorkflowTasks', {
       table: this.registry.table,
       budgetQueue: this.budgetQueue.queue,
+      purchaseOrderQueue: this.purchaseOrderQueue.queue,
       mailer: this.mailer,
       apiUrl: this.api.url,
       schedule: config.budgetBatch.schedule,
@@ -73,7 +74,6 @@ export class UpdateManagementStack extends Stack {
     this.workflow = new UpdateWorkflow(this, 'UpdateRequest', {
       substitutions: {
         RegistryTableName: this.registry.table.tableName,
-        PurchaseOrderQueueUrl: this.purchaseOrderQueue.queue.queueUrl,
         ...workflowTasks.substitutions,
       },
       numbers: workflowNumbers(config.approval),
@@ -81,7 +81,6 @@ export class UpdateManagementStack extends Stack {
       removalPolicy,
     });
     this.registry.table.grantReadWriteData(this.workflow.stateMachine);
-    this.purchaseOrderQueue.queue.grantSendMessages(this.workflow.stateMachine);
     workflowTasks.grantInvoke(this.workflow.stateMachine);
     // S508 presigns keys: its role must be one the vendor's bucket trusts (claim 9).
     nameAsKeyIssuer(workflowTasks.conclude, 'Conclude', props.releaseBucketName);

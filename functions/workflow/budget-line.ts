@@ -5,5 +5,9 @@ import { budgetPorts, budgetSchedule } from './deps.js';
 
 const ports = { ...budgetPorts(), schedule: budgetSchedule() };
 
-export const handler = async (event: { taskToken: string; request: ExecutionInput }) =>
-  fileBudgetLine(ports, { ...event.request, taskToken: event.taskToken });
+export const handler = async (event: { taskToken: string; request: ExecutionInput; executionArn?: string }) =>
+  fileBudgetLine(ports, {
+    ...event.request,
+    taskToken: event.taskToken,
+    ...(event.executionArn ? { executionArn: event.executionArn } : {}),
+  });

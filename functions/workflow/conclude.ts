@@ -1,11 +1,21 @@
 // The ends of a request: S508 (grant, key, mail), S509 (rejection mail), expired, failed.
 import { concludeRequest, type OutcomeInput } from '../../lib/workflow/outcomes.js';
-import { clock, keyIssuer, ledgerStore, licenceStore, mailer, mailSettings, workflowStore } from './deps.js';
+import {
+  clock,
+  keyIssuer,
+  ledgerStore,
+  licenceStore,
+  mailer,
+  mailSettings,
+  purchaseOrderQueue,
+  workflowStore,
+} from './deps.js';
 
 const ports = {
   requests: workflowStore(),
   budget: workflowStore(),
   ledger: ledgerStore(),
+  orders: purchaseOrderQueue(),
   licences: licenceStore(),
   mailer: mailer(),
   keys: keyIssuer(),

@@ -67,6 +67,8 @@ export const mailer = () =>
 export const executions = () => new SfnExecutions(sfnClient(), required('STATE_MACHINE_ARN'));
 export const callbacks = () => new SfnTaskCallbacks(sfnClient());
 export const budgetQueue = () => new SqsMessageQueue(sqsClient(), required('BUDGET_QUEUE_URL'));
+export const purchaseOrderQueue = () =>
+  new SqsMessageQueue(sqsClient(), required('PURCHASE_ORDER_QUEUE_URL'));
 export const keyIssuer = (): KeyIssuer => workflowKeyIssuer();
 
 export function settings(): WorkflowSettings {

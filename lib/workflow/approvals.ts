@@ -44,9 +44,11 @@ export interface ApproverInfo {
 export interface ApprovalTaskInput {
   taskToken: string;
   phase: ApprovalPhase;
+  /** The execution, linked to the request by the first task that runs (S501). */
+  executionArn?: string;
   state: ExecutionInput & {
     budget: BudgetResult;
-    approver: ApproverInfo;
+    approver?: ApproverInfo;
     reason?: string;
     decision?: Decision;
   };
@@ -117,8 +119,31 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   const { state, phase } = input;
   const now = ports.clock.now();
   const at = now.toISOString();
+  // S504 runs here rather than in a state of its own (a transition less): the approver in force
+  // at the time of the request, the same answer in every phase.
+  const found = state.approver
+    ? undefined
+    : await resolveApprover({ approvers: ports.approvers }, state.requester, state.createdAt);
+  if (!state.approver && !found) {
+    const reason = `No approver is on record for ${state.requester} at ${state.createdAt}.`;
+    await ports.requests.recordStep(
+      state.requestId,
+      'S504',
+      { at, found: false },
+      {
+        ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+      },
+    );
+    throw new NoApprover(reason);
+  }
+  const approver: ApproverInfo = state.approver ?? {
+    found: true,
+    approver: found!.approver,
+    delegate: found!.delegate ?? null,
+    reason: '',
+  };
   const step = stepOfPhase(phase);
-  const { deciders, escalatedFrom, note } = await decidersOf(ports, phase, state.approver, now);
+  const { deciders, escalatedFrom, note } = await decidersOf(ports, phase, approver, now);
   const linkExpiresAt = new Date(now.getTime() + phaseSeconds(ports.settings, phase) * 1000).toISOString();
   const issued = deciders.map((d) => {
     const k = newLinkSecret();
@@ -152,11 +177,26 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   }
   // The status first: a decider who clicks at once must find the request waiting.
   const key = phase === 'initial' ? 'S505' : `S505.${phase}`;
+  const resolved =
+    phase === 'initial'
+      ? {
+          S504: {
+            at,
+            approver: approver.approver,
+            ...(approver.delegate ? { delegate: approver.delegate } : {}),
+          },
+        }
+      : undefined;
   await ports.requests.recordStep(
     state.requestId,
     key,
     { at, deciders: users, ...(note ? { note } : {}) },
-    { status: 'AWAITING_APPROVAL', addDeciders: users },
+    {
+      status: 'AWAITING_APPROVAL',
+      addDeciders: users,
+      ...(resolved ? { alsoSteps: resolved } : {}),
+      ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+    },
   );
   const request = await ports.requests.getRequest(state.requestId);
   const facts: RequestFacts = { ...state, ...(request?.reason ? { reason: request.reason } : {}) };
@@ -182,6 +222,11 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
 /** Thrown by a phase's task when the decision came while no token waited (error name matched in the ASL). */
 export class AlreadyDecided extends Error {
   override name = 'AlreadyDecided';
+}
+
+/** S504 found nobody (error name matched in the ASL: the machine records FAILED and mails). */
+export class NoApprover extends Error {
+  override name = 'NoApprover';
 }
 
 /** The second approval has nobody to ask (the machine's catch-all records the failure). */

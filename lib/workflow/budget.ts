@@ -35,7 +35,7 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 /** S502 task (lambda:invoke.waitForTaskToken): files the request's line with its token. */
 export async function fileBudgetLine(
   ports: BudgetPorts & { schedule: BatchSchedule },
-  input: ExecutionInput & { taskToken: string },
+  input: ExecutionInput & { taskToken: string; executionArn?: string },
 ): Promise<{ lineId: string; closed: boolean }> {
   const at = ports.clock.now().toISOString();
   const line: BudgetLine = {
@@ -55,7 +55,7 @@ export async function fileBudgetLine(
     input.requestId,
     'S502',
     { at, lineId: line.lineId },
-    { status: 'AWAITING_BUDGET' },
+    { status: 'AWAITING_BUDGET', ...(input.executionArn ? { executionArn: input.executionArn } : {}) },
   );
   if (ports.schedule === 'immediate') {
     await closeBatches(ports);

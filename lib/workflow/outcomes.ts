@@ -17,12 +17,14 @@ import { lineIdOf } from './ids.js';
 import type { LedgerStore } from './ledger.js';
 import type { LicenceStore } from './licences.js';
 import type { BudgetResult, Decision, ExecutionInput } from './model.js';
-import type { BudgetStore, Clock, Mailer, RequestStore, WorkflowSettings } from './ports.js';
+import type { BudgetStore, Clock, Mailer, MessageQueue, RequestStore, WorkflowSettings } from './ports.js';
 
 export interface OutcomePorts {
   requests: RequestStore;
   budget: BudgetStore;
   ledger: Pick<LedgerStore, 'commit' | 'release'>;
+  /** Finance's purchase-order queue (S507). */
+  orders: MessageQueue;
   licences: Pick<LicenceStore, 'release'>;
   mailer: Mailer;
   keys: KeyIssuer;
@@ -30,31 +32,8 @@ export interface OutcomePorts {
   settings: Pick<WorkflowSettings, 'mailDomain'>;
 }
 
-/** S504: the approver in force at the time of the request, with the delegate if one is in force then. */
-export async function resolveRequestApprover(
-  ports: { approvers: ApproverStore; requests: RequestStore; clock: Clock },
-  input: Pick<ExecutionInput, 'requestId' | 'requester' | 'createdAt'>,
-): Promise<ApproverInfo> {
-  const at = ports.clock.now().toISOString();
-  const found = await resolveApprover({ approvers: ports.approvers }, input.requester, input.createdAt);
-  if (!found) {
-    const reason = `No approver is on record for ${input.requester} at ${input.createdAt}.`;
-    await ports.requests.recordStep(input.requestId, 'S504', { at, found: false });
-    return { found: false, approver: '', delegate: null, reason };
-  }
-  const deciders = [found.approver, ...(found.delegate ? [found.delegate] : [])];
-  await ports.requests.recordStep(
-    input.requestId,
-    'S504',
-    { at, approver: found.approver, ...(found.delegate ? { delegate: found.delegate } : {}) },
-    { addDeciders: deciders },
-  );
-  // Every field present: the state machine's ResultSelector reads each by path.
-  return { found: true, approver: found.approver, delegate: found.delegate ?? null, reason: '' };
-}
-
 export type Outcome =
-  | { outcome: 'approved'; decision: Decision; purchaseOrder: { messageId: string; at: string } }
+  | { outcome: 'approved'; decision: Decision }
   | { outcome: 'rejected'; decision: Decision }
   /** Finance said no and the policy lets no approver override it. */
   | { outcome: 'rejected-budget' }
@@ -70,6 +49,17 @@ async function factsOf(ports: OutcomePorts, state: ExecutionInput): Promise<Requ
   return { ...state, ...(r?.reason ? { reason: r.reason } : {}) };
 }
 
+/** A Lambda task's error Cause is the JSON of {errorType, errorMessage}: its message. */
+function causeMessage(cause: string | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? '') as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the cause as it is
+  }
+  return String(cause ?? 'No approver is on record.').slice(0, 300);
+}
+
 export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) {
   const { state } = input;
   const at = ports.clock.now().toISOString();
@@ -77,9 +67,30 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
   const request = await factsOf(ports, state);
   switch (input.outcome) {
     case 'approved': {
-      // S507 happened in the state machine (sqs:sendMessage); its time is recorded here, and
-      // the purchase order commits what the line reserved.
-      await ports.requests.recordStep(state.requestId, 'S507', input.purchaseOrder);
+      // S507: the purchase order to finance (orderId = request id: a retried send may deliver
+      // twice, finance de-duplicates), sent here rather than by a state of its own.
+      const budget = state.budget;
+      const order = await ports.orders.send(
+        {
+          type: 'purchase-order',
+          orderId: state.requestId,
+          requestId: state.requestId,
+          requester: state.requester,
+          department: state.department,
+          clientId: state.clientId,
+          software: state.software,
+          version: state.targetVersion,
+          quantity: budget?.quantity ?? state.quantity,
+          unitPrice: budget?.unitPrice ?? state.unitPrice,
+          total: budget?.total ?? Math.round(state.quantity * state.unitPrice * 100) / 100,
+          budgetAvailable: budget?.available ?? true,
+          budgetLineId: budget?.lineId ?? '',
+          approvedBy: input.decision.decidedBy,
+          approvedAt: input.decision.decidedAt,
+        },
+        state.requestId,
+      );
+      // The purchase order commits what the line reserved.
       await ports.ledger.commit(state.requestId, 'S507', at);
       const grant = await ports.keys.grant({
         requestId: state.requestId,
@@ -102,7 +113,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         state.requestId,
         'S508',
         { at, grantId: grant.grantId, keyIssued: Boolean(grant.key) },
-        { status: 'APPROVED' },
+        { status: 'APPROVED', alsoSteps: { S507: { at, messageId: order.messageId } } },
       );
       return { status: 'APPROVED', grantId: grant.grantId };
     }
@@ -151,7 +162,9 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
     case 'failed': {
       const reason =
         input.reason ??
-        `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`;
+        (input.error?.Error === 'NoApprover'
+          ? causeMessage(input.error.Cause)
+          : `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`);
       await ports.ledger.release(state.requestId, reason, 'workflow', at);
       await ports.licences.release(state.requestId, at);
       await ports.mailer.send(failedMail({ to, request, reason }));

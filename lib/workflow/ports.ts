@@ -37,13 +37,23 @@ export interface RequestStore {
   ): Promise<CreateOutcome>;
   getRequest(requestId: string): Promise<UpdateRequest | undefined>;
   listByRequester(user: string, page: PageRequest): Promise<Page<UpdateRequest>>;
-  /** Records a step (idempotent per key) and optionally a new status and more fields. */
+  /** Records a step (idempotent per key) and optionally a new status and more fields, in one write. */
   recordStep(
     requestId: string,
     key: string,
     step: Omit<StepRecord, 'step'>,
-    change?: { status?: RequestStatus; statusReason?: string; addDeciders?: string[] },
+    change?: StepChange,
   ): Promise<void>;
+}
+
+export interface StepChange {
+  status?: RequestStatus;
+  statusReason?: string;
+  addDeciders?: string[];
+  /** More steps reached in the same write (e.g. S504 with S505, S507 with S508). */
+  alsoSteps?: Record<string, Omit<StepRecord, 'step'>>;
+  /** Links the execution to the request (S501), by the first task that runs. */
+  executionArn?: string;
 }
 
 export type AddLineResult = 'added' | 'token-updated';

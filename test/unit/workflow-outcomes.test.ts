@@ -1,21 +1,23 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
 
 // No release bucket: S508 records the grant itself (the vendor's issuer is tested on its side).
-setEnv();
+setEnv({ PURCHASE_ORDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/orders' });
 delete process.env.RELEASE_BUCKET_NAME;
 const ddb = mockClient(DynamoDBDocumentClient);
 const ses = mockClient(SESv2Client);
+const sqs = mockClient(SQSClient);
 
 type Handler = (event: unknown, context: unknown) => Promise<any>;
-let resolve: Handler;
+let approval: Handler;
 let conclude: Handler;
 
 beforeAll(async () => {
-  resolve = (await import('../../functions/workflow/resolve-approver.js')).handler as unknown as Handler;
+  approval = (await import('../../functions/workflow/approval.js')).handler as unknown as Handler;
   conclude = (await import('../../functions/workflow/conclude.js')).handler as unknown as Handler;
 });
 
@@ -25,6 +27,8 @@ beforeEach(() => {
   ddb.on(UpdateCommand).resolves({});
   ddb.on(GetCommand).resolves({ Item: storedRequest() });
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+  sqs.reset();
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'po-1' });
 });
 
 const state = {
@@ -37,6 +41,16 @@ const state = {
   quantity: 1,
   unitPrice: 120,
   createdAt: '2025-01-06T09:00:00.000Z',
+};
+const budget = {
+  lineId: 'l-AAAAAAAAAAAAAAAAAAAAAAAA',
+  batchId: '',
+  available: true,
+  note: 'ok',
+  answeredAt: '2025-01-06T09:00:00.000Z',
+  quantity: 1,
+  unitPrice: 120,
+  total: 120,
 };
 const period = (user: string, extra: Record<string, unknown>) => ({
   periodId: `p-${user}`,
@@ -59,8 +73,15 @@ const mails = () =>
     text: c.args[0].input.Content?.Simple?.Body?.Text?.Data ?? '',
   }));
 
-describe('the S504 task: who approves', () => {
-  it('answers the approver in force at the time of the request, with the delegate in force', async () => {
+describe('S504 inside the first approval task: who approves', () => {
+  const initial = {
+    taskToken: 'TOKEN',
+    phase: 'initial',
+    executionArn: 'arn:exec:1',
+    state: { ...state, budget },
+  };
+
+  it('resolves the approver in force at the time of the request, with the delegate, and records S504 with S505 in one write', async () => {
     ddb
       .on(QueryCommand, {
         ExpressionAttributeValues: {
@@ -85,19 +106,31 @@ describe('the S504 task: who approves', () => {
           period('okachi', { kind: 'delegation', delegate: 'itou', validTo: '2025-02-01T00:00:00.000Z' }),
         ],
       });
-    const out = await resolve(state, lambdaContext);
-    expect(out).toEqual({ found: true, approver: 'okachi', delegate: 'itou', reason: '' });
-    const [step] = stepUpdates();
-    expect(step!.ExpressionAttributeNames).toMatchObject({ '#key': 'S504' });
-    expect(step!.ExpressionAttributeValues?.[':deciders']).toEqual(new Set(['okachi', 'itou']));
+    const out = await approval(initial, lambdaContext);
+    expect(out.deciders).toEqual(['okachi', 'itou']);
+    const steps = stepUpdates();
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.ExpressionAttributeNames).toMatchObject({ '#key': 'S505', '#also0': 'S504' });
+    expect(steps[0]!.ExpressionAttributeValues?.[':also0']).toMatchObject({
+      approver: 'okachi',
+      delegate: 'itou',
+    });
+    expect(steps[0]!.ExpressionAttributeValues?.[':deciders']).toEqual(new Set(['okachi', 'itou']));
+    // S501: the execution is linked to the request by this first task.
+    expect(steps[0]!.ExpressionAttributeValues?.[':exec']).toBe('arn:exec:1');
+    expect(mails().map((m) => m.to)).toEqual([['okachi@upman.example'], ['itou@upman.example']]);
   });
 
-  it('answers found=false with a clear reason when nobody approves for the requester', async () => {
+  it('fails with NoApprover and a clear reason when nobody approves for the requester, mailing nobody', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
-    const out = await resolve(state, lambdaContext);
-    expect(out.found).toBe(false);
-    expect(out.delegate).toBeNull();
-    expect(out.reason).toBe('No approver is on record for ando at 2025-01-06T09:00:00.000Z.');
+    await expect(approval(initial, lambdaContext)).rejects.toMatchObject({
+      name: 'NoApprover',
+      message: 'No approver is on record for ando at 2025-01-06T09:00:00.000Z.',
+    });
+    const [step] = stepUpdates();
+    expect(step!.ExpressionAttributeNames).toMatchObject({ '#key': 'S504' });
+    expect(step!.ExpressionAttributeValues?.[':step']).toMatchObject({ found: false });
+    expect(mails()).toHaveLength(0);
   });
 });
 
@@ -110,12 +143,11 @@ describe('the ends of a request', () => {
     approvalId: 'a-AAAAAAAAAAAAAAAA',
   });
 
-  it('S508: records the grant, mails the employee, sets APPROVED (with S507 recorded)', async () => {
+  it('S507 + S508: sends the purchase order, records the grant, mails the employee, sets APPROVED', async () => {
     const out = await conclude(
       {
         outcome: 'approved',
         decision: decision('approve'),
-        purchaseOrder: { messageId: 'po-1', at: '2025-01-07T10:00:01.000Z' },
         state,
       },
       lambdaContext,
@@ -124,10 +156,25 @@ describe('the ends of a request', () => {
     const grant = ddb.commandCalls(UpdateCommand).find((c) => c.args[0].input.Key?.sk === 'GRANT')!
       .args[0].input;
     expect(grant.ExpressionAttributeValues).toMatchObject({ ':u': 'ando', ':s': 'editor', ':v': '2.0' });
+    const order = JSON.parse(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!);
+    expect(order).toMatchObject({
+      type: 'purchase-order',
+      orderId: state.requestId,
+      software: 'editor',
+      version: '2.0',
+      total: 120,
+      budgetAvailable: true,
+      approvedBy: 'okachi',
+    });
+    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.QueueUrl).toBe(
+      process.env.PURCHASE_ORDER_QUEUE_URL,
+    );
     const steps = stepUpdates();
-    expect(steps.map((s) => s.ExpressionAttributeNames?.['#key'])).toEqual(['S507', 'S508']);
-    expect(steps[1]!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
-    expect(steps[1]!.UpdateExpression).not.toContain('REMOVE gsi2pk');
+    expect(steps).toHaveLength(1);
+    expect(steps[0]!.ExpressionAttributeNames).toMatchObject({ '#key': 'S508', '#also0': 'S507' });
+    expect(steps[0]!.ExpressionAttributeValues?.[':also0']).toMatchObject({ messageId: 'po-1' });
+    expect(steps[0]!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
+    expect(steps[0]!.UpdateExpression).not.toContain('REMOVE gsi2pk');
     const [mail] = mails();
     expect(mail!.to).toEqual(['ando@upman.example']);
     expect(mail!.subject).toBe('Approved: editor 2.0');

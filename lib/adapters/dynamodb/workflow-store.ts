@@ -53,6 +53,7 @@ import type {
   BudgetStore,
   CreateOutcome,
   RequestStore,
+  StepChange,
 } from '../../workflow/ports.js';
 import { DynamoLedgerStore, failedConditions, isConflict } from './ledger-store.js';
 import { DynamoLicenceStore } from './licence-store.js';
@@ -226,12 +227,21 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     requestId: string,
     key: string,
     step: Omit<StepRecord, 'step'>,
-    change: { status?: RequestStatus; statusReason?: string; addDeciders?: string[] } = {},
+    change: StepChange = {},
   ): Promise<void> {
     const set = ['steps.#key = :step'];
     const names: Record<string, string> = { '#key': key };
     const values: Item = { ':step': step };
     const clauses: string[] = [];
+    Object.entries(change.alsoSteps ?? {}).forEach(([k, v], i) => {
+      set.push(`steps.#also${i} = :also${i}`);
+      names[`#also${i}`] = k;
+      values[`:also${i}`] = v;
+    });
+    if (change.executionArn) {
+      set.push('executionArn = if_not_exists(executionArn, :exec)');
+      values[':exec'] = change.executionArn;
+    }
     if (change.status) {
       set.push('#status = :status');
       names['#status'] = 'status';
