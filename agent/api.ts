@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IssuedKey as ServerIssuedKey } from '../lib/ports/key-issuer.js';
 import type { Client } from '../lib/registry/model.js';
-import { AgentError } from './errors.js';
+import { AgentError, codeOfStatus } from './errors.js';
 
 export interface ApiClientOptions {
   api: string;
@@ -20,8 +20,10 @@ export class ApiError extends AgentError {
     readonly status: number,
     message: string,
     readonly field?: string,
+    /** What the server itself said, for callers that add their own advice. */
+    readonly said: string = message,
   ) {
-    super(status === 401 ? 'not-logged-in' : 'api-error', message, { status, ...(field ? { field } : {}) });
+    super(codeOfStatus(status), message, { status, ...(field ? { field } : {}) });
   }
 }
 
@@ -87,7 +89,7 @@ export class ApiClient {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new AgentError(
         'api-unreachable',
-        `The API at ${this.options.api} is unreachable (${cause}). Check --api/UPMAN_API and your network.`,
+        `The API at ${this.options.api} is unreachable (${cause}): if it is the local cloud, start it (npm start); otherwise check --api/UPMAN_API and your network, then try again.`,
         { api: this.options.api },
       );
     }
@@ -102,14 +104,7 @@ export class ApiClient {
       const b = (json ?? {}) as { message?: unknown; field?: unknown };
       const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || res.statusText;
       const field = typeof b.field === 'string' ? b.field : undefined;
-      if (res.status === 401) {
-        throw new ApiError(401, `The API refused your login (${message}): run "upman login" again`);
-      }
-      throw new ApiError(
-        res.status,
-        `${method} ${path} failed (${res.status}): ${message}${field ? ` [field: ${field}]` : ''}`,
-        field,
-      );
+      throw new ApiError(res.status, explain(res.status, message, field), field, message);
     }
     return json as T;
   }
@@ -163,6 +158,22 @@ export class ApiClient {
     });
   }
 
+  /** Every software name in the catalog (GET /software, page by page). */
+  async catalogNames(): Promise<string[]> {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const q = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+      const page = await this.call<{ items: Array<{ name: string }>; cursor?: string }>(
+        'GET',
+        `/software${q}`,
+      );
+      names.push(...page.items.map((i) => i.name));
+      cursor = page.cursor;
+    } while (cursor && names.length < 10_000);
+    return names;
+  }
+
   getRequest(requestId: string) {
     return this.call<RequestView>('GET', `/update-requests/${enc(requestId)}`);
   }
@@ -182,3 +193,24 @@ export class ApiClient {
 }
 
 const enc = encodeURIComponent;
+
+/** The server's refusal as something a person can act on (the HTTP call itself is beside the point). */
+export function explain(status: number, message: string, field?: string): string {
+  const said = `${message}${field ? ` [field: ${field}]` : ''}`;
+  switch (codeOfStatus(status)) {
+    case 'usage':
+      return `${said}: correct it and run the command again (--help lists the options)`;
+    case 'not-logged-in':
+      return `Your login was refused (${message}): run "upman login" again`;
+    case 'forbidden':
+      return `Not allowed: ${said}. Log in as someone with that role ("upman login"), or ask an admin`;
+    case 'not-found':
+      return `Not found: ${said}. Check the name or id ("upman status" lists your requests)`;
+    case 'conflict':
+      return `${said}. It changed meanwhile or is already done: look at its state and run the command again if still needed`;
+    case 'server-error':
+      return `The server could not answer (${status}: ${message}): try again in a moment; if it persists, tell IT`;
+    default:
+      return `The server refused (${status}): ${said}`;
+  }
+}

@@ -19,6 +19,9 @@ export interface StoredToken {
 
 export const TOKEN_FILE = 'token.json';
 
+/** The local issuer's passwordless grant for demo people (cdk/local/issuer: DEVELOPMENT_GRANT). */
+export const LOCAL_DEVELOPMENT_GRANT = 'urn:upman:params:oauth:grant-type:development';
+
 export function describeToken(token: string, issuer: string): StoredToken {
   let claims: ReturnType<typeof decodeJwt>;
   try {
@@ -28,7 +31,10 @@ export function describeToken(token: string, issuer: string): StoredToken {
   }
   const groups = claims.groups ?? claims['cognito:groups'];
   const user = typeof claims.sub === 'string' ? claims.sub : '';
-  const username = typeof claims.username === 'string' ? claims.username : undefined;
+  // The login name as the issuer's shape carries it (Cognito, generic OIDC), else `sub`.
+  const username = [claims['cognito:username'], claims.preferred_username, claims.username].find(
+    (c): c is string => typeof c === 'string',
+  );
   return {
     token,
     user: username ?? user,
@@ -97,10 +103,15 @@ export interface LocalLoginOptions {
   ttlSeconds?: number;
 }
 
-/** Mints a token with the local cloud's development issuer (its key lives in the data dir). */
+/**
+ * Gets a token from the local cloud's development issuer, over HTTP: its token endpoint grants
+ * any demo person any groups on loopback (docs/local-cloud.md, "How CLIs get a local token").
+ * No CLI imports the issuer's code or reads its key.
+ */
 export async function loginLocal(
   options: LocalLoginOptions,
   env: NodeJS.ProcessEnv = process.env,
+  fetchFn: typeof fetch = fetch,
 ): Promise<StoredToken> {
   const local = findLocalCloud(env);
   if (!local) {
@@ -110,29 +121,38 @@ export async function loginLocal(
         'Against AWS, run "upman login --issuer <url> --oidc-client-id <id>" (device flow).',
     );
   }
-  const { jwtIssuer, audience } = local.endpoints;
-  if (!jwtIssuer || !Array.isArray(audience) || audience.length === 0) {
-    throw new AgentError(
-      'usage',
-      `${local.dataDir}/endpoints.json has no jwtIssuer/audience: restart the local cloud`,
-    );
+  const issuer = local.endpoints.issuer;
+  if (!issuer) {
+    throw new AgentError('usage', `${local.dataDir}/endpoints.json names no issuer: restart the local cloud`);
   }
-  // The issuer module is development tooling: load it only on this path.
-  const { mintToken } = await import('../cdk/local/issuer/index.js');
-  let token: string;
+  const form = new URLSearchParams({
+    grant_type: LOCAL_DEVELOPMENT_GRANT,
+    username: options.user,
+    ...(options.ttlSeconds ? { expires_in: String(options.ttlSeconds) } : {}),
+  });
+  for (const group of options.groups) form.append('groups', group); // one field each: names may hold commas
+  let res: Response;
   try {
-    token = await mintToken({
-      dataDir: local.dataDir,
-      issuer: jwtIssuer,
-      audience,
-      user: options.user,
-      groups: options.groups,
-      ...(options.ttlSeconds ? { ttlSeconds: options.ttlSeconds } : {}),
+    res = await fetchFn(`${issuer.replace(/\/$/, '')}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
     });
   } catch (error) {
-    throw new AgentError('usage', (error as Error).message);
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    throw new AgentError(
+      'api-unreachable',
+      `The local cloud's issuer at ${issuer} is not answering (${cause}): start the local cloud (npm start) and log in again`,
+    );
   }
-  return describeToken(token, 'local');
+  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error_description?: string };
+  if (!res.ok || typeof body.access_token !== 'string') {
+    throw new AgentError(
+      'usage',
+      `The local issuer refused: ${body.error_description ?? `status ${res.status}`}`,
+    );
+  }
+  return describeToken(body.access_token, 'local');
 }
 
 export interface DeviceFlowOptions {

@@ -1,8 +1,7 @@
 // The employee's commands (issue 6): login, agent register/inventory, request, status, download.
 // Each takes --api/--root/--client/--json (also before the command name: `upman --json status`).
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { ApiClient, ApiError, type IssuedKey } from './api.js';
 import {
@@ -18,11 +17,12 @@ import { downloadArtifact } from './download.js';
 import { AgentError } from './errors.js';
 import { hostName, osRegistrationId, primaryAddress } from './host.js';
 import { type ApplyPoint, applyPackage, recoverInstalls } from './install.js';
-import { assertSoftwareName, downloadsDir, readInstalled, scanRoot } from './install-root.js';
+import { assertSoftwareName, downloadsDir, ensureDir, readInstalled, scanRoot } from './install-root.js';
 import { makeOut, type Out, reportError } from './output.js';
 import { clearPending, readPending, writePending } from './pending.js';
+import { byteBar, humanBytes } from './progress.js';
 import { describeStep } from './steps.js';
-import { checkKeyAgainstMetadata, pinVendorRoot } from './tuf.js';
+import { closestNames } from './suggest.js';
 
 type Action<O> = (out: Out, options: O & GlobalOptions, cmd: Command) => Promise<void>;
 
@@ -34,12 +34,16 @@ function withGlobals(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-/** Runs an action with merged options; any error becomes a clear message and exit status 1. */
-function run<O>(action: Action<O>) {
+/**
+ * Runs an action with the options of the command and its parents merged (the nearest wins); any
+ * error becomes a clear message and an exit status by kind (errors.ts).
+ */
+export function run<O>(action: Action<O>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const root = rootOf(cmd);
-    const options = { ...root.opts(), ...definedOnly(cmd.opts()) } as O & GlobalOptions;
+    const chain: Command[] = [];
+    for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
+    const options = Object.assign({}, ...chain.map((c) => definedOnly(c.opts()))) as O & GlobalOptions;
     const out = makeOut(Boolean(options.json));
     try {
       await action(out, options, cmd);
@@ -47,12 +51,6 @@ function run<O>(action: Action<O>) {
       reportError(error, out.json);
     }
   };
-}
-
-function rootOf(cmd: Command): Command {
-  let c = cmd;
-  while (c.parent) c = c.parent;
-  return c;
 }
 
 function definedOnly(o: Record<string, unknown>): Record<string, unknown> {
@@ -98,7 +96,8 @@ function registerRefusal(error: unknown, id: string, user: string, creating = fa
   } else {
     return error;
   }
-  return new AgentError('api-error', `${error.message}. Cannot register: ${advice}`, detail);
+  const said = `${error.said}${error.field ? ` [field: ${error.field}]` : ''}`;
+  return new AgentError(error.code, `${said}. Cannot register: ${advice}`, detail);
 }
 
 async function session(options: GlobalOptions): Promise<{ api: ApiClient; token: StoredToken }> {
@@ -237,6 +236,7 @@ export function registerAgentCommands(program: Command): void {
   ).action(
     run(async (out, o, cmd) => {
       const root = installRoot(o);
+      const { pinVendorRoot } = await tuf();
       const pinned = await pinVendorRoot(root, cmd.args[0]!);
       out.result({ root, ...pinned }, [
         `Pinned the vendor root (version ${pinned.version}, ${pinned.keys} keys).`,
@@ -259,9 +259,27 @@ export function registerAgentCommands(program: Command): void {
       const id = clientId(o);
       const root = installRoot(o);
       const once = async () => {
-        for (const r of await recoverInstalls(root))
-          out.note(`recovered an interrupted install of ${r.software}: ${r.outcome}`);
-        const scan = await scanRoot(root);
+        const missing = !(await exists(root));
+        if (missing && !o.dryRun) {
+          // Nothing installed here yet (a new PC: "upman download" creates the root). Reporting
+          // that is only safe if the registry lists nothing either: a mistyped --root must not
+          // wipe a PC's inventory.
+          const listed = (await (await session(o)).api.getInventory(id)).items;
+          if (listed.length > 0) {
+            throw new AgentError(
+              'not-found',
+              `The install root ${root} does not exist, yet the registry lists ${listed.length} software on ${id}: ` +
+                'pass the --root its software is installed under (or set UPMAN_ROOT)',
+            );
+          }
+          await ensureDir(root);
+          out.note(`created the install root ${root}: nothing is installed there yet`);
+        }
+        if (!missing || !o.dryRun) {
+          for (const r of await recoverInstalls(root))
+            out.note(`recovered an interrupted install of ${r.software}: ${r.outcome}`);
+        }
+        const scan = missing && o.dryRun ? { installed: [], skipped: [] } : await scanRoot(root);
         for (const s of scan.skipped) out.note(`skipped ${s.folder}: ${s.reason}`);
         const items = scan.installed.map((m) => ({
           software: m.software,
@@ -314,15 +332,29 @@ export function registerAgentCommands(program: Command): void {
       assertSoftwareName(software);
       const id = clientId(o);
       const { api } = await session(o);
-      const answer = await api.submitRequest(
-        {
-          clientId: id,
-          software,
-          ...(o.version ? { targetVersion: o.version } : {}),
-          reason: o.reason ?? `Update of ${software} requested from ${id}`,
-        },
-        ...(o.idempotencyKey ? [o.idempotencyKey] : []),
-      );
+      const answer = await api
+        .submitRequest(
+          {
+            clientId: id,
+            software,
+            ...(o.version ? { targetVersion: o.version } : {}),
+            reason: o.reason ?? `Update of ${software} requested from ${id}`,
+          },
+          ...(o.idempotencyKey ? [o.idempotencyKey] : []),
+        )
+        .catch(async (error: unknown) => {
+          if (!(error instanceof ApiError) || error.status !== 404 || error.field !== 'software') throw error;
+          const names = await api.catalogNames().catch(() => []);
+          const near = closestNames(software, names);
+          throw new AgentError(
+            'not-found',
+            `${software} is not in the catalog. ` +
+              (near.length > 0
+                ? `Did you mean ${near.join(' or ')}? (upman request ${near[0]})`
+                : 'Ask IT to add it, or check the name with your colleagues.'),
+            { status: 404, field: 'software', ...(near.length > 0 ? { suggestions: near } : {}) },
+          );
+        });
       out.result({ requestId: answer.requestId, ...(answer.status ? { status: answer.status } : {}) }, [
         `Filed request ${answer.requestId} for ${software}${o.version ? ` ${o.version}` : ''} on ${id}.`,
         `Follow it with: upman status ${answer.requestId}`,
@@ -372,6 +404,15 @@ export function registerAgentCommands(program: Command): void {
     }),
   );
 }
+
+/** The TUF client (tuf-js) loads only for the commands that check release metadata. */
+const tuf = () => import('./tuf.js');
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 function summary(result: Record<string, unknown>): string {
   return ['installed', 'updated', 'removed', 'unchanged']
@@ -449,24 +490,17 @@ async function download(
     return;
   }
   out.note(
-    `${software}: ${key.kind} package ${current === null ? '' : `from revision ${current} `}to revision ${key.toRevision}, ${key.size} bytes`,
+    `${software}: ${key.kind} package ${current === null ? '' : `from revision ${current} `}to revision ${key.toRevision}, ${humanBytes(key.size)}`,
   );
   // Before any byte of the artifact: the vendor's signed metadata must name it (S606 otherwise).
-  const metadata = await checkKeyAgainstMetadata(root, key);
+  const metadata = await (await tuf()).checkKeyAgainstMetadata(root, key);
   out.note(
     metadata === 'verified'
       ? `signed release metadata checked: ${key.artifactKey} is the vendor's`
       : 'release metadata not checked: no vendor root is pinned (upman agent trust-vendor <root.json>)',
   );
 
-  const bar =
-    o.progress && !out.json && process.stderr.isTTY
-      ? new SingleBar({
-          format: '  {bar} {percentage}% | {value}/{total} bytes | {eta_formatted}',
-          hideCursor: true,
-          stream: process.stderr,
-        })
-      : undefined;
+  const bar = o.progress && !out.json ? byteBar(software) : undefined;
   let downloaded: Awaited<ReturnType<typeof downloadArtifact>>;
   try {
     downloaded = await downloadArtifact({
@@ -476,7 +510,8 @@ async function download(
       dir: downloadsDir(root),
       requestId,
       onStart: (offset, total) => {
-        if (offset > 0) out.note(`resuming at ${offset} of ${total} bytes`);
+        if (offset > 0)
+          out.note(`resuming at ${humanBytes(offset)} of ${humanBytes(total)} (${offset} of ${total} bytes)`);
         bar?.start(total, offset);
       },
       onProgress: (received) => {

@@ -13,11 +13,28 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-/** What the local cloud writes to <dataDir>/endpoints.json (the fields the agent reads). */
+/** What the local cloud writes to <dataDir>/endpoints.json (the fields the CLIs read). */
 export interface LocalEndpoints {
   api?: string;
+  /** The development issuer's base URL on loopback (its token endpoint is under it). */
+  issuer?: string;
   jwtIssuer?: string;
   audience?: string[];
+  s3?: string;
+  sqs?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  outputs?: Record<string, Record<string, string>>;
+}
+
+/** The endpoints file named by --endpoints, else the local cloud's (findLocalCloud); undefined if none. */
+export function loadEndpoints(file: string | undefined): LocalEndpoints | undefined {
+  if (!file) return findLocalCloud()?.endpoints;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalEndpoints;
+  } catch (error) {
+    throw new AgentError('usage', `Cannot read the endpoints file ${file}: ${(error as Error).message}`);
+  }
 }
 
 export interface LocalCloud {

@@ -2,12 +2,8 @@
 // .mjs): the employee's commands without the vendor/finance tooling and its AWS SDK clients.
 import { Command } from 'commander';
 import { registerAgentCommands } from './commands.js';
+import { newProgram, runProgram } from './program.js';
 
-const program = new Command('upman').description('upman update agent').showHelpAfterError();
+const program = newProgram(new Command('upman').description('upman update agent'));
 registerAgentCommands(program);
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  console.error(`upman: ${(error as Error).message}`);
-  process.exitCode = 1;
-}
+await runProgram(program);

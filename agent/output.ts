@@ -1,6 +1,8 @@
 // How commands answer: one JSON document on stdout with --json, readable lines otherwise.
-// Errors: a message on stderr (and {"error": …} on stdout with --json), exit status 1.
-import { AgentError } from './errors.js';
+// Errors: a message on stderr (and {"error": …} on stdout with --json), exit status by kind
+// (errors.ts: 2 usage, 3 not allowed, 4 not found, 5 conflict, 6 server or network, else 1).
+import { AppError } from '../lib/errors.js';
+import { AgentError, codeOfStatus, EXIT } from './errors.js';
 
 export interface Out {
   json: boolean;
@@ -28,7 +30,16 @@ export function reportError(
   stdout = process.stdout,
   stderr = process.stderr,
 ): void {
-  const agent = error instanceof AgentError ? error : undefined;
+  const agent =
+    error instanceof AgentError
+      ? error
+      : error instanceof AppError // a use case's refusal (vendor publish runs them in-process)
+        ? new AgentError(
+            codeOfStatus(error.statusCode),
+            error.message,
+            error.field ? { field: error.field } : {},
+          )
+        : undefined;
   const message = agent ? agent.message : `unexpected error: ${(error as Error)?.message ?? String(error)}`;
   stderr.write(`upman: ${message}\n`);
   if (json) {
@@ -36,5 +47,5 @@ export function reportError(
       `${JSON.stringify({ error: { code: agent?.code ?? 'internal', message, ...(agent?.detail ?? {}) } }, null, 2)}\n`,
     );
   }
-  process.exitCode = 1;
+  process.exitCode = agent?.exitCode ?? EXIT.failed;
 }

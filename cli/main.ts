@@ -1,21 +1,20 @@
 // The `upman` command line: each area registers its commands on one commander program.
-// Add a command group with one import and one call below.
+// Add a command group with one import and one call below. Built into dist/cli by esbuild
+// (scripts/build-cli.mjs); bin/upman.mjs runs that bundle.
 import { Command } from 'commander';
 import { registerAgentCommands } from '../agent/commands.js';
+import { newProgram, runProgram } from '../agent/program.js';
 import { registerFinanceCommands } from './finance/index.js';
-import { registerVendorCommands } from './vendor/publish.js';
+import { registerVendorCommands } from './vendor/index.js';
 
 export function buildProgram(): Command {
-  const program = new Command('upman').description('upman: software update management').showHelpAfterError();
+  const program = newProgram(new Command('upman').description('upman: software update management'));
+  // The bundle carries the package version; from source (tests, tsx) it is read from package.json.
+  program.version(process.env.UPMAN_CLI_VERSION ?? '0.0.0-source', '-V, --version', 'print the version');
   registerVendorCommands(program);
   registerAgentCommands(program);
   registerFinanceCommands(program);
   return program;
 }
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (error) {
-  console.error(`upman: ${(error as Error).message}`);
-  process.exitCode = 1;
-}
+await runProgram(buildProgram());

@@ -76,7 +76,13 @@ export function bundleInto(root: string, entry: string, outputDir: string): void
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const entries = handlerEntries(root);
     if (!entries.includes(entry)) entries.push(entry);
+    const started = Date.now();
     cache = { dir, outputs: build(root, entries, dir) };
+    // npm start shows this line as progress (it sets the variable for its synth).
+    if (process.env.UPMAN_SYNTH_PROGRESS)
+      process.stderr.write(
+        `[bundles] bundled ${entries.length} functions in one esbuild build in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      );
   }
   let folder = cache.outputs.get(entry);
   if (!folder) {

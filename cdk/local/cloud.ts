@@ -104,22 +104,36 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   try {
     const jwtAuthorizers = templateJwtAuthorizers(stacks);
+    // Progress: each emulator says when it is up (DynamoDB Local's JVM is the slow one).
+    const since = Date.now();
+    const up = <T extends { url: string }>(name: string, starting: Promise<T>) =>
+      starting.then((service) => {
+        log(`${name} up at ${service.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
+        return service;
+      });
+    log('starting the emulators: DynamoDB Local, SQS, SES, S3, the JWT issuer…');
     const [dynamodb, sqs, ses, s3, issuer] = await Promise.all([
-      startLocalDynamoDb({
-        port: ports.dynamodb,
-        region,
-        credentials,
-        ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
-      }),
-      startLocalSqs({ port: ports.sqs, region, dataDir: options.dataDir }),
-      startLocalSes({ port: ports.mail, dataDir: options.dataDir }),
-      startLocalS3({ port: ports.s3, dataDir: join(options.dataDir, 's3'), region, credentials }),
-      startLocalIssuer({
-        port: ports.issuer,
-        dataDir: options.dataDir,
-        issuer: jwtAuthorizers[0]?.issuer ?? 'https://issuer.upman.local/dev',
-        audience: jwtAuthorizers[0]?.audience ?? [],
-      }),
+      up(
+        'DynamoDB Local',
+        startLocalDynamoDb({
+          port: ports.dynamodb,
+          region,
+          credentials,
+          ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
+        }),
+      ),
+      up('SQS (fauxqs)', startLocalSqs({ port: ports.sqs, region, dataDir: options.dataDir })),
+      up('SES and the mailbox', startLocalSes({ port: ports.mail, dataDir: options.dataDir })),
+      up('S3', startLocalS3({ port: ports.s3, dataDir: join(options.dataDir, 's3'), region, credentials })),
+      up(
+        'JWT issuer',
+        startLocalIssuer({
+          port: ports.issuer,
+          dataDir: options.dataDir,
+          issuer: jwtAuthorizers[0]?.issuer ?? 'https://issuer.upman.local/dev',
+          audience: jwtAuthorizers[0]?.audience ?? [],
+        }),
+      ),
     ]);
     stoppers.push(dynamodb.stop, sqs.stop, ses.stop, s3.stop, issuer.stop);
     // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
@@ -188,6 +202,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ...(options.timeScale ? { timeScale: options.timeScale } : {}),
     });
     stoppers.push(sfn.stop);
+    log(`Step Functions up at ${sfn.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
 
     const api = await startLocalApi({
       port: ports.api,
@@ -196,6 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       issuers: Object.fromEntries(jwtAuthorizers.map((a) => [a.issuer, issuer.jwksUrl])),
     });
     stoppers.push(api.stop);
+    log(`API up at ${api.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
 
     for (const mapping of templateEventSourceMappings(resolver)) {
       const queueUrl = resolver.queueUrl(mapping.queueName);
@@ -243,7 +259,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       tables: { registry: outputs.UpdateManagementStack?.RegistryTableName ?? '' },
     };
     if (options.seed) await options.seed(endpoints);
-    writeFileSync(join(options.dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    // The SDK marks credential objects it was given (an internal `$source`): write a clean pair.
+    const { accessKeyId, secretAccessKey } = credentials;
+    const file = { ...endpoints, credentials: { accessKeyId, secretAccessKey } };
+    writeFileSync(join(options.dataDir, 'endpoints.json'), `${JSON.stringify(file, null, 2)}\n`);
     return {
       endpoints,
       runtime,

@@ -86,14 +86,16 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 }
 
 async function waitUntilReady(client: DynamoDBClient): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  // Generous: the JVM can take a minute on a busy machine; a JVM that died ends the wait at once
+  // (the race with its exit), so this only bounds a live one that never answers.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     try {
       await client.send(new ListTablesCommand({ Limit: 1 }));
       return;
     } catch (error) {
       if (Date.now() > deadline)
-        throw new Error(`DynamoDB Local did not answer within 30 s: ${String(error)}`);
+        throw new Error(`DynamoDB Local did not answer within 180 s: ${String(error)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on this machine, with demo data. Ctrl-C stops everything;
 // data under .local/ survives a restart.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { type Endpoints, startLocalCloud } from './cloud.js';
 import { portsFromEnv } from './ports.js';
@@ -12,9 +12,10 @@ const program = new Command()
   .option('--data-dir <dir>', 'where the local cloud keeps its data', '.local')
   .option('--no-seed', 'do not write the demo data')
   .option('--time-scale <n>', 'speed up Step Functions waits and timeouts (e.g. 60)', '1')
+  .option('--assembly-dir <dir>', 'where the synthesized app goes (bench: a cold synth)', 'cdk.out')
   .parse();
 
-const opts = program.opts<{ dataDir: string; seed: boolean; timeScale: string }>();
+const opts = program.opts<{ dataDir: string; seed: boolean; timeScale: string; assemblyDir: string }>();
 const root = process.cwd();
 const started = Date.now();
 const log = (line: string) => console.log(`[upman] ${line}`);
@@ -25,7 +26,7 @@ try {
   const cloud = await startLocalCloud({
     root,
     dataDir: resolve(root, opts.dataDir),
-    assemblyDir: join(root, 'cdk.out'),
+    assemblyDir: resolve(root, opts.assemblyDir),
     ports: portsFromEnv(),
     timeScale,
     log,

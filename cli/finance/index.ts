@@ -5,20 +5,22 @@
 //   close    close the open budget batch now
 //   answer   answer lines of a batch: `upman finance answer <batchId> --all yes` or
 //            `--line <lineId>=no:"over budget"` (repeatable)
-// Connection: flags, then UPMAN_API_URL / UPMAN_TOKEN and queue URLs from the environment,
-// then the local cloud's .local/endpoints.json (a local finance token is minted there).
-import { dirname } from 'node:path';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+// The token is the one `upman login` stored (a person of the finance group), or UPMAN_TOKEN;
+// the API is --api, UPMAN_API or the local cloud's; queue URLs come from the environment or the
+// local cloud's endpoints file. Every command takes --json and exits by kind (agent/errors.ts).
 import type { Command } from 'commander';
-import { mintToken } from '../../cdk/local/issuer/index.js';
+import { ApiClient } from '../../agent/api.js';
+import { currentToken, describeToken } from '../../agent/auth.js';
+import { run } from '../../agent/commands.js';
+import { apiUrl, loadEndpoints } from '../../agent/config.js';
+import { AgentError } from '../../agent/errors.js';
 import type { BudgetAnswer, BudgetLine } from '../../lib/workflow/model.js';
-import { DEFAULT_ENDPOINTS_FILE, loadEndpoints } from '../vendor/connection.js';
 
 interface Options {
   endpoints?: string;
   api?: string;
   token?: string;
-  user: string;
+  json?: boolean;
 }
 
 const QUEUES = {
@@ -36,24 +38,26 @@ const QUEUES = {
 } as const;
 type QueueName = keyof typeof QUEUES;
 
-async function connection(o: Options) {
-  const file = o.endpoints ?? DEFAULT_ENDPOINTS_FILE;
-  const local = loadEndpoints(o.endpoints) as
-    | (ReturnType<typeof loadEndpoints> & { sqs?: string; jwtIssuer?: string; audience?: string[] })
-    | undefined;
-  const api = (o.api ?? process.env.UPMAN_API_URL ?? local?.api)?.replace(/\/$/, '');
-  if (!api) throw new Error('No API: pass --api, set UPMAN_API_URL, or start the local cloud (npm start)');
-  let token = o.token ?? process.env.UPMAN_TOKEN;
-  if (!token && local?.jwtIssuer && local.audience) {
-    token = await mintToken({
-      dataDir: dirname(file),
-      issuer: local.jwtIssuer,
-      audience: local.audience,
-      user: o.user,
-      groups: ['finance'],
-    });
+const LOGIN_HINT = 'log in as a person of the finance group: "upman login --user <name> --groups finance"';
+
+/** The API with the caller's finance token; refuses early (exit 3) when the login lacks the role. */
+async function financeApi(o: Options): Promise<ApiClient> {
+  const fromFile = o.endpoints ? loadEndpoints(o.endpoints)?.api : undefined;
+  const api = apiUrl({ ...((o.api ?? fromFile) ? { api: o.api ?? fromFile } : {}) });
+  const token = o.token ? describeToken(o.token, 'flag') : await currentToken();
+  if (!token.groups.includes('finance') && !token.groups.includes('admins')) {
+    throw new AgentError(
+      'forbidden',
+      `You are logged in as ${token.user} (${token.groups.join(', ') || 'no groups'}); finance commands need the finance group: ${LOGIN_HINT}`,
+    );
   }
-  if (!token) throw new Error('No token: pass --token or set UPMAN_TOKEN (a JWT with the finance group)');
+  return new ApiClient({ api, token: token.token });
+}
+
+async function queues(o: Options) {
+  // The SQS client loads only for `finance read` (it is a separate chunk of the CLI bundle).
+  const { SQSClient } = await import('@aws-sdk/client-sqs');
+  const local = loadEndpoints(o.endpoints);
   const sqs = local?.sqs
     ? new SQSClient({
         endpoint: local.sqs,
@@ -63,28 +67,19 @@ async function connection(o: Options) {
     : new SQSClient({});
   const queueUrl = (name: QueueName) =>
     process.env[QUEUES[name].env] ?? local?.outputs?.UpdateManagementStack?.[QUEUES[name].output];
-  return { api, token, sqs, queueUrl };
-}
-
-async function call(c: { api: string; token: string }, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${c.api}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${c.token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  const parsed = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${parsed?.message ?? text}`);
-  return parsed;
+  return { sqs, queueUrl };
 }
 
 /** A batch line as GET /budget-batches and the budget queue carry it. */
 type Line = Omit<BudgetLine, 'createdAt' | 'batchId' | 'answer'> & {
   answer?: Pick<BudgetAnswer, 'available' | 'note'>;
 };
+
+interface Batch {
+  batchId: string;
+  closedAt: string;
+  lines: Line[];
+}
 
 export function formatLines(lines: Line[]): string {
   const rows = lines.map((l) => [
@@ -120,7 +115,8 @@ function show(name: QueueName, body: any): string {
 
 export function parseLineAnswer(spec: string): { lineId: string; available: boolean; note?: string } {
   const m = /^([A-Za-z0-9_-]+)=(yes|no)(?::(.+))?$/.exec(spec);
-  if (!m) throw new Error(`--line must look like <lineId>=yes or <lineId>=no:"a note", got ${spec}`);
+  if (!m)
+    throw new AgentError('usage', `--line must look like <lineId>=yes or <lineId>=no:"a note", got ${spec}`);
   return { lineId: m[1]!, available: m[2] === 'yes', ...(m[3] ? { note: m[3] } : {}) };
 }
 
@@ -128,105 +124,165 @@ export function registerFinanceCommands(program: Command): void {
   const finance = program
     .command('finance')
     .description("finance's side: budget batches, purchase orders, download notices")
-    .option('--endpoints <file>', `local cloud endpoints (default ${DEFAULT_ENDPOINTS_FILE})`)
-    .option('--api <url>', 'API base URL (or UPMAN_API_URL)')
-    .option('--token <jwt>', 'a JWT of the finance group (or UPMAN_TOKEN)')
-    .option('--user <name>', 'local cloud only: the finance user to mint a token for', 'finance');
-  const opts = () => finance.opts<Options>();
+    .option('--endpoints <file>', 'local cloud endpoints (default: the local cloud, see UPMAN_LOCAL_DIR)')
+    .option('--api <url>', 'the upman API (env UPMAN_API; default: the local cloud)')
+    .option('--token <jwt>', 'a JWT of the finance group (default: UPMAN_TOKEN, then "upman login")')
+    .option('--json', 'machine-readable output');
+  const json = (c: Command) => c.option('--json', 'machine-readable output');
 
-  finance
-    .command('read')
-    .description('print and remove the messages waiting on the finance queues')
-    .option('--queue <name>', 'budget | orders | downloads | all', 'all')
-    .option('--keep', 'leave the messages on the queue')
-    .option('--wait <seconds>', 'long-poll each queue this long', '1')
-    .action(async (o: { queue: string; keep?: boolean; wait: string }) => {
-      const c = await connection(opts());
+  json(
+    finance
+      .command('read')
+      .description('print and remove the messages waiting on the finance queues')
+      .option('--queue <name>', 'budget | orders | downloads | all', 'all')
+      .option('--keep', 'leave the messages on the queue')
+      .option('--wait <seconds>', 'long-poll each queue this long', '1'),
+  ).action(
+    run<Options & { queue: string; keep?: boolean; wait: string }>(async (out, o) => {
       const names = (o.queue === 'all' ? Object.keys(QUEUES) : [o.queue]) as QueueName[];
       for (const name of names) {
-        if (!QUEUES[name]) throw new Error(`--queue must be budget, orders, downloads or all, got ${name}`);
-        const url = c.queueUrl(name);
-        if (!url) throw new Error(`No URL for the ${name} queue (set ${QUEUES[name].env})`);
-        let count = 0;
-        for (;;) {
-          const out = await c.sqs.send(
-            new ReceiveMessageCommand({
-              QueueUrl: url,
-              MaxNumberOfMessages: 10,
-              WaitTimeSeconds: Number(o.wait),
-              ...(o.keep ? { VisibilityTimeout: 0 } : {}),
-            }),
-          );
-          const messages = out.Messages ?? [];
-          if (messages.length === 0) break;
-          for (const m of messages) {
-            count++;
-            console.log(`\n== ${QUEUES[name].title}\n${show(name, JSON.parse(m.Body ?? '{}'))}`);
-            if (!o.keep)
-              await c.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
-          }
-          if (o.keep) break;
-        }
-        console.log(`${name}: ${count} message(s)`);
+        if (!QUEUES[name])
+          throw new AgentError('usage', `--queue must be budget, orders, downloads or all, got ${name}`);
       }
-      c.sqs.destroy();
-    });
+      await financeApi(o); // the same login check as the other commands, before reading anything
+      const { ReceiveMessageCommand, DeleteMessageCommand } = await import('@aws-sdk/client-sqs');
+      const c = await queues(o);
+      const found: Record<string, unknown[]> = {};
+      const lines: string[] = [];
+      try {
+        for (const name of names) {
+          const url = c.queueUrl(name);
+          if (!url) throw new AgentError('usage', `No URL for the ${name} queue: set ${QUEUES[name].env}`);
+          found[name] = [];
+          for (;;) {
+            const received = await c.sqs
+              .send(
+                new ReceiveMessageCommand({
+                  QueueUrl: url,
+                  MaxNumberOfMessages: 10,
+                  WaitTimeSeconds: Number(o.wait),
+                  ...(o.keep ? { VisibilityTimeout: 0 } : {}),
+                }),
+              )
+              .catch((error: Error) => {
+                throw new AgentError(
+                  'api-unreachable',
+                  `Cannot read the ${name} queue (${error.name}: ${error.message}): is the local cloud running (npm start)? Otherwise check your AWS credentials.`,
+                );
+              });
+            const messages = received.Messages ?? [];
+            if (messages.length === 0) break;
+            for (const m of messages) {
+              const body = JSON.parse(m.Body ?? '{}');
+              found[name]!.push(body);
+              lines.push('', `== ${QUEUES[name].title}`, show(name, body));
+              if (!o.keep)
+                await c.sqs.send(
+                  new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }),
+                );
+            }
+            if (o.keep) break;
+          }
+          lines.push(`${name}: ${found[name]!.length} message(s)`);
+        }
+      } finally {
+        c.sqs.destroy();
+      }
+      out.result(found, lines);
+    }),
+  );
 
-  finance
-    .command('batches')
-    .description('closed budget batches whose lines still wait for an answer')
-    .option('--status <status>', 'awaiting-answer | answered', 'awaiting-answer')
-    .action(async (o: { status: string }) => {
-      const c = await connection(opts());
-      const out = await call(c, 'GET', `/budget-batches?status=${encodeURIComponent(o.status)}`);
-      if (out.items.length === 0) console.log(`No batches ${o.status}.`);
-      for (const b of out.items)
-        console.log(`\nbatch ${b.batchId} closed ${b.closedAt}\n${formatLines(b.lines)}`);
-      c.sqs.destroy();
-    });
+  json(
+    finance
+      .command('batches')
+      .description('closed budget batches whose lines still wait for an answer')
+      .option('--status <status>', 'awaiting-answer | answered', 'awaiting-answer'),
+  ).action(
+    run<Options & { status: string }>(async (out, o) => {
+      const api = await financeApi(o);
+      const page = await api.call<{ items: Batch[] }>(
+        'GET',
+        `/budget-batches?status=${encodeURIComponent(o.status)}`,
+      );
+      out.result(page, [
+        ...(page.items.length === 0 ? [`No batches ${o.status}.`] : []),
+        ...page.items.flatMap((b) => [
+          '',
+          `batch ${b.batchId} closed ${b.closedAt}`,
+          `answer: upman finance answer ${b.batchId} --all yes`,
+          formatLines(b.lines),
+        ]),
+      ]);
+    }),
+  );
 
-  finance
-    .command('close')
-    .description('close the open budget batch now (one message per batch on the budget queue)')
-    .action(async () => {
-      const c = await connection(opts());
-      const out = await call(c, 'POST', '/budget-batches/close');
-      if (out.batches.length === 0) console.log('No open lines.');
-      for (const b of out.batches) console.log(`closed ${b.batchId}: ${b.lines} line(s)`);
-      c.sqs.destroy();
-    });
+  json(
+    finance
+      .command('close')
+      .description('close the open budget batch now (one message per batch on the budget queue)'),
+  ).action(
+    run<Options>(async (out, o) => {
+      const api = await financeApi(o);
+      const closed = await api.call<{ batches: Array<{ batchId: string; lines: number }> }>(
+        'POST',
+        '/budget-batches/close',
+      );
+      out.result(closed, [
+        ...(closed.batches.length === 0 ? ['No open lines.'] : []),
+        ...closed.batches.map((b) => `closed ${b.batchId}: ${b.lines} line(s)`),
+        ...(closed.batches.length > 0 ? ['See them with: upman finance batches'] : []),
+      ]);
+    }),
+  );
 
-  finance
-    .command('answer <batchId>')
-    .description('answer lines of a batch (S503); each answer resumes its request')
-    .option('--all <yes|no>', 'the same answer for every line still waiting')
-    .option('--note <text>', 'a note with --all')
-    .option(
-      '--line <lineId=yes|no[:note]>',
-      'one line (repeatable)',
-      (v: string, acc: string[]) => [...acc, v],
-      [],
-    )
-    .action(async (batchId: string, o: { all?: string; note?: string; line: string[] }) => {
-      const c = await connection(opts());
+  json(
+    finance
+      .command('answer')
+      .description('answer lines of a batch (S503); each answer resumes its request')
+      .argument('<batchId>', 'the batch, as "upman finance batches" lists it')
+      .option('--all <yes|no>', 'the same answer for every line still waiting')
+      .option('--note <text>', 'a note with --all')
+      .option(
+        '--line <lineId=yes|no[:note]>',
+        'one line (repeatable)',
+        (v: string, acc: string[]) => [...acc, v],
+        [],
+      ),
+  ).action(
+    run<Options & { all?: string; note?: string; line: string[] }>(async (out, o, cmd) => {
+      const batchId = cmd.args[0]!;
       let answers = o.line.map(parseLineAnswer);
+      if (o.all !== undefined && o.all !== 'yes' && o.all !== 'no')
+        throw new AgentError('usage', '--all must be yes or no');
+      const api = await financeApi(o);
       if (o.all) {
-        if (o.all !== 'yes' && o.all !== 'no') throw new Error('--all must be yes or no');
-        const list = await call(c, 'GET', '/budget-batches?status=awaiting-answer&limit=100');
-        const batch = list.items.find((b: { batchId: string }) => b.batchId === batchId);
-        if (!batch) throw new Error(`Batch ${batchId} has no line waiting for an answer`);
-        answers = batch.lines.map((l: Line) => ({
+        const list = await api.call<{ items: Batch[] }>(
+          'GET',
+          '/budget-batches?status=awaiting-answer&limit=100',
+        );
+        const batch = list.items.find((b) => b.batchId === batchId);
+        if (!batch)
+          throw new AgentError(
+            'not-found',
+            `Batch ${batchId} has no line waiting for an answer: "upman finance batches" lists those that do`,
+          );
+        answers = batch.lines.map((l) => ({
           lineId: l.lineId,
           available: o.all === 'yes',
           ...(o.note ? { note: o.note } : {}),
         }));
       }
       if (answers.length === 0)
-        throw new Error('Nothing to answer: pass --all yes|no or --line <lineId>=yes|no');
-      const out = await call(c, 'POST', `/budget-batches/${encodeURIComponent(batchId)}/answers`, {
-        answers,
-      });
-      for (const r of out.results) console.log(`${r.lineId}: ${r.outcome}`);
-      c.sqs.destroy();
-    });
+        throw new AgentError('usage', 'Nothing to answer: pass --all yes|no or --line <lineId>=yes|no');
+      const answered = await api.call<{ results: Array<{ lineId: string; outcome: string }> }>(
+        'POST',
+        `/budget-batches/${encodeURIComponent(batchId)}/answers`,
+        { answers },
+      );
+      out.result(
+        answered,
+        answered.results.map((r) => `${r.lineId}: ${r.outcome}`),
+      );
+    }),
+  );
 }

@@ -1,28 +1,11 @@
 // Where the vendor commands find the release bucket, the API and credentials: flags first, then
-// environment variables, then the local cloud's .local/endpoints.json (npm start writes it).
+// environment variables, then the local cloud's endpoints file (npm start writes it).
 // Against AWS, credentials and region come from the SDK's usual chain (profile, env, SSO).
-import { existsSync, readFileSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
+import { type LocalEndpoints, loadEndpoints } from '../../agent/config.js';
+import { AgentError } from '../../agent/errors.js';
 
-export interface LocalEndpoints {
-  api?: string;
-  s3?: string;
-  region?: string;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  outputs?: Record<string, Record<string, string>>;
-}
-
-export const DEFAULT_ENDPOINTS_FILE = '.local/endpoints.json';
-
-export function loadEndpoints(file: string | undefined): LocalEndpoints | undefined {
-  const path = file ?? (existsSync(DEFAULT_ENDPOINTS_FILE) ? DEFAULT_ENDPOINTS_FILE : undefined);
-  if (!path) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as LocalEndpoints;
-  } catch (error) {
-    throw new Error(`Cannot read the endpoints file ${path}: ${(error as Error).message}`);
-  }
-}
+export { type LocalEndpoints, loadEndpoints };
 
 export interface Connection {
   s3: S3Client;
@@ -35,7 +18,8 @@ export function connect(options: { endpoints?: string; bucket?: string; api?: st
   const bucket =
     options.bucket ?? process.env.UPMAN_RELEASE_BUCKET ?? local?.outputs?.VendorSiteStack?.ReleaseBucketName;
   if (!bucket) {
-    throw new Error(
+    throw new AgentError(
+      'usage',
       'No release bucket: pass --bucket, set UPMAN_RELEASE_BUCKET, or start the local cloud (npm start)',
     );
   }
@@ -47,6 +31,6 @@ export function connect(options: { endpoints?: string; bucket?: string; api?: st
         ...(local.credentials ? { credentials: local.credentials } : {}),
       })
     : new S3Client({});
-  const api = options.api ?? process.env.UPMAN_API_URL ?? local?.api;
+  const api = options.api ?? process.env.UPMAN_API ?? local?.api;
   return { s3, bucket, ...(api ? { api: api.replace(/\/$/, '') } : {}) };
 }

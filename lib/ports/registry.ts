@@ -67,6 +67,13 @@ export interface RegistryStore {
    * its installations under the new department. Conditional on `previous` being current.
    */
   saveClient(client: Client, previous: Client | undefined): Promise<void>;
+  /**
+   * The department as first spelled: "sales" after "Sales" is "Sales". A name not seen in any
+   * case is registered with this spelling (conditionally: of two first writers, one wins).
+   */
+  departmentSpelling(department: string): Promise<string>;
+  /** Every client, page by page: for one-off migrations only (a full read of the table). */
+  allClients(): AsyncIterable<Client>;
   clientsOfUser(user: string, page: PageRequest): Promise<Page<ClientMembership>>;
 
   /** Every installation item of one client (an inventory is bounded, see MAX_INVENTORY_ITEMS). */

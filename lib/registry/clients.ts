@@ -70,7 +70,12 @@ export async function putClient(ports: ClientPorts, caller: Caller, clientIdPara
   const clientId = clientIdOf(clientIdParam);
   const input = parseClientBody(body);
   const previous = await ports.store.getClient(clientId);
+  // Departments compare case-insensitively: "sales" on a client of "Sales" is no change.
+  if (previous && previous.department.toLowerCase() === input.department.toLowerCase())
+    input.department = previous.department;
   assertCanPutClient(caller, clientId, input, previous);
+  // One department, one spelling: the first one anybody used ("sales" after "Sales" is "Sales").
+  input.department = await ports.store.departmentSpelling(input.department);
   const at = nowOf(ports).toISOString();
   const client: Client = { clientId, ...input, createdAt: previous?.createdAt ?? at, updatedAt: at };
   try {

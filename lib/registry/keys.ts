@@ -32,6 +32,9 @@ export const historySk = (at: string, software: string, id: string) => `HIST#${a
 /** The id of the history entries of a client's change set number `seq`: writing them twice is harmless. */
 export const historyId = (seq: number) => String(seq).padStart(10, '0');
 export const softwarePk = (name: string) => `SOFTWARE#${name}`;
+/** One item per department name in any case: its first spelling (departments compare case-insensitively). */
+export const departmentPk = (name: string) => `DEPT#${name.toLowerCase()}`;
+export const DEPARTMENT_SK = 'DEPARTMENT';
 export const periodPk = (kind: 'approver' | 'delegation', user: string) =>
   kind === 'approver' ? `APPROVER#${user}` : `DELEGATION#${user}`;
 export const periodSk = (validFrom: string, filedAt: string, id: string) =>

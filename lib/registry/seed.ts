@@ -6,6 +6,7 @@ import type { RegistryStore } from '../ports/registry.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { putClient, reportInventory } from './clients.js';
 import { createCursorCodec } from './cursor.js';
+import { migrateDepartments } from './departments.js';
 import type { ApproverPeriod } from './model.js';
 import { putSoftware } from './software.js';
 
@@ -150,14 +151,16 @@ export async function seedDemoRegistry(
     const { clientId, ...body } = c;
     if (!(await ports.store.getClient(clientId))) await putClient(p, ADMIN, clientId, body);
     const user = c.users[0]!;
+    // Only a client with no software yet gets the demo inventory: once seeded, the data is the
+    // user's (a restart must not move pc-suzuki from the 2.10 it was updated to back to 2.9).
     const installed = await ports.store.installationsOfClient(clientId);
     if (installed.length === 0) {
       await reportInventory(p, ADMIN, clientId, { items: inventory(clientId, user, false) });
+      // The second report updates some software (history: install, then update).
+      await reportInventory({ ...p, now: () => new Date(LATER) }, ADMIN, clientId, {
+        items: inventory(clientId, user, true),
+      });
     }
-    // The second report updates some software (history: install, then update); a no-op once applied.
-    await reportInventory({ ...p, now: () => new Date(LATER) }, ADMIN, clientId, {
-      items: inventory(clientId, user, true),
-    });
   }
   for (const [user, approver] of DEMO_APPROVERS) {
     const period: ApproverPeriod = {
@@ -192,8 +195,14 @@ export async function seedRegistryAt(endpoints: {
   });
   try {
     const store = new DynamoRegistryStore(documentClient(raw), endpoints.tables.registry);
+    const migrated = await migrateDepartments(store);
     const n = await seedDemoRegistry({ store, approvers: store });
-    return `${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)`;
+    return (
+      `${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)` +
+      (migrated.respelled > 0
+        ? `; ${migrated.respelled} client(s) moved to their department's first spelling`
+        : '')
+    );
   } finally {
     raw.destroy();
   }

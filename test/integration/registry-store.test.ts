@@ -270,6 +270,22 @@ describe('registry store on DynamoDB Local', () => {
   });
 });
 
+describe('departments', () => {
+  it('keeps the first spelling when two writers register one department in two cases at once', async () => {
+    const s = await scratchRegistry(e, 'registry-dept');
+    try {
+      const spellings = await Promise.all(
+        ['Sales Ops', 'sales ops', 'SALES OPS', 'Sales ops'].map((d) => s.store.departmentSpelling(d)),
+      );
+      expect(new Set(spellings).size).toBe(1);
+      expect(await s.store.departmentSpelling('sAlEs oPs')).toBe(spellings[0]);
+      expect(await s.store.departmentSpelling('Engineering')).toBe('Engineering');
+    } finally {
+      await s.drop();
+    }
+  });
+});
+
 describe('demo seed', () => {
   it('writes Fig. 4 and changes nothing when run again', async () => {
     const s = await scratchRegistry(e, 'registry-seed');
@@ -303,6 +319,34 @@ describe('demo seed', () => {
           .map((i) => i.clientId)
           .sort(),
       ).toEqual(['pc-suzuki', 'pc-yamada']);
+
+      // pc-suzuki is updated to 2.10 (as a download does); seeding again (a restart) keeps it there.
+      const p = {
+        store: s.store,
+        cursors: createCursorCodec('test-cursor-key-of-16+'),
+        now: () => new Date(),
+      };
+      const before = (await s.store.installationsOfClient('pc-suzuki')).map(
+        ({ software, version, revision, installedAt, user }) => ({
+          software,
+          version,
+          revision,
+          installedAt,
+          user,
+        }),
+      );
+      await reportInventory(p, { user: 'seed', groups: ['admins'] }, 'pc-suzuki', {
+        items: before.map((i) =>
+          i.software === 'OfficeSuite' ? { ...i, version: '2.10', revision: 2100 } : i,
+        ),
+      });
+      const updated = await snapshot();
+      await seedDemoRegistry({ store: s.store, approvers: s.store });
+      expect(await snapshot()).toEqual(updated);
+      const office = (await s.store.installationsOfClient('pc-suzuki')).find(
+        (i) => i.software === 'OfficeSuite',
+      );
+      expect(office).toMatchObject({ version: '2.10', revision: 2100 });
     } finally {
       await s.drop();
     }

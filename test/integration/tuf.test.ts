@@ -109,7 +109,8 @@ describe('signed release metadata in the local cloud', () => {
       keys,
       dir,
     );
-    expect(published.stdout).toMatch(/signed targets, snapshot and timestamp for 1 artifacts/);
+    // Progress goes to stderr; stdout carries the result (the artifacts).
+    expect(published.stderr).toMatch(/signed targets, snapshot and timestamp for 1 artifacts/);
   }, 180_000);
 
   it('issues presigned metadata URLs with the key, and the agent verifies the artifact against them', async () => {

@@ -226,7 +226,7 @@ describe('publishing', () => {
       '--no-catalog',
       join(work, 'r2'),
     ]).catch((e: { code: number; stderr: string }) => e);
-    expect((err as { code: number }).code).toBe(1);
+    expect((err as { code: number }).code).toBe(5); // conflict: that version exists
     expect((err as { stderr: string }).stderr).toMatch(/2\.0 is already published/);
     const corrupt = join(work, 'corrupt.tar.gz');
     writeFileSync(corrupt, 'not gzip at all');

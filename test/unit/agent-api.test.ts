@@ -40,7 +40,8 @@ describe('ApiClient.putInventory', () => {
     const { calls, api } = stub([409, 409, 409, 200]);
     const error = await api.putInventory('pc-1', items).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toMatch(/409.*still being written/);
+    expect(error).toMatchObject({ status: 409, code: 'conflict', exitCode: 5 });
+    expect((error as ApiError).message).toMatch(/still being written.*run the command again/);
     expect(calls).toHaveLength(3);
   });
 

@@ -3,11 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeJwt, SignJWT } from 'jose';
+import { decodeJwt, importJWK, jwtVerify, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentToken, describeToken, loginDeviceFlow, loginLocal, saveToken } from '../../agent/auth.js';
 import { apiUrl, clientId, configDir, installRoot } from '../../agent/config.js';
-import { loadOrCreateSigningKey } from '../../cdk/local/issuer/index.js';
+import { loadOrCreateSigningKey, publicJwk, startLocalIssuer } from '../../cdk/local/issuer/index.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -84,13 +84,19 @@ describe('the token store', () => {
 });
 
 describe('loginLocal', () => {
-  it("mints a token with the local cloud's issuer, audience and the user's groups", async () => {
-    await loadOrCreateSigningKey(dir);
+  it("gets a token from the local issuer's token endpoint, with its issuer, audience and the user's groups", async () => {
+    const issuer = await startLocalIssuer({
+      port: 0,
+      dataDir: dir,
+      issuer: 'https://issuer.local/dev',
+      audience: ['upman'],
+    });
     const { writeFile } = await import('node:fs/promises');
     await writeFile(
       join(dir, 'endpoints.json'),
       JSON.stringify({
         api: 'http://127.0.0.1:1',
+        issuer: issuer.url,
         jwtIssuer: 'https://issuer.local/dev',
         audience: ['upman'],
       }),
@@ -98,7 +104,10 @@ describe('loginLocal', () => {
     const stored = await loginLocal(
       { user: 'bob', groups: ['employees', 'admins'] },
       { UPMAN_LOCAL_DIR: dir },
-    );
+    ).finally(() => issuer.stop());
+    // Signed by the issuer's key, as the API's JWT check will verify it.
+    const key = await importJWK(publicJwk(await loadOrCreateSigningKey(dir)), 'RS256');
+    await expect(jwtVerify(stored.token, key, { issuer: 'https://issuer.local/dev' })).resolves.toBeDefined();
     const claims = decodeJwt(stored.token);
     expect(claims).toMatchObject({
       sub: 'bob',
@@ -109,10 +118,16 @@ describe('loginLocal', () => {
     expect(stored).toMatchObject({ user: 'bob', issuer: 'local' });
   });
 
-  it('explains what to do when there is no local cloud', async () => {
+  it('explains what to do when there is no local cloud, or it is not running', async () => {
     await expect(
       loginLocal({ user: 'bob', groups: [] }, { UPMAN_LOCAL_DIR: join(dir, 'none') }),
     ).rejects.toThrow(/holds no endpoints.json/);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'endpoints.json'), JSON.stringify({ issuer: 'http://127.0.0.1:9' }));
+    await expect(loginLocal({ user: 'bob', groups: [] }, { UPMAN_LOCAL_DIR: dir })).rejects.toMatchObject({
+      code: 'api-unreachable',
+      message: expect.stringContaining('start the local cloud (npm start)'),
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 // The `upman` bin as a user runs it (a child process), against a small stand-in API: help on
 // every command, and the error paths whose exit status and wording the issue names.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,11 @@ let api: string;
 let work: string;
 let env: Record<string, string>;
 const seen: string[] = [];
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'upman-agent-cli-'));
@@ -71,8 +77,26 @@ beforeAll(async () => {
         'application/xml',
       );
     }
+    if (req.url === '/clients/pc-new/software' && req.method === 'GET') return send(200, { items: [] });
+    if (req.url === '/clients/pc-new/software' && req.method === 'PUT') return send(200, { unchanged: 0 });
+    if (req.url === '/clients/pc-busy/software' && req.method === 'GET') {
+      return send(200, { items: [{ software: 'demo-app', version: '1.0.0', revision: 1 }] });
+    }
+    if (req.url === '/software' && req.method === 'GET') {
+      return send(200, { items: [{ name: 'OfficeSuite' }, { name: 'demo-app' }, { name: 'PhotoStudio' }] });
+    }
     if (req.url === '/update-requests' && req.method === 'POST') {
-      return send(400, { message: 'reason must be a non-empty string', field: 'reason' });
+      let raw = '';
+      req.on('data', (c: Buffer) => {
+        raw += c.toString();
+      });
+      req.on('end', () => {
+        const software = (JSON.parse(raw) as { software: string }).software;
+        if (software !== 'demo-app')
+          return send(404, { message: `No software ${software} in the catalog`, field: 'software' });
+        send(400, { message: 'reason must be a non-empty string', field: 'reason' });
+      });
+      return;
     }
     send(404, { message: 'Not Found' });
   });
@@ -123,11 +147,12 @@ describe('upman (the agent commands)', () => {
     expect(register.stdout).toContain('--department <d>');
   }, 60_000);
 
-  it('says the API is unreachable, with exit status 1', async () => {
+  it('says the API is unreachable and what to do, with exit status 6 (server or network)', async () => {
     const r = await upman(['status', 'r-1', '--json'], { ...env, UPMAN_API: 'http://127.0.0.1:9' });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(6);
     expect(jsonOf<{ error: { code: string } }>(r).error.code).toBe('api-unreachable');
     expect(r.stderr).toContain('upman: The API at http://127.0.0.1:9 is unreachable');
+    expect(r.stderr).toContain('start it (npm start)');
   }, 30_000);
 
   it('turns an expired key into S606 with how to get a new one (options also before the command)', async () => {
@@ -177,7 +202,7 @@ describe('upman (the agent commands)', () => {
 
   it('refuses to download a request that is not approved yet, and shows its timeline', async () => {
     const r = await upman(['download', 'r-waiting'], env);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(5); // not in a state that allows it
     expect(r.stderr).toContain('Request r-waiting is AWAITING_APPROVAL: it can be downloaded once approved');
     const status = await upman(['status', 'r-waiting'], env);
     expect(status.code).toBe(0);
@@ -187,19 +212,64 @@ describe('upman (the agent commands)', () => {
 
   it("passes the API's message and field through", async () => {
     const r = await upman(['request', 'demo-app', '--json'], env);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // the input was refused: usage
     expect(jsonOf<{ error: { message: string; field: string } }>(r).error).toMatchObject({
       field: 'reason',
       message: expect.stringContaining('reason must be a non-empty string [field: reason]'),
     });
   }, 30_000);
 
+  it('suggests the catalog names closest to an unknown software name, with exit status 4', async () => {
+    const r = await upman(['request', 'officesuit', '--json'], env);
+    expect(r.code).toBe(4);
+    expect(jsonOf<{ error: Record<string, unknown> }>(r).error).toMatchObject({
+      code: 'not-found',
+      suggestions: ['OfficeSuite'],
+    });
+    expect(r.stderr).toContain(
+      'officesuit is not in the catalog. Did you mean OfficeSuite? (upman request OfficeSuite)',
+    );
+    const far = await upman(['request', 'Spreadsheet'], env);
+    expect(far.code).toBe(4);
+    expect(far.stderr).toContain('Spreadsheet is not in the catalog. Ask IT to add it');
+  }, 30_000);
+
   it('names the missing install root and a bad client id', async () => {
     const noRoot = await upman(['download', 'r-approved'], { ...env, UPMAN_ROOT: '' });
-    expect(noRoot.code).toBe(1);
+    expect(noRoot.code).toBe(2);
     expect(noRoot.stderr).toContain('No install root: pass --root <dir> or set UPMAN_ROOT');
     const badClient = await upman(['agent', 'inventory', '--client', 'no spaces'], env);
-    expect(badClient.code).toBe(1);
+    expect(badClient.code).toBe(2);
     expect(badClient.stderr).toContain('pass --client <id> or set UPMAN_CLIENT');
+  }, 30_000);
+
+  it('reports an install root that does not exist yet as empty (and creates it), unless the registry lists software there', async () => {
+    const fresh = join(work, 'not-yet');
+    const ok = await upman(['agent', 'inventory', '--root', fresh, '--client', 'pc-new', '--json'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(jsonOf(ok)).toMatchObject({ clientId: 'pc-new', items: [] });
+    expect(seen).toContain('PUT /clients/pc-new/software');
+    expect((await stat(fresh)).isDirectory()).toBe(true);
+
+    const typo = join(work, 'typo');
+    const refused = await upman(['agent', 'inventory', '--root', typo, '--client', 'pc-busy'], env);
+    expect(refused.code).toBe(4); // not found
+    expect(refused.stderr).toContain(
+      `The install root ${typo} does not exist, yet the registry lists 1 software`,
+    );
+    expect(seen).not.toContain('PUT /clients/pc-busy/software');
+    await expect(stat(typo)).rejects.toThrow();
+  }, 30_000);
+
+  it('answers --version with the package version, and a usage error with exit status 2', async () => {
+    const version = await upman(['--version'], env);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(PACKAGE_VERSION);
+    const unknown = await upman(['no-such-command'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'no-such-command'");
+    const missing = await upman(['finance', 'answer'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'batchId'");
   }, 30_000);
 });

@@ -36,6 +36,44 @@ describe('startLocalIssuer', () => {
     }
   });
 
+  it('grants any demo person and groups a verifiable token at its token endpoint, and refuses bad grants', async () => {
+    const issuer = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    try {
+      const discovery = (await (await fetch(`${issuer.url}/.well-known/openid-configuration`)).json()) as {
+        token_endpoint: string;
+        grant_types_supported: string[];
+      };
+      expect(discovery.token_endpoint).toBe(`${issuer.url}/oauth2/token`);
+      const grant = (fields: Record<string, string>, groups: string[] = []) => {
+        const body = new URLSearchParams(fields);
+        for (const g of groups) body.append('groups', g);
+        return fetch(discovery.token_endpoint, { method: 'POST', body });
+      };
+      const ok = await grant(
+        { grant_type: discovery.grant_types_supported[0]!, username: 'kojima', expires_in: '600' },
+        ['finance', 'approvers'],
+      );
+      expect(ok.status).toBe(200);
+      const body = (await ok.json()) as { access_token: string; token_type: string; expires_in: number };
+      expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 600 });
+      const { payload } = await jwtVerify(body.access_token, createRemoteJWKSet(new URL(issuer.jwksUrl)), {
+        issuer: ISSUER,
+        audience: 'upman',
+      });
+      expect(payload).toMatchObject({ sub: 'kojima', groups: ['finance', 'approvers'] });
+      expect(payload.exp! - payload.iat!).toBe(600);
+
+      const wrongGrant = await grant({ grant_type: 'password', username: 'kojima', password: 'x' });
+      expect(wrongGrant.status).toBe(400);
+      expect(await wrongGrant.json()).toMatchObject({ error: 'invalid_request' });
+      const badUser = await grant({ grant_type: discovery.grant_types_supported[0]!, username: 'no spaces' });
+      expect(badUser.status).toBe(400);
+      expect(((await badUser.json()) as { error_description: string }).error_description).toMatch(/^user:/);
+    } finally {
+      await issuer.stop();
+    }
+  });
+
   it('keeps its key in key.json with mode 0600, so tokens survive a restart', async () => {
     const first = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
     const token = await mintToken({

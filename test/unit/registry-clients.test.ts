@@ -10,6 +10,7 @@ import {
   reportInventories,
   reportInventory,
 } from '../../lib/registry/clients.js';
+import { migrateDepartments } from '../../lib/registry/departments.js';
 import { putSoftware } from '../../lib/registry/software.js';
 import { admin, employee, errorOf, memoryPorts } from './registry-fakes.js';
 
@@ -42,6 +43,39 @@ describe('clients', () => {
         licenceModel: 'per-user',
       });
     }
+  });
+
+  it('compares departments case-insensitively and keeps the first spelling', async () => {
+    await putClient(ports, admin, 'pc-1', clientBody());
+    const second = await putClient(ports, admin, 'pc-2', { ...clientBody(['suzuki']), department: 'SALES' });
+    expect(second.client.department).toBe('Sales');
+    // On a shared client, another case of its department is no change (no admin needed).
+    await putClient(ports, admin, 'pc-3', { ...clientBody(['ando', 'suzuki']), department: 'R&D' });
+    const same = await putClient(ports, employee('ando'), 'pc-3', {
+      ...clientBody(['ando', 'suzuki']),
+      department: 'r&d',
+    });
+    expect(same.client.department).toBe('R&D');
+  });
+
+  it('migrates clients filed under two spellings to the oldest one, installations included', async () => {
+    const at = (iso: string) => ({ ...ports, now: () => new Date(iso) });
+    await putClient(at('2025-01-01T00:00:00Z'), admin, 'pc-old', clientBody());
+    await reportInventory(ports, admin, 'pc-old', { items: [item('Office', '2.0')] });
+    // A registry from before the rule: "sales" was written as a department of its own.
+    ports.store.departments.clear();
+    await putClient(at('2025-02-01T00:00:00Z'), admin, 'pc-new', {
+      ...clientBody(['suzuki']),
+      department: 'sales',
+    });
+    await reportInventory(ports, admin, 'pc-new', { items: [item('Office', '2.0', { user: 'suzuki' })] });
+    ports.store.departments.clear();
+    expect(ports.store.clients.get('pc-new')!.department).toBe('sales');
+
+    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 1 });
+    expect(ports.store.clients.get('pc-new')!.department).toBe('Sales');
+    expect([...ports.store.installations.values()].map((i) => i.department)).toEqual(['Sales', 'Sales']);
+    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 0 });
   });
 
   it('lets an admin register a client and its users read it', async () => {

@@ -66,6 +66,15 @@ export class MemoryRegistry implements RegistryStore, ApproverStore, Announcemen
         Object.assign(i, { department: client.department, clientName: client.name });
     }
   }
+  departments = new Map<string, string>();
+  async departmentSpelling(department: string) {
+    const key = department.toLowerCase();
+    if (!this.departments.has(key)) this.departments.set(key, department);
+    return this.departments.get(key)!;
+  }
+  async *allClients() {
+    yield* [...this.clients.values()];
+  }
   async clientsOfUser(user: string, page: PageRequest) {
     const all = [...this.clients.values()]
       .filter((c) => c.users.includes(user))

@@ -14,7 +14,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
@@ -183,6 +183,12 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const local = issuerPath && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
+    if (local === TOKEN_PATH && req.method === 'POST') {
+      return void developmentGrant(req, options).then(
+        (body) => send(res, 200, body, { 'cache-control': 'no-store' }),
+        (error: Error) => send(res, 400, { error: 'invalid_request', error_description: error.message }),
+      );
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, { message: 'Method Not Allowed' }, { allow: 'GET, HEAD' });
     }
@@ -214,6 +220,8 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
           'cognito:username',
           'cognito:groups',
         ],
+        token_endpoint: `${url}${TOKEN_PATH}`,
+        grant_types_supported: [DEVELOPMENT_GRANT],
         audiences: options.audience,
       });
     }
@@ -233,6 +241,36 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * The development grant: any demo person with any groups, no password, on loopback only. This is
+ * how every CLI gets a local token (`upman login --user <name> --groups <g>`, docs/local-cloud.md):
+ * over HTTP like a real issuer's token endpoint, so no CLI imports this module.
+ */
+export const TOKEN_PATH = '/oauth2/token';
+export const DEVELOPMENT_GRANT = 'urn:upman:params:oauth:grant-type:development';
+
+async function developmentGrant(req: IncomingMessage, options: LocalIssuerOptions) {
+  let raw = '';
+  for await (const chunk of req) {
+    raw += chunk;
+    if (raw.length > 4096) throw new Error('the request body is too large');
+  }
+  const form = new URLSearchParams(raw);
+  if (form.get('grant_type') !== DEVELOPMENT_GRANT)
+    throw new Error(`grant_type must be ${DEVELOPMENT_GRANT}`);
+  const ttl = form.get('expires_in');
+  const ttlSeconds = ttl === null ? 3600 : Number(ttl);
+  const token = await mintToken({
+    dataDir: options.dataDir,
+    issuer: options.issuer,
+    audience: options.audience,
+    user: form.get('username') ?? '',
+    groups: form.getAll('groups'), // one field per group: a group's name may hold a comma
+    ttlSeconds,
+  });
+  return { access_token: token, id_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
 }
 
 function send(

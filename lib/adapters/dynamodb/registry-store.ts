@@ -13,6 +13,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -37,7 +38,9 @@ import {
   CLIENT_SK,
   catalogIndexKeys,
   clientPk,
+  DEPARTMENT_SK,
   deliverySk,
+  departmentPk,
   historySk,
   INSTALLATION_SHARDS,
   inFlightPk,
@@ -211,6 +214,40 @@ export class DynamoRegistryStore implements RegistryStore, ApproverStore, Announ
         },
       ]);
     }
+  }
+
+  async departmentSpelling(department: string): Promise<string> {
+    const Key = { pk: departmentPk(department), sk: DEPARTMENT_SK };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...Key, name: department },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return department;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true }));
+    return String(out.Item?.name ?? department);
+  }
+
+  async *allClients(): AsyncIterable<Client> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :sk',
+          ExpressionAttributeValues: { ':sk': CLIENT_SK },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) yield strip<Client>(item);
+      start = out.LastEvaluatedKey;
+    } while (start);
   }
 
   async clientsOfUser(user: string, page: PageRequest): Promise<Page<ClientMembership>> {

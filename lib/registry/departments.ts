@@ -1,0 +1,24 @@
+// Departments compare case-insensitively and keep their first spelling (the store remembers it,
+// RegistryStore.departmentSpelling). Registries written before that may hold "Sales" and "sales"
+// as two departments: migrateDepartments makes them one, oldest client first, so the spelling
+// that was there first stays. It runs before the demo seed at every local start (a no-op once
+// done); against AWS run it once after deploying (docs/registry.md).
+import type { RegistryStore } from '../ports/registry.js';
+import type { Client } from './model.js';
+
+export async function migrateDepartments(
+  store: RegistryStore,
+): Promise<{ clients: number; respelled: number }> {
+  const clients: Client[] = [];
+  for await (const client of store.allClients()) clients.push(client);
+  clients.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.clientId.localeCompare(b.clientId));
+  let respelled = 0;
+  for (const client of clients) {
+    const department = await store.departmentSpelling(client.department);
+    if (department === client.department) continue;
+    // Conditional on the client as read; saveClient re-files its installations under the new key.
+    await store.saveClient({ ...client, department }, client);
+    respelled++;
+  }
+  return { clients: clients.length, respelled };
+}
