@@ -11,6 +11,7 @@ import { isApprovalId, newApprovalId, newLinkSecret, secretMatches, sha256 } fro
 import {
   type ApprovalLink,
   type ApprovalPhase,
+  type ApprovalWait,
   type BudgetResult,
   type Decision,
   type ExecutionInput,
@@ -240,6 +241,7 @@ export class LinkRefused extends AppError {}
 export interface LinkView {
   link: ApprovalLink;
   request: UpdateRequest;
+  wait: ApprovalWait;
 }
 
 /** Checks a presented link; throws LinkRefused (403/404/409/410) with a reason fit for the page. */
@@ -252,10 +254,7 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
   if (!secretMatches(k, link.kHash)) {
     throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   }
-  const [wait, request] = await Promise.all([
-    ports.approvals.getWait(link.requestId, link.step),
-    ports.requests.getRequest(link.requestId),
-  ]);
+  const { wait, request } = await ports.approvals.getWaitAndRequest(link.requestId, link.step);
   if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
   if (link.usedAt || wait.decision) {
     const d = wait.decision;
@@ -278,7 +277,7 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
       `This link was issued to ${link.issuedTo}, who no longer decides this request (now: ${wait.deciders.join(', ')}).`,
     );
   }
-  return { link, request };
+  return { link, request, wait };
 }
 
 /** GET and HEAD: the page with the form. Changes nothing. */
@@ -317,7 +316,7 @@ export async function decide(
   body: unknown,
 ): Promise<{ decision: Decision; request: UpdateRequest; resumed: boolean }> {
   const form = parseDecisionForm(body);
-  const { link, request } = await checkLink(ports, idParam, form.k ?? queryK);
+  const { link, request, wait } = await checkLink(ports, idParam, form.k ?? queryK);
   if (form.approver !== link.issuedTo) {
     throw new LinkRefused(403, `This form belongs to another link (issued to ${link.issuedTo}).`);
   }
@@ -340,8 +339,8 @@ export async function decide(
         : 'This link was already used, or its holder no longer decides this request.',
     );
   }
-  const wait = await ports.approvals.getWait(link.requestId, link.step);
-  // 'gone': the phase just timed out; the next phase's task finds the decision and resumes.
-  const resumed = wait ? (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered' : false;
+  // The token as read for the checks (no second read). 'gone': the phase just changed or timed
+  // out; the next phase's task finds the decision and resumes.: the phase just timed out; the next phase's task finds the decision and resumes.
+  const resumed = (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered';
   return { decision, request, resumed };
 }

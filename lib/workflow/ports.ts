@@ -104,6 +104,8 @@ export interface ApprovalStore {
   getLink(approvalId: string): Promise<ApprovalLink | undefined>;
   /** The wait of the first approval, or of the second (`step` 2, above the cost threshold). */
   getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined>;
+  /** The wait and the request together (one read: both live on the request's partition). */
+  getWaitAndRequest(requestId: string, step?: 2): Promise<{ wait?: ApprovalWait; request?: UpdateRequest }>;
   /**
    * The one decision: marks the link used and records the decision, both only if neither
    * happened yet and `decision.decidedBy` is a current decider. 'taken' otherwise.

@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -191,6 +192,20 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     ddb.on(GetCommand, { Key: { pk: `APPROVAL#${approvalId}`, sk: 'LINK' } }).resolves({ Item: link });
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'APPROVAL' } }).resolves({ Item: wait });
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({ Item: request });
+    // The page reads the wait and the request in one BatchGetItem.
+    ddb
+      .on(BatchGetCommand)
+      .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ sk: string }> }> }) => ({
+        Responses: {
+          registry: input.RequestItems.registry!.Keys.map((key) =>
+            key.sk === 'REQUEST'
+              ? { ...request, sk: 'REQUEST' }
+              : key.sk === 'APPROVAL' && wait
+                ? { ...wait, sk: 'APPROVAL' }
+                : undefined,
+          ).filter((item) => item !== undefined),
+        },
+      }));
   }
 
   const open = (method: 'GET' | 'HEAD', key: string | undefined = k, id = approvalId) =>

@@ -3,6 +3,7 @@
 // GetItem or a Query on a key or an index; the one decision is a conditional transaction.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -630,6 +631,37 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
       }),
     );
     return out.Item ? (strip(out.Item) as unknown as ApprovalWait) : undefined;
+  }
+
+  async getWaitAndRequest(
+    requestId: string,
+    step?: 2,
+  ): Promise<{ wait?: ApprovalWait; request?: UpdateRequest }> {
+    const out = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: {
+            Keys: [
+              { pk: requestPk(requestId), sk: approvalWaitSk(step) },
+              { pk: requestPk(requestId), sk: REQUEST_SK },
+            ],
+            ConsistentRead: true,
+          },
+        },
+      }),
+    );
+    if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) {
+      // Throttled: read them one by one rather than answer half.
+      const [wait, request] = await Promise.all([this.getWait(requestId, step), this.getRequest(requestId)]);
+      return { ...(wait ? { wait } : {}), ...(request ? { request } : {}) };
+    }
+    const items = out.Responses?.[this.tableName] ?? [];
+    const waitItem = items.find((i) => i.sk === approvalWaitSk(step));
+    const requestItem = items.find((i) => i.sk === REQUEST_SK);
+    return {
+      ...(waitItem ? { wait: strip(waitItem) as unknown as ApprovalWait } : {}),
+      ...(requestItem ? { request: toRequest(requestItem) } : {}),
+    };
   }
 
   async decide(link: ApprovalLink, decision: Decision): Promise<'decided' | 'taken'> {
