@@ -14,15 +14,18 @@ async function startOnce(dataDir: string, assemblyDir: string): Promise<number> 
   for (const service of SERVICES)
     env[`UPMAN_PORT_${service.toUpperCase()}`] = String(await claimPort(service, 0));
   const started = performance.now();
-  const child = spawn('npm', ['start', '--', '--data-dir', dataDir, '--assembly-dir', assemblyDir], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // What `npm start` runs (tsx cdk/local/main.ts), started directly so Ctrl-C (SIGINT) reaches it.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'cdk/local/main.ts', '--data-dir', dataDir, '--assembly-dir', assemblyDir],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   const ready = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
       if (output.includes('local cloud ready')) resolve(performance.now() - started);
+      if (process.env.UPMAN_BENCH_VERBOSE) process.stderr.write(d);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
