@@ -80,7 +80,29 @@ export class WorkflowDriver {
     return { status: res.status, body, headers: res.headers };
   }
 
-  /** A software, a client for `users`, and each user's approver, through the registry's routes. */
+  /** A person's key: their token's `sub` under OIDC when it is not their login, else the login. */
+  keyOf(login: string): string {
+    return this.tokenOptions.shape !== 'cognito' && this.tokenOptions.subjectOf
+      ? this.tokenOptions.subjectOf(login)
+      : login;
+  }
+
+  /** Puts people in the directory as an admin would (login, and the address their tokens carry). */
+  async addPeople(logins: string[]): Promise<void> {
+    for (const login of new Set(logins)) {
+      const a = await this.api('PUT', `/people/${encodeURIComponent(this.keyOf(login))}`, {
+        user: 'wf-admin',
+        groups: ['admins'],
+        body: { login, email: `${login}@upman.example` },
+      });
+      if (a.status >= 300) throw new Error(`person ${login}: ${a.status} ${JSON.stringify(a.body)}`);
+    }
+  }
+
+  /**
+   * A software, a client for `users`, and each user's approver, through the registry's routes.
+   * People are named by login, as people type them; the directory resolves them to keys.
+   */
   async setUp(p: {
     software: string;
     clientId: string;
@@ -91,6 +113,7 @@ export class WorkflowDriver {
     price?: number;
   }): Promise<void> {
     const admin = { user: 'wf-admin', groups: ['admins'] };
+    await this.addPeople([...p.users, ...p.approvers.flat(), ...(p.delegations ?? []).flat()]);
     const must = (a: Answer, what: string) => {
       if (a.status >= 300) throw new Error(`${what}: ${a.status} ${JSON.stringify(a.body)}`);
     };

@@ -126,6 +126,10 @@ export class RegistryApi extends Construct {
       ['GET /approvers/{user}', this.read],
       ['GET /approvers/{user}/periods', this.read],
       ['POST /approvers/{user}/periods', this.write],
+      ['GET /people', this.read],
+      ['GET /people/{key}', this.read],
+      ['PUT /people/{key}', this.write],
+      ['POST /people/import', this.write],
       ['POST /announcements', this.announcements],
       ['GET /announcements/{announcementId}', this.announcements],
     ];

@@ -106,6 +106,8 @@ export class UpdateManagementStack extends Stack {
       });
 
     const whoAmI = fn('WhoAmI', 'functions/http/whoami.ts', 'GET /me: the caller as the API sees them');
+    // It records the caller's directory entry from their token.
+    whoAmI.bindTable(this.registry.table, 'readWrite');
     this.api.addRoute('GET /me', whoAmI);
     new RegistryApi(this, 'RegistryApi', {
       api: this.api,

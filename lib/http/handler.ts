@@ -48,6 +48,8 @@ export function decode(event: APIGatewayProxyEventV2WithJWTAuthorizer): ApiReque
     const type = headers['content-type'] ?? 'application/json';
     if (type.startsWith('application/x-www-form-urlencoded')) {
       body = Object.fromEntries(new URLSearchParams(rawBody));
+    } else if (type.startsWith('text/')) {
+      // Text bodies (a CSV import) are read from rawBody by their route.
     } else {
       try {
         body = JSON.parse(rawBody);
@@ -96,11 +98,18 @@ export function errorResponse(error: unknown): APIGatewayProxyResultV2 {
   return encode(json(500, { message: 'Internal error' }));
 }
 
+export interface HttpHandlerOptions {
+  /** Keeps the caller's directory entry in step with their token (functions that may write it). */
+  directory?: { record(caller: Caller): Promise<void> };
+}
+
 /** Wraps a route's use-case call as a Lambda handler. */
-export function httpHandler(route: RouteHandler) {
+export function httpHandler(route: RouteHandler, options: HttpHandlerOptions = {}) {
   return middy<APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2>().handler(async (event) => {
     try {
-      return encode(await route(decode(event)));
+      const request = decode(event);
+      await options.directory?.record(request.caller);
+      return encode(await route(request));
     } catch (error) {
       return errorResponse(error);
     }

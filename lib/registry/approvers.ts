@@ -5,6 +5,8 @@
 // T, the delegate decides.
 import { BadRequest, Forbidden, NotFound } from '../errors.js';
 import { type Caller, hasRole, readsEverything } from '../http/identity.js';
+import { resolvePerson } from '../people/directory.js';
+import type { PeopleStore } from '../ports/people.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { type ClientPorts, cursorOf, type Listing, newId } from './clients.js';
 import type { PageState } from './cursor.js';
@@ -127,13 +129,15 @@ export function parsePeriodBody(body: unknown) {
  * that approver. Approvers may not backdate; admins may (corrections).
  */
 export async function fileApproverPeriod(
-  ports: ApproverPorts,
+  ports: ApproverPorts & { people: PeopleStore },
   caller: Caller,
   userParam: string,
   body: unknown,
 ): Promise<ApproverPeriod> {
-  const user = userOf(userParam);
+  const user = await resolvePerson(ports, userOf(userParam), 'user');
   const input = parsePeriodBody(body);
+  if ('approver' in input) input.approver = await resolvePerson(ports, input.approver, 'approver');
+  else input.delegate = await resolvePerson(ports, input.delegate, 'delegate');
   const other = 'approver' in input ? input.approver : input.delegate;
   if (other === user) {
     const field = 'approver' in input ? 'approver' : 'delegate';

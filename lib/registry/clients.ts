@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
 import { readsEverything } from '../http/identity.js';
+import { resolvePerson } from '../people/directory.js';
+import type { PeopleStore } from '../ports/people.js';
 import type {
   ClientChanges,
   ClientInventory,
@@ -66,13 +68,24 @@ export function parseClientBody(body: unknown) {
  * who uses it (rules: assertCanPutClient). The write is conditional on what was read (absent, or
  * this `updatedAt`): a concurrent enrolment or change answers 409 naming `clientId`.
  */
-export async function putClient(ports: ClientPorts, caller: Caller, clientIdParam: string, body: unknown) {
+export async function putClient(
+  ports: ClientPorts & { people: PeopleStore },
+  caller: Caller,
+  clientIdParam: string,
+  body: unknown,
+) {
   const clientId = clientIdOf(clientIdParam);
   const input = parseClientBody(body);
   const previous = await ports.store.getClient(clientId);
   // Departments compare case-insensitively: "sales" on a client of "Sales" is no change.
   if (previous && previous.department.toLowerCase() === input.department.toLowerCase())
     input.department = previous.department;
+  // Users already on the client are keys; new ones are typed names (login or e-mail) to resolve.
+  input.users = await Promise.all(
+    input.users.map((u, i) => (previous?.users.includes(u) ? u : resolvePerson(ports, u, `users[${i}]`))),
+  );
+  const dup = input.users.findIndex((u, i) => input.users.indexOf(u) !== i);
+  if (dup >= 0) throw new BadRequest(`users[${dup}] names a person listed before`, `users[${dup}]`);
   assertCanPutClient(caller, clientId, input, previous);
   // One department, one spelling: the first one anybody used ("sales" after "Sales" is "Sales").
   input.department = await ports.store.departmentSpelling(input.department);

@@ -2,6 +2,8 @@
 // yamada → kojima), their clients, a small catalog, installed software with some history.
 // Written through the use cases with a fixed clock, so running it twice changes nothing.
 import type { Caller } from '../http/identity.js';
+import { importPeople } from '../people/directory.js';
+import type { PeopleStore } from '../ports/people.js';
 import type { RegistryStore } from '../ports/registry.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { putClient, reportInventory } from './clients.js';
@@ -13,6 +15,7 @@ import { putSoftware } from './software.js';
 export interface SeedPorts {
   store: RegistryStore;
   approvers: ApproverStore;
+  people: PeopleStore;
 }
 
 const ADMIN: Caller = { user: 'seed', groups: ['admins'] };
@@ -97,6 +100,17 @@ export const DEMO_CLIENTS = [
   },
 ];
 
+/** The people of Fig. 4 in the directory, as an admin imports them. */
+export const DEMO_PEOPLE = [
+  { key: 'ando', name: 'Ando Taro', department: 'Sales' },
+  { key: 'suzuki', name: 'Suzuki Hanako', department: 'Sales' },
+  { key: 'kaneda', name: 'Kaneda Ken', department: 'Engineering' },
+  { key: 'yamada', name: 'Yamada Yumi', department: 'Accounting' },
+  { key: 'okachi', name: 'Okachi Masao', department: 'Sales' },
+  { key: 'itou', name: 'Itou Kenji', department: 'Engineering' },
+  { key: 'kojima', name: 'Kojima Aya', department: 'Accounting' },
+].map((p) => ({ ...p, login: p.key, email: `${p.key}@upman.example` }));
+
 /** Who approves for whom (Fig. 4), from the seed date on. */
 export const DEMO_APPROVERS: Array<[user: string, approver: string]> = [
   ['ando', 'okachi'],
@@ -140,9 +154,15 @@ function inventory(clientId: string, user: string, later: boolean): Item[] {
 
 export async function seedDemoRegistry(
   ports: SeedPorts,
-): Promise<{ clients: number; software: number; approvers: number }> {
+): Promise<{ people: number; clients: number; software: number; approvers: number }> {
   const now = () => new Date(FIRST);
-  const p = { store: ports.store, cursors: createCursorCodec('seed-only-cursor-key-not-used'), now };
+  const p = {
+    store: ports.store,
+    people: ports.people,
+    cursors: createCursorCodec('seed-only-cursor-key-not-used'),
+    now,
+  };
+  await importPeople(p, ADMIN, DEMO_PEOPLE, false);
   for (const entry of DEMO_CATALOG) {
     const current = await ports.store.getSoftware(entry.name);
     if (!current) await putSoftware(p, ADMIN, entry.name, entry);
@@ -175,7 +195,12 @@ export async function seedDemoRegistry(
     const existing = await ports.approvers.listPeriods('approver', user, { limit: 100 });
     if (!existing.items.some((x) => x.periodId === period.periodId)) await ports.approvers.putPeriod(period);
   }
-  return { clients: DEMO_CLIENTS.length, software: DEMO_CATALOG.length, approvers: DEMO_APPROVERS.length };
+  return {
+    people: DEMO_PEOPLE.length,
+    clients: DEMO_CLIENTS.length,
+    software: DEMO_CATALOG.length,
+    approvers: DEMO_APPROVERS.length,
+  };
 }
 
 /** For the local cloud: seeds the registry table behind `endpoints`. */
@@ -188,17 +213,20 @@ export async function seedRegistryAt(endpoints: {
   const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   const { documentClient } = await import('../adapters/dynamodb/client.js');
   const { DynamoRegistryStore } = await import('../adapters/dynamodb/registry-store.js');
+  const { DynamoPeopleStore } = await import('../adapters/dynamodb/people-store.js');
   const raw = new DynamoDBClient({
     endpoint: endpoints.dynamodb,
     region: endpoints.region,
     credentials: endpoints.credentials,
   });
   try {
-    const store = new DynamoRegistryStore(documentClient(raw), endpoints.tables.registry);
+    const db = documentClient(raw);
+    const store = new DynamoRegistryStore(db, endpoints.tables.registry);
+    const people = new DynamoPeopleStore(db, endpoints.tables.registry);
     const migrated = await migrateDepartments(store);
-    const n = await seedDemoRegistry({ store, approvers: store });
+    const n = await seedDemoRegistry({ store, approvers: store, people });
     return (
-      `${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)` +
+      `${n.people} people, ${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)` +
       (migrated.respelled > 0
         ? `; ${migrated.respelled} client(s) moved to their department's first spelling`
         : '')

@@ -49,6 +49,8 @@ async function publish(version: string, revision: number, files: Record<string, 
 }
 
 async function install(n: number, version: string, revision: number) {
+  const person = await api('PUT', `/people/${userOf(n)}`, {});
+  expect(person.status, JSON.stringify(person.body)).toBeLessThan(300);
   const c = await api('PUT', `/clients/${clientOf(n)}`, {
     name: `PC ${n}`,
     ipAddress: `192.0.2.${n}`,

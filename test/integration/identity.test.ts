@@ -38,8 +38,9 @@ async function driveToKey(
     software,
     clientId,
     department: 'Engineering',
-    users: [key(emp)],
-    approvers: [[key(emp), key(boss)]],
+    // As people type them: login names, which the directory resolves to keys.
+    users: [emp],
+    approvers: [[emp, boss]],
     price: 40,
   });
   const admin = await d.token(`${prefix}vendor-${run}`, ['admins']);
@@ -126,6 +127,53 @@ describe('generic OIDC tokens (the dev stage’s preset)', () => {
 
   it('grants no role for groups with spaces, commas or brackets', async () => {
     await expectNoRoleFromCraftedGroups(e, dataDir, 'oidc');
+  });
+
+  it('resolves typed names (login, e-mail) to keys, and answers 400 naming the field for nobody', async () => {
+    const { emp, boss } = people('r');
+    await d.addPeople([emp, boss]);
+    const admin = { user: 'wf-admin', groups: ['admins'] };
+    const validFrom = new Date(Date.now() - 60_000).toISOString();
+    const nobody = await d.api('POST', `/approvers/${emp}/periods`, {
+      ...admin,
+      body: { approver: 'bucho', validFrom },
+    });
+    expect(nobody.status).toBe(400);
+    expect(nobody.body.field).toBe('approver');
+    const byMail = await d.api('POST', `/approvers/${encodeURIComponent(`${emp}@upman.example`)}/periods`, {
+      ...admin,
+      body: { approver: `${boss}@UPMAN.example`, validFrom },
+    });
+    expect(byMail.status).toBe(201);
+    expect(byMail.body).toMatchObject({ user: subjectOf(emp), approver: subjectOf(boss) });
+    const client = await d.api('PUT', `/clients/pc-r-${emp}`, {
+      ...admin,
+      body: {
+        name: 'r',
+        ipAddress: '10.0.0.1',
+        osRegistrationId: 'os-r',
+        department: 'Sales',
+        users: [emp, 'bucho'],
+      },
+    });
+    expect([client.status, client.body.field]).toEqual([400, 'users[1]']);
+  });
+
+  it('records the caller in the directory from their token, and admins read it', async () => {
+    const login = `self-${randomUUID().slice(0, 6)}`;
+    const me = await d.api('GET', '/me', { user: login });
+    expect(me.body).toMatchObject({ user: subjectOf(login), login, email: `${login}@upman.example` });
+    const entry = await d.api('GET', `/people/${encodeURIComponent(subjectOf(login))}`, {
+      user: 'auditor',
+      groups: ['auditors'],
+    });
+    expect(entry.status).toBe(200);
+    expect(entry.body).toMatchObject({
+      key: subjectOf(login),
+      login,
+      email: `${login}@upman.example`,
+      active: true,
+    });
   });
 });
 

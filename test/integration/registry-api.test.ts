@@ -44,6 +44,29 @@ async function call(
   };
 }
 
+// The people this file names, in the directory (as an admin imports them), so routes that take
+// a typed name resolve them.
+beforeAll(async () => {
+  const admin = await ADMIN();
+  const people = [
+    'admin',
+    'ando',
+    'emp',
+    'fin',
+    'itou',
+    'kaneda',
+    'kojima',
+    'mori',
+    'okachi',
+    'sato',
+    'suzuki',
+    'tanaka',
+    'x',
+  ];
+  const res = await call(admin, 'POST', '/people/import', { people: people.map((n) => ({ key: u(n) })) });
+  if (res.status !== 200) throw new Error(`import: ${res.status} ${JSON.stringify(res.body)}`);
+});
+
 // Answers are JSON of many shapes; the assertions check them.
 // biome-ignore lint/suspicious/noExplicitAny: see above
 type Answer = any;

@@ -295,9 +295,9 @@ describe('demo seed', () => {
         const out = await s.db.send(new ScanCommand({ TableName: s.tableName }));
         return (out.Items ?? []).map((i) => JSON.stringify(i, Object.keys(i).sort())).sort();
       };
-      await seedDemoRegistry({ store: s.store, approvers: s.store });
+      await seedDemoRegistry({ store: s.store, approvers: s.store, people: s.people });
       const first = await snapshot();
-      await seedDemoRegistry({ store: s.store, approvers: s.store });
+      await seedDemoRegistry({ store: s.store, approvers: s.store, people: s.people });
       expect(await snapshot()).toEqual(first);
       const approvers = await Promise.all(
         ['ando', 'suzuki', 'kaneda', 'yamada'].map(
@@ -540,9 +540,11 @@ describe('inventory writes on DynamoDB Local', () => {
   it('re-files installations in one transaction when a client changes department', async () => {
     const ports = {
       store: s.store,
+      people: s.people,
       cursors: createCursorCodec('it-cursor-key-0123456789'),
       now: () => new Date(at),
     };
+    await s.addPeople('ando', 'suzuki');
     const boss = { user: 'boss', groups: ['admins'] };
     await putSoftware(ports, boss, 'Refile', {
       vendor: 'V',
@@ -587,9 +589,11 @@ describe('inventory writes on DynamoDB Local', () => {
   it('writes nothing when a client reports the same inventory again (use case end to end)', async () => {
     const ports = {
       store: s.store,
+      people: s.people,
       cursors: createCursorCodec('it-cursor-key-0123456789'),
       now: () => new Date(at),
     };
+    await s.addPeople('ando', 'suzuki');
     const boss = { user: 'boss', groups: ['admins'] };
     for (const name of ['Office', 'Pdf']) {
       await putSoftware(ports, boss, name, {

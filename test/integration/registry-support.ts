@@ -3,6 +3,7 @@
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { REGISTRY_INDEXES } from '../../cdk/constructs/registry-table.js';
 import { documentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoPeopleStore } from '../../lib/adapters/dynamodb/people-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 
 export interface DynamoTarget {
@@ -49,11 +50,30 @@ export async function scratchRegistry(target: DynamoTarget, prefix = 'registry-i
   await createRegistryTable(raw, tableName);
   const db = documentClient(raw);
   const store = new DynamoRegistryStore(db, tableName);
+  const people = new DynamoPeopleStore(db, tableName);
   return {
     raw,
     db,
     store,
+    people,
     tableName,
+    /** Puts people in the directory (by key = login), so use cases can resolve them. */
+    async addPeople(...keys: string[]) {
+      for (const key of keys) {
+        if (await people.getPerson(key)) continue;
+        await people.savePerson(
+          {
+            key,
+            login: key,
+            active: true,
+            revision: 1,
+            updatedAt: new Date(0).toISOString(),
+            updatedBy: 'test',
+          },
+          undefined,
+        );
+      }
+    },
     async drop() {
       await raw.send(new DeleteTableCommand({ TableName: tableName }));
       raw.destroy();

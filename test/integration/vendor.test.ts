@@ -159,6 +159,8 @@ beforeAll(async () => {
     licenceModel: 'per-user',
   });
   expect(catalog.status, JSON.stringify(catalog.body)).toBeLessThan(300);
+  const person = await api('PUT', '/people/alice', admin, {});
+  expect(person.status, JSON.stringify(person.body)).toBeLessThan(300);
   for (const clientId of [`pc-a-${run}`, `pc-b-${run}`]) {
     const c = await api('PUT', `/clients/${clientId}`, admin, {
       name: clientId,

@@ -141,6 +141,16 @@ describe('announcements', () => {
   it('splits large fan-outs into queue messages of bounded size', async () => {
     for (let i = 0; i < 60; i++) {
       const user = `user${i}`;
+      await ports.people.savePerson(
+        {
+          ...(await ports.people.getPerson('ando'))!,
+          key: user,
+          login: user,
+          email: `${user}@corp.example`,
+          revision: 1,
+        },
+        undefined,
+      );
       await putClient(ports, admin, `pc-${i}`, {
         name: 'c',
         ipAddress: '10.0.0.1',

@@ -100,6 +100,16 @@ describe('the approver table', () => {
       [{ delegate: 'itou', validFrom: '2025-02-01T00:00:00Z' }, 'validTo'],
       [{ approver: 'ando', validFrom: '2025-02-01T00:00:00Z' }, 'approver'],
       [{ approver: 'it ou', validFrom: '2025-02-01T00:00:00Z' }, 'approver'],
+      // Nobody in the directory has this login name or address.
+      [{ approver: 'bucho', validFrom: '2025-02-01T00:00:00Z' }, 'approver'],
+      [
+        {
+          delegate: 'bucho@corp.example',
+          validFrom: '2025-02-01T00:00:00Z',
+          validTo: '2025-03-01T00:00:00Z',
+        },
+        'delegate',
+      ],
       [{ kind: 'boss', approver: 'itou', validFrom: '2025-02-01T00:00:00Z' }, 'kind'],
     ];
     for (const [body, field] of cases) {

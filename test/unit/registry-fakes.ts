@@ -2,7 +2,9 @@
 // contracts (ordering, append-only periods, conditional claims), not the DynamoDB key design,
 // which test/integration/registry-store.test.ts covers against DynamoDB Local.
 import { Conflict } from '../../lib/errors.js';
+import type { Person } from '../../lib/people/model.js';
 import type { Mail, Mailer } from '../../lib/ports/mailer.js';
+import type { PeopleStore } from '../../lib/ports/people.js';
 import type {
   ClientChanges,
   ClientInventory,
@@ -250,10 +252,79 @@ export class RecordingMailer implements Mailer {
   }
 }
 
+/** The directory in memory, with the store's contract: one person per login name and e-mail. */
+export class MemoryPeople implements PeopleStore {
+  readonly people = new Map<string, Person>();
+
+  constructor(keys: string[] = []) {
+    for (const key of keys) {
+      this.people.set(key, {
+        key,
+        login: key,
+        email: `${key}@corp.example`,
+        active: true,
+        revision: 1,
+        updatedAt: '2025-01-01T00:00:00.000Z',
+        updatedBy: 'test',
+      });
+    }
+  }
+
+  async getPerson(key: string) {
+    return this.people.get(key);
+  }
+  async getPeople(keys: string[]) {
+    return new Map(keys.flatMap((k) => (this.people.has(k) ? [[k, this.people.get(k)!] as const] : [])));
+  }
+  private holder(field: 'login' | 'email', value: string) {
+    return [...this.people.values()].find((p) => p[field]?.toLowerCase() === value.toLowerCase())?.key;
+  }
+  async keyOfLogin(login: string) {
+    return this.holder('login', login);
+  }
+  async keyOfEmail(email: string) {
+    return this.holder('email', email);
+  }
+  async savePerson(person: Person, previous: Person | undefined) {
+    if (this.people.get(person.key)?.revision !== previous?.revision) {
+      throw new Conflict(`${person.key} changed meanwhile: read it again`, 'key');
+    }
+    for (const field of ['login', 'email'] as const) {
+      const value = person[field];
+      const holder = value === undefined ? undefined : this.holder(field, value);
+      if (holder !== undefined && holder !== person.key) {
+        throw new Conflict(`${field} ${value} belongs to another person`, field);
+      }
+    }
+    this.people.set(person.key, person);
+  }
+  async listPeople(page: PageRequest): Promise<Page<Person>> {
+    const all = [...this.people.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const after = page.after?.k as string | undefined;
+    const rest = after ? all.filter((p) => p.key > after) : all;
+    const items = rest.slice(0, page.limit);
+    return { items, ...(rest.length > page.limit ? { next: { k: items[items.length - 1]!.key } } : {}) };
+  }
+}
+
+/** People the registry's unit tests name, known to the directory (Fig. 4 and a few more). */
+export const KNOWN_PEOPLE = [
+  'ando',
+  'suzuki',
+  'kaneda',
+  'yamada',
+  'okachi',
+  'itou',
+  'kojima',
+  'alice',
+  'bob',
+];
+
 export function memoryPorts(now = new Date('2025-06-01T12:00:00Z')) {
   const store = new MemoryRegistry();
   return {
     store,
+    people: new MemoryPeople(KNOWN_PEOPLE),
     approvers: store,
     announcements: store,
     queue: new MemoryQueue(),

@@ -4,6 +4,7 @@ import { sharedDocumentClient } from '../../../lib/adapters/dynamodb/client.js';
 import { DynamoLicenceStore } from '../../../lib/adapters/dynamodb/licence-store.js';
 import { registryPorts } from '../../../lib/adapters/dynamodb/registry-env.js';
 import { json } from '../../../lib/http/handler.js';
+import { getPerson, listPeople } from '../../../lib/people/directory.js';
 import { listApproverPeriods, lookUpApprover } from '../../../lib/registry/approvers.js';
 import { clientsOfUser, getClient, getHistory, getInventory } from '../../../lib/registry/clients.js';
 import { forecast, getSoftware, listSoftware, whoHas } from '../../../lib/registry/software.js';
@@ -34,6 +35,9 @@ export const handler = routes({
     json(200, await whoHas(ports, caller, p.name!, query)),
   'GET /software/{name}/forecast': async ({ caller, pathParameters: p, query }) =>
     json(200, await forecast(forecastPorts, caller, p.name!, query)),
+  'GET /people': async ({ caller, query }) => json(200, await listPeople(ports, caller, query)),
+  'GET /people/{key}': async ({ caller, pathParameters: p }) =>
+    json(200, await getPerson(ports, caller, p.key!)),
   'GET /approvers/{user}': async ({ caller, pathParameters: p, query }) =>
     json(200, await lookUpApprover(ports, caller, p.user!, query)),
   'GET /approvers/{user}/periods': async ({ caller, pathParameters: p, query }) =>

@@ -1,4 +1,5 @@
 // POST /update-requests (S501): records the request and starts its execution. 202 {requestId}.
+import { tokenDirectory } from '../../../lib/adapters/dynamodb/people-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
 import {
@@ -21,6 +22,7 @@ const ports = {
   clock,
 };
 
-export const handler = httpHandler(async ({ caller, headers, body }) =>
-  json(202, await submitRequest(ports, caller, headers, body)),
+export const handler = httpHandler(
+  async ({ caller, headers, body }) => json(202, await submitRequest(ports, caller, headers, body)),
+  { directory: tokenDirectory() },
 );

@@ -2,6 +2,7 @@
 // (set by RegistryApi through AppFunction.bind*). Missing settings fail at load, by name.
 import { createCursorCodec } from '../../registry/cursor.js';
 import { sharedDocumentClient } from './client.js';
+import { DynamoPeopleStore } from './people-store.js';
 import { DynamoRegistryStore } from './registry-store.js';
 
 function required(name: string): string {
@@ -18,6 +19,7 @@ function build() {
     store,
     approvers: store,
     announcements: store,
+    people: new DynamoPeopleStore(sharedDocumentClient(), required('TABLE_NAME')),
     cursors: createCursorCodec(required('CURSOR_KEY')),
   };
 }
