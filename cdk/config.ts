@@ -37,6 +37,13 @@ export interface StageConfig {
   mail: {
     /** Sender address of every mail; its domain is the SES identity. */
     sender: string;
+    /** Where replies go (e.g. a help desk), instead of the sender. */
+    replyTo?: string[];
+    /**
+     * The account has left the SES sandbox (production access). Locally, false keeps the sandbox
+     * rule: only verified addresses receive mail.
+     */
+    productionAccess?: boolean;
   };
   budgetBatch: { schedule: BudgetBatchSchedule };
   /** The approval's clock (S505/S506) and how long a request waits for finance (S503). */
@@ -107,6 +114,9 @@ function validate(config: StageConfig): void {
   identityOf(config);
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender))
     fail('mail.sender', 'must be an e-mail address');
+  for (const [i, address] of (config.mail.replyTo ?? []).entries()) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) fail(`mail.replyTo[${i}]`, 'must be an e-mail address');
+  }
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
     fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
   }

@@ -129,6 +129,7 @@ export class AppFunction extends lambda.Function {
     configurationSetArn: string;
     configurationSetName: string;
     sender: string;
+    replyTo?: string[];
   }): this {
     this.addToRolePolicy(
       new iam.PolicyStatement({
@@ -138,6 +139,7 @@ export class AppFunction extends lambda.Function {
     );
     this.addEnvironment('MAIL_SENDER', mail.sender);
     this.addEnvironment('MAIL_CONFIGURATION_SET', mail.configurationSetName);
+    if (mail.replyTo?.length) this.addEnvironment('MAIL_REPLY_TO', mail.replyTo.join(','));
     return this;
   }
 }

@@ -7,16 +7,19 @@ import { Construct } from 'constructs';
 
 export interface MailerProps {
   sender: string;
+  replyTo?: string[];
 }
 
 export class Mailer extends Construct {
   readonly identity: ses.EmailIdentity;
   readonly configurationSet: ses.ConfigurationSet;
   readonly sender: string;
+  readonly replyTo: string[];
 
   constructor(scope: Construct, id: string, props: MailerProps) {
     super(scope, id);
     this.sender = props.sender;
+    this.replyTo = props.replyTo ?? [];
     const domain = props.sender.split('@')[1]!;
     this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
       tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
@@ -46,6 +49,7 @@ export class Mailer extends Construct {
       }),
       configurationSetName: this.configurationSet.configurationSetName,
       sender: this.sender,
+      replyTo: this.replyTo,
     };
   }
 }

@@ -47,7 +47,10 @@ export class UpdateManagementStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
-    this.mailer = new Mailer(this, 'Mail', { sender: config.mail.sender });
+    this.mailer = new Mailer(this, 'Mail', {
+      sender: config.mail.sender,
+      ...(config.mail.replyTo ? { replyTo: config.mail.replyTo } : {}),
+    });
     // S502: one message per closed budget batch, read by finance.
     this.budgetQueue = new QueueWithDlq(this, 'BudgetQueue', { removalPolicy });
     // S507: purchase orders for finance.

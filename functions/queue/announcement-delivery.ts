@@ -4,14 +4,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { registryPorts } from '../../lib/adapters/dynamodb/registry-env.js';
-import { SesMailer, sesClient } from '../../lib/adapters/ses-mailer.js';
+import { mailerFromEnv } from '../../lib/adapters/ses-mailer.js';
 import type { AnnouncementBatch } from '../../lib/ports/registry-announcements.js';
 import { deliverBatch } from '../../lib/registry/announcements.js';
 import { tokenBucket } from '../../lib/registry/rate-limit.js';
 
 const logger = new Logger();
-const sender = process.env.MAIL_SENDER;
-if (!sender) throw new Error('Environment variable MAIL_SENDER is not set');
 // This function's share of the account's SES send rate (RegistryApi divides it by the
 // consumer's maximum concurrency).
 const rate = Number(process.env.MAIL_SENDS_PER_SECOND ?? '1');
@@ -19,7 +17,8 @@ if (!(rate > 0)) throw new Error('MAIL_SENDS_PER_SECOND must be a positive numbe
 
 const ports = {
   announcements: registryPorts().announcements,
-  mailer: new SesMailer(sesClient(), sender, process.env.MAIL_CONFIGURATION_SET),
+  people: registryPorts().people,
+  mailer: mailerFromEnv(),
   limiter: tokenBucket(rate),
 };
 

@@ -1,4 +1,6 @@
 // The ends of a request: S508 (grant, key, mail), S509 (rejection mail), expired, failed.
+
+import { peopleStore } from '../../lib/adapters/dynamodb/people-env.js';
 import { concludeRequest, type OutcomeInput } from '../../lib/workflow/outcomes.js';
 import {
   clock,
@@ -6,7 +8,6 @@ import {
   ledgerStore,
   licenceStore,
   mailer,
-  mailSettings,
   purchaseOrderQueue,
   workflowStore,
 } from './deps.js';
@@ -20,7 +21,7 @@ const ports = {
   mailer: mailer(),
   keys: keyIssuer(),
   clock,
-  settings: mailSettings(),
+  people: peopleStore(),
 };
 
 export const handler = async (event: OutcomeInput) => concludeRequest(ports, event);

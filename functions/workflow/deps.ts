@@ -6,7 +6,7 @@ import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
 import { DynamoLicenceStore } from '../../lib/adapters/dynamodb/licence-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
-import { SesMailer, sesClient } from '../../lib/adapters/ses-mailer.js';
+import { mailerFromEnv } from '../../lib/adapters/ses-mailer.js';
 import { SfnExecutions, SfnTaskCallbacks, sfnClient } from '../../lib/adapters/sfn.js';
 import { SqsMessageQueue, sqsClient } from '../../lib/adapters/sqs-queue.js';
 import type { KeyIssuer } from '../../lib/ports/key-issuer.js';
@@ -62,8 +62,7 @@ export const registryStore = () => {
   registry ??= new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
   return registry;
 };
-export const mailer = () =>
-  new SesMailer(sesClient(), required('MAIL_SENDER'), process.env.MAIL_CONFIGURATION_SET || undefined);
+export const mailer = () => mailerFromEnv();
 export const executions = () => new SfnExecutions(sfnClient(), required('STATE_MACHINE_ARN'));
 export const callbacks = () => new SfnTaskCallbacks(sfnClient());
 export const budgetQueue = () => new SqsMessageQueue(sqsClient(), required('BUDGET_QUEUE_URL'));
@@ -80,12 +79,8 @@ export function settings(): WorkflowSettings {
       expirySeconds: seconds('APPROVAL_EXPIRY_SECONDS'),
     },
     maxLinesPerBatch: Number(process.env.BUDGET_MAX_LINES_PER_BATCH ?? 500),
-    ...(process.env.MAIL_DOMAIN ? { mailDomain: process.env.MAIL_DOMAIN } : {}),
   };
 }
-
-/** Only what mails need (the ends of a request). */
-export const mailSettings = () => (process.env.MAIL_DOMAIN ? { mailDomain: process.env.MAIL_DOMAIN } : {});
 
 export function budgetSchedule(): BatchSchedule {
   const s = required('BUDGET_SCHEDULE');

@@ -8,6 +8,7 @@ export class SesMailer implements Mailer {
     private readonly client: SESv2Client,
     private readonly sender: string,
     private readonly configurationSet?: string,
+    private readonly replyTo: string[] = [],
   ) {}
 
   async send(mail: Mail): Promise<{ messageId: string }> {
@@ -15,6 +16,7 @@ export class SesMailer implements Mailer {
       new SendEmailCommand({
         FromEmailAddress: this.sender,
         Destination: { ToAddresses: mail.to },
+        ...(this.replyTo.length > 0 ? { ReplyToAddresses: this.replyTo } : {}),
         ...(this.configurationSet ? { ConfigurationSetName: this.configurationSet } : {}),
         ...(mail.tag
           ? { EmailTags: [{ Name: 'upman', Value: mail.tag.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256) }] }
@@ -32,6 +34,14 @@ export class SesMailer implements Mailer {
     );
     return { messageId: out.MessageId ?? '' };
   }
+}
+
+/** The mailer the stack configured for this function (AppFunction.bindMail): sender, configuration set, reply-to. */
+export function mailerFromEnv(env: Record<string, string | undefined> = process.env): SesMailer {
+  const sender = env.MAIL_SENDER;
+  if (!sender) throw new Error('Environment variable MAIL_SENDER is not set');
+  const replyTo = (env.MAIL_REPLY_TO ?? '').split(',').filter(Boolean);
+  return new SesMailer(sesClient(), sender, env.MAIL_CONFIGURATION_SET || undefined, replyTo);
 }
 
 let shared: SESv2Client | undefined;

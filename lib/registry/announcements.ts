@@ -4,10 +4,10 @@
 // queue; each (announcement, user) is claimed with a conditional write before the mail goes.
 
 import { createHash } from 'node:crypto';
-import { mailAddressOf } from '../directory.js';
 import { BadRequest, Conflict, NotFound } from '../errors.js';
 import { bodyHashOf, idempotencyKeyOf } from '../http/idempotency.js';
 import { type Caller, requireRole } from '../http/identity.js';
+import { type DirectoryReader, deliver, recipientsOf } from '../mail/delivery.js';
 import type { Mailer } from '../ports/mailer.js';
 import type { RegistryStore } from '../ports/registry.js';
 import type {
@@ -33,6 +33,8 @@ export interface AnnouncementPorts {
   announcements: AnnouncementStore;
   queue: AnnouncementQueue;
   modules?: ReleaseModules;
+  /** The directory: each recipient's address (the dry run shows them). */
+  people: DirectoryReader;
   now?: () => Date;
 }
 
@@ -152,12 +154,19 @@ export async function announce(
     unverifiedClients: found.unverified,
   };
   if (dryRun) {
+    const people = await recipientsOf(
+      ports.people,
+      found.recipients.map((r) => r.user),
+    );
     return {
       status: 200,
       body: {
         dryRun: true,
         ...counts,
-        recipientList: found.recipients.map((r) => ({ ...r, email: mailAddressOf(r.user) })),
+        recipientList: found.recipients.map((r) => {
+          const p = people.get(r.user)!;
+          return { ...r, name: p.name, ...(p.address ? { email: p.address } : { noMail: p.missing }) };
+        }),
         clientList: [...new Set(found.recipients.flatMap((r) => r.clients.map((c) => c.clientId)))].sort(),
       },
     };
@@ -226,6 +235,7 @@ export interface DeliveryPorts {
   announcements: AnnouncementStore;
   mailer: Mailer;
   limiter: RateLimiter;
+  people: DirectoryReader;
   now?: () => Date;
 }
 
@@ -236,7 +246,7 @@ export interface DeliveryPorts {
  */
 export async function deliverBatch(ports: DeliveryPorts, batch: AnnouncementBatch) {
   const now = () => (ports.now?.() ?? new Date()).toISOString();
-  const result = { sent: 0, skipped: 0, failed: [] as string[] };
+  const result = { sent: 0, skipped: 0, failed: [] as string[], refused: [] as string[] };
   for (const r of batch.recipients) {
     const claim = newId();
     if ((await ports.announcements.claimDelivery(batch.announcementId, r.user, claim, now())) === 'skip') {
@@ -244,15 +254,26 @@ export async function deliverBatch(ports: DeliveryPorts, batch: AnnouncementBatc
       continue;
     }
     try {
-      await ports.limiter.take();
-      const { messageId } = await ports.mailer.send({
-        to: [mailAddressOf(r.user)],
-        ...renderAnnouncement(batch, r),
+      const recipient = (await recipientsOf(ports.people, [r.user])).get(r.user)!;
+      if (recipient.address) await ports.limiter.take();
+      const delivery = await deliver(ports.mailer, recipient, (to) => ({
+        to: [to],
+        ...renderAnnouncement(batch, r, recipient.name),
         tag: `announcement-${batch.announcementId}`,
-      });
+      }));
+      if (!delivery.sent) {
+        // No address, or SES refused it: recorded on the delivery (GET /announcements/{id}), not retried.
+        await ports.announcements.completeDelivery(batch.announcementId, r.user, claim, {
+          status: 'failed',
+          error: `${delivery.code}: ${delivery.reason}`,
+          at: now(),
+        });
+        result.refused.push(r.user);
+        continue;
+      }
       await ports.announcements.completeDelivery(batch.announcementId, r.user, claim, {
         status: 'sent',
-        messageId,
+        messageId: delivery.messageId,
         at: now(),
       });
       result.sent++;
@@ -274,12 +295,13 @@ const escapeHtml = (s: string) =>
 export function renderAnnouncement(
   batch: Pick<AnnouncementBatch, 'software' | 'subject' | 'message'>,
   r: AnnouncementRecipient,
+  name = r.user,
 ) {
   const lines = r.clients.map(
     (c) => `${c.name ?? c.clientId} (${c.clientId}): ${batch.software} ${c.version} rev ${c.revision}`,
   );
   const text = [
-    `Hello ${r.user},`,
+    `Hello ${name},`,
     '',
     `An update for ${batch.software}:`,
     '',
@@ -291,7 +313,7 @@ export function renderAnnouncement(
     'You can request the update with the upman agent.',
   ].join('\n');
   const html = [
-    `<p>Hello ${escapeHtml(r.user)},</p>`,
+    `<p>Hello ${escapeHtml(name)},</p>`,
     `<p>An update for <strong>${escapeHtml(batch.software)}</strong>:</p>`,
     `<p>${escapeHtml(batch.message).replace(/\n/g, '<br>')}</p>`,
     '<p>It concerns these clients of yours:</p>',

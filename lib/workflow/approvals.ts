@@ -2,8 +2,8 @@
 // `k` (only its SHA-256 is stored), mailed to one decider. GET/HEAD show a page and change
 // nothing (mail scanners prefetch links); only the page's POST decides, once.
 
-import { mailAddressOf } from '../directory.js';
 import { AppError, BadRequest } from '../errors.js';
+import { type DirectoryReader, deliver, recipientsOf } from '../mail/delivery.js';
 import { approvalMail, type RequestFacts } from '../mail/workflow-mails.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { resolveApprover } from '../registry/approvers.js';
@@ -28,6 +28,8 @@ export interface ApprovalPorts {
   clock: Clock;
   settings: WorkflowSettings;
   approvers: ApproverStore;
+  /** Addresses and display names of the deciders and the requester. */
+  people: DirectoryReader;
 }
 
 /** What the link routes need (no mail, no approver table). */
@@ -200,22 +202,40 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
     },
   );
   const request = await ports.requests.getRequest(state.requestId);
-  const facts: RequestFacts = { ...state, ...(request?.reason ? { reason: request.reason } : {}) };
+  const named = [...users, state.requester, ...(escalatedFrom ? [escalatedFrom] : [])];
+  for (const i of issued) if (i.onBehalfOf) named.push(i.onBehalfOf);
+  const people = await recipientsOf(ports.people, named);
+  const nameOf = (key: string) => people.get(key)?.name ?? key;
+  const facts: RequestFacts = {
+    ...state,
+    requester: nameOf(state.requester),
+    ...(request?.reason ? { reason: request.reason } : {}),
+  };
   for (const i of issued) {
-    await ports.mailer.send(
+    const recipient = people.get(i.link.issuedTo)!;
+    const delivery = await deliver(ports.mailer, recipient, (to) =>
       approvalMail({
-        to: mailAddressOf(i.link.issuedTo, ports.settings.mailDomain),
-        recipient: i.link.issuedTo,
+        to,
+        recipient: recipient.name,
         kind: phase,
         request: facts,
         budget: { available: state.budget.available, note: state.budget.note, total: state.budget.total },
         link: linkOf(ports.settings, i.link.approvalId, i.k),
         linkExpiresAt,
-        ...(escalatedFrom ? { escalatedFrom } : {}),
-        ...(i.onBehalfOf ? { onBehalfOf: i.onBehalfOf } : {}),
-        ...(step === 2 && state.decision ? { firstApprovedBy: state.decision.decidedBy } : {}),
+        ...(escalatedFrom ? { escalatedFrom: nameOf(escalatedFrom) } : {}),
+        ...(i.onBehalfOf ? { onBehalfOf: nameOf(i.onBehalfOf) } : {}),
+        ...(step === 2 && state.decision ? { firstApprovedBy: nameOf(state.decision.decidedBy) } : {}),
       }),
     );
+    // A refused mail is on the request for admins to see (and act on): never dropped.
+    if (!delivery.sent) {
+      await ports.requests.recordStep(state.requestId, `${key}.mail-refused.${i.link.issuedTo}`, {
+        at,
+        to: delivery.to,
+        code: delivery.code,
+        reason: delivery.reason,
+      });
+    }
   }
   return { approvalIds: issued.map((i) => i.link.approvalId), deciders: users };
 }

@@ -1,7 +1,7 @@
 // S504 (who approves) and the ends of a request: S508 approved (grant + key mail), S509
 // rejected, expired (no decision, or no budget answer, in time) and failed. Each end sets the
 // final status, records its step and mails the employee.
-import { mailAddressOf } from '../directory.js';
+import { type DirectoryReader, deliver, recipientsOf } from '../mail/delivery.js';
 import {
   approvedMail,
   expiredMail,
@@ -10,6 +10,7 @@ import {
   rejectedMail,
 } from '../mail/workflow-mails.js';
 import type { KeyIssuer } from '../ports/key-issuer.js';
+import type { Mail } from '../ports/mailer.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { resolveApprover } from '../registry/approvers.js';
 import type { ApproverInfo } from './approvals.js';
@@ -17,7 +18,7 @@ import { lineIdOf } from './ids.js';
 import type { LedgerStore } from './ledger.js';
 import type { LicenceStore } from './licences.js';
 import type { BudgetResult, Decision, ExecutionInput } from './model.js';
-import type { BudgetStore, Clock, Mailer, MessageQueue, RequestStore, WorkflowSettings } from './ports.js';
+import type { BudgetStore, Clock, Mailer, MessageQueue, RequestStore } from './ports.js';
 
 export interface OutcomePorts {
   requests: RequestStore;
@@ -29,7 +30,8 @@ export interface OutcomePorts {
   mailer: Mailer;
   keys: KeyIssuer;
   clock: Clock;
-  settings: Pick<WorkflowSettings, 'mailDomain'>;
+  /** The requester's address and the display names mails show. */
+  people: DirectoryReader;
 }
 
 export type Outcome =
@@ -44,9 +46,13 @@ export type OutcomeInput = Outcome & {
   state: ExecutionInput & { budget?: BudgetResult };
 };
 
-async function factsOf(ports: OutcomePorts, state: ExecutionInput): Promise<RequestFacts> {
+async function factsOf(
+  ports: OutcomePorts,
+  state: ExecutionInput,
+  requesterName: string,
+): Promise<RequestFacts> {
   const r = await ports.requests.getRequest(state.requestId);
-  return { ...state, ...(r?.reason ? { reason: r.reason } : {}) };
+  return { ...state, requester: requesterName, ...(r?.reason ? { reason: r.reason } : {}) };
 }
 
 /** A Lambda task's error Cause is the JSON of {errorType, errorMessage}: its message. */
@@ -63,8 +69,23 @@ function causeMessage(cause: string | undefined): string {
 export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) {
   const { state } = input;
   const at = ports.clock.now().toISOString();
-  const to = mailAddressOf(state.requester, ports.settings.mailDomain);
-  const request = await factsOf(ports, state);
+  const decidedBy = 'decision' in input ? input.decision.decidedBy : undefined;
+  const people = await recipientsOf(ports.people, [state.requester, ...(decidedBy ? [decidedBy] : [])]);
+  const requester = people.get(state.requester)!;
+  const nameOf = (key: string) => people.get(key)?.name ?? key;
+  const request = await factsOf(ports, state, requester.name);
+  // The requester's mail, or — when it cannot go — a step saying why, for admins to see.
+  const mailRequester = async (step: string, build: (address: string) => Mail) => {
+    const delivery = await deliver(ports.mailer, requester, build);
+    if (!delivery.sent) {
+      await ports.requests.recordStep(state.requestId, `${step}.mail-refused.${state.requester}`, {
+        at,
+        to: delivery.to,
+        code: delivery.code,
+        reason: delivery.reason,
+      });
+    }
+  };
   switch (input.outcome) {
     case 'approved': {
       // S507: the purchase order to finance (orderId = request id: a retried send may deliver
@@ -99,11 +120,11 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         software: state.software,
         targetVersion: state.targetVersion,
       });
-      await ports.mailer.send(
+      await mailRequester('S508', (to) =>
         approvedMail({
           to,
           request,
-          approvedBy: input.decision.decidedBy,
+          approvedBy: nameOf(input.decision.decidedBy),
           grantId: grant.grantId,
           ...(grant.key ? { key: grant.key } : {}),
           ...(input.decision.comment ? { comment: input.decision.comment } : {}),
@@ -118,8 +139,13 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
       return { status: 'APPROVED', grantId: grant.grantId };
     }
     case 'rejected': {
-      await ports.mailer.send(
-        rejectedMail({ to, request, rejectedBy: input.decision.decidedBy, comment: input.decision.comment }),
+      await mailRequester('S509', (to) =>
+        rejectedMail({
+          to,
+          request,
+          rejectedBy: nameOf(input.decision.decidedBy),
+          comment: input.decision.comment,
+        }),
       );
       await ports.ledger.release(state.requestId, 'rejected by the approver', 'S509', at);
       await ports.licences.release(state.requestId, at);
@@ -129,7 +155,9 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
     case 'rejected-budget': {
       const note = state.budget?.note ? ` (${state.budget.note})` : '';
       const reason = `Finance answered that no budget is available${note}; the policy lets no approver override that.`;
-      await ports.mailer.send(rejectedMail({ to, request, rejectedBy: 'finance', comment: reason }));
+      await mailRequester('S509', (to) =>
+        rejectedMail({ to, request, rejectedBy: 'finance', comment: reason }),
+      );
       await ports.requests.recordStep(
         state.requestId,
         'S509',
@@ -149,7 +177,9 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
       }
       await ports.ledger.release(state.requestId, reason, 'workflow', at);
       await ports.licences.release(state.requestId, at);
-      await ports.mailer.send(expiredMail({ to, request, reason }));
+      await mailRequester(input.stage === 'budget' ? 'S503.expired' : 'S506.expired', (to) =>
+        expiredMail({ to, request, reason }),
+      );
       const key = input.stage === 'budget' ? 'S503.expired' : 'S506.expired';
       await ports.requests.recordStep(
         state.requestId,
@@ -167,7 +197,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
           : `A step failed: ${input.error?.Error ?? 'unknown error'}${input.error?.Cause ? ` (${String(input.error.Cause).slice(0, 300)})` : ''}`);
       await ports.ledger.release(state.requestId, reason, 'workflow', at);
       await ports.licences.release(state.requestId, at);
-      await ports.mailer.send(failedMail({ to, request, reason }));
+      await mailRequester('FAILED', (to) => failedMail({ to, request, reason }));
       await ports.requests.recordStep(
         state.requestId,
         input.step ? `${input.step}.failed` : 'FAILED',

@@ -140,7 +140,6 @@ export interface WorkflowSettings {
   approval: { reminderSeconds: number; escalationSeconds: number; expirySeconds: number };
   /** Lines per budget message (one SQS message holds a closed batch). */
   maxLinesPerBatch: number;
-  mailDomain?: string;
 }
 
 export type { ApprovalPhase, Mailer };

@@ -58,8 +58,8 @@ describe('announcements', () => {
         r.email,
       ]),
     ).toEqual([
-      ['ando', 'ando@upman.example'],
-      ['kaneda', 'kaneda@upman.example'],
+      ['ando', 'ando@corp.example'],
+      ['kaneda', 'kaneda@corp.example'],
     ]);
     expect(ports.queue.batches).toHaveLength(0);
   });
@@ -70,12 +70,12 @@ describe('announcements', () => {
     expect(answer).toMatchObject({ recipients: 2, clients: 3 });
     expect(ports.queue.batches).toHaveLength(1);
     const mailer = new RecordingMailer();
-    const delivery = { announcements: ports.store, mailer, limiter: tokenBucket(1000) };
+    const delivery = { announcements: ports.store, people: ports.people, mailer, limiter: tokenBucket(1000) };
     const batch = ports.queue.batches[0]!;
-    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 2, skipped: 0, failed: [] });
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 2, skipped: 0, failed: [], refused: [] });
     // The queue delivers the message again: nobody is mailed twice.
-    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 0, skipped: 2, failed: [] });
-    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@upman.example', 'kaneda@upman.example']);
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 0, skipped: 2, failed: [], refused: [] });
+    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@corp.example', 'kaneda@corp.example']);
     const ando = mailer.sent[0]!;
     expect(ando.subject).toBe('Office 2.0 is out');
     expect(ando.text).toContain('Client pc-a1 (pc-a1): Office 1.9');
@@ -129,13 +129,40 @@ describe('announcements', () => {
   it('retries a failed send on redelivery, and only that one', async () => {
     await announce(ports, admin, body);
     const mailer = new RecordingMailer();
-    mailer.failFor.add('kaneda@upman.example');
-    const delivery = { announcements: ports.store, mailer, limiter: tokenBucket(1000) };
+    mailer.failFor.add('kaneda@corp.example');
+    const delivery = { announcements: ports.store, people: ports.people, mailer, limiter: tokenBucket(1000) };
     const batch = ports.queue.batches[0]!;
-    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 1, skipped: 0, failed: ['kaneda'] });
+    expect(await deliverBatch(delivery, batch)).toEqual({
+      sent: 1,
+      skipped: 0,
+      failed: ['kaneda'],
+      refused: [],
+    });
     mailer.failFor.clear();
-    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 1, skipped: 1, failed: [] });
-    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@upman.example', 'kaneda@upman.example']);
+    expect(await deliverBatch(delivery, batch)).toEqual({ sent: 1, skipped: 1, failed: [], refused: [] });
+    expect(mailer.sent.map((m) => m.to[0])).toEqual(['ando@corp.example', 'kaneda@corp.example']);
+  });
+
+  it('records a recipient without an address, or one SES refuses, as failed with the reason, not retried', async () => {
+    await announce(ports, admin, body);
+    const kaneda = (await ports.people.getPerson('kaneda'))!;
+    const { email: _gone, ...withoutAddress } = kaneda;
+    await ports.people.savePerson({ ...withoutAddress, revision: kaneda.revision + 1 }, kaneda);
+    const mailer = new RecordingMailer();
+    mailer.send = async () => {
+      throw Object.assign(new Error('Email address is not verified.'), { name: 'MessageRejected' });
+    };
+    const delivery = { announcements: ports.store, people: ports.people, mailer, limiter: tokenBucket(1000) };
+    const batch = ports.queue.batches[0]!;
+    expect(await deliverBatch(delivery, batch)).toEqual({
+      sent: 0,
+      skipped: 0,
+      failed: [],
+      refused: ['ando', 'kaneda'],
+    });
+    const status = await announcementStatus(ports, admin, batch.announcementId);
+    expect(status.delivery).toEqual({ sent: 0, failed: 2, sending: 0 });
+    // failed (the batch item failures SQS retries) is empty: a refusal is final, and on record.
   });
 
   it('splits large fan-outs into queue messages of bounded size', async () => {

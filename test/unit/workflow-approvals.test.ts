@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../lib/workflow/ids.js';
-import { apiEvent, bodyOf, lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
+import { apiEvent, bodyOf, lambdaContext, mockDirectory, setEnv, storedRequest } from './workflow-helpers.js';
 
 setEnv();
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -76,13 +76,14 @@ describe('the S505 task: approval links', () => {
     ddb.on(UpdateCommand).resolves({ Attributes: { requestId } });
     ddb.on(GetCommand).resolves({ Item: storedRequest() });
     ses.on(SendEmailCommand).resolves({ MessageId: 'mail-1' });
+    mockDirectory(ddb);
   });
 
   it("mails the approver a link with finance's answer; the token stays in DynamoDB, only k's hash is stored", async () => {
     const out = await task({ taskToken: 'TASK-TOKEN-XYZ', phase: 'initial', state }, lambdaContext);
     expect(out.deciders).toEqual(['okachi']);
     const [mail] = mailsSent();
-    expect(mail!.to).toEqual(['okachi@upman.example']);
+    expect(mail!.to).toEqual(['okachi@corp.example']);
     const link = /https:\/\/api\.example\.test\/approvals\/(a-[A-Za-z0-9_-]{16})\?k=([A-Za-z0-9_-]+)/.exec(
       mail!.text,
     );
@@ -120,8 +121,8 @@ describe('the S505 task: approval links', () => {
       lambdaContext,
     );
     const mails = mailsSent();
-    expect(mails.map((m) => m.to![0])).toEqual(['okachi@upman.example', 'itou@upman.example']);
-    expect(mails[1]!.text).toContain('delegate of okachi');
+    expect(mails.map((m) => m.to![0])).toEqual(['okachi@corp.example', 'itou@corp.example']);
+    expect(mails[1]!.text).toContain('delegate of Okachi Masao');
     const links = mails.map((m) => /approvals\/(a-[^?]+)/.exec(m.text)![1]);
     expect(new Set(links).size).toBe(2);
   });
@@ -143,9 +144,9 @@ describe('the S505 task: approval links', () => {
     const out = await task({ taskToken: 't', phase: 'escalation', state }, lambdaContext);
     expect(out.deciders).toEqual(['kojima']);
     const [mail] = mailsSent();
-    expect(mail!.to).toEqual(['kojima@upman.example']);
+    expect(mail!.to).toEqual(['kojima@corp.example']);
     expect(mail!.subject).toMatch(/^Escalated:/);
-    expect(mail!.text).toContain('okachi did not decide in time');
+    expect(mail!.text).toContain('Okachi Masao did not decide in time');
   });
 
   it('fails with AlreadyDecided (caught by the machine) when a decision came between phases', async () => {

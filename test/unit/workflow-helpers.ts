@@ -1,6 +1,8 @@
 // Shared by the workflow's handler tests: the functions' environment, API events, and a
 // stored request item as DynamoDB would hold it.
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { AwsStub } from 'aws-sdk-client-mock';
 
 export const ENV = {
   AWS_REGION: 'us-east-1',
@@ -24,6 +26,37 @@ export const ENV = {
     departments: {},
   }),
 };
+
+/** Display names of the directory the workflow tests read (everyone else is not in it). */
+export const DIRECTORY: Record<string, string> = {
+  ando: 'Ando Taro',
+  okachi: 'Okachi Masao',
+  itou: 'Itou Kenji',
+  kojima: 'Kojima Aya',
+};
+
+/** Answers the directory's BatchGetItem: the people of DIRECTORY, at <key>@corp.example. */
+// biome-ignore lint/suspicious/noExplicitAny: any client's stub (the document client's, here)
+export function mockDirectory(ddb: AwsStub<any, any, any>, people: Record<string, string> = DIRECTORY): void {
+  ddb
+    .on(BatchGetCommand)
+    .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ pk: string }> }> }) => {
+      const [table, request] = Object.entries(input.RequestItems)[0]!;
+      const items = request.Keys.map((k) => k.pk.replace(/^PERSON#/, ''))
+        .filter((key) => people[key] !== undefined)
+        .map((key) => ({
+          pk: `PERSON#${key}`,
+          sk: 'PERSON',
+          key,
+          login: key,
+          name: people[key],
+          email: `${key}@corp.example`,
+          active: true,
+          revision: 1,
+        }));
+      return { Responses: { [table]: items } };
+    });
+}
 
 export function setEnv(extra: Record<string, string> = {}): void {
   Object.assign(process.env, ENV, extra);

@@ -3,7 +3,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lambdaContext, setEnv, storedRequest } from './workflow-helpers.js';
+import { lambdaContext, mockDirectory, setEnv, storedRequest } from './workflow-helpers.js';
 
 // No release bucket: S508 records the grant itself (the vendor's issuer is tested on its side).
 setEnv({ PURCHASE_ORDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/orders' });
@@ -29,6 +29,7 @@ beforeEach(() => {
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
   sqs.reset();
   sqs.on(SendMessageCommand).resolves({ MessageId: 'po-1' });
+  mockDirectory(ddb);
 });
 
 const state = {
@@ -176,11 +177,62 @@ describe('the ends of a request', () => {
     expect(steps[0]!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
     expect(steps[0]!.UpdateExpression).not.toContain('REMOVE gsi2pk');
     const [mail] = mails();
-    expect(mail!.to).toEqual(['ando@upman.example']);
+    expect(mail!.to).toEqual(['ando@corp.example']);
     expect(mail!.subject).toBe('Approved: editor 2.0');
     expect(mail!.text).toContain('Grant: g-AAAAAAAAAAAAAAAAAAAAAAAA');
     expect(mail!.text).toContain(`upman download ${state.requestId}`);
     expect(mail!.html).toContain(`upman download ${state.requestId}`);
+  });
+
+  it('S508 names people by their display names, and records a mail SES refuses on the request', async () => {
+    ses.on(SendEmailCommand).rejects(
+      Object.assign(
+        new Error(
+          'Email address is not verified. The following identities failed the check: ando@corp.example',
+        ),
+        {
+          name: 'MessageRejected',
+        },
+      ),
+    );
+    const out = await conclude(
+      {
+        outcome: 'approved',
+        decision: decision('approve'),
+        purchaseOrder: { messageId: 'po-1', at: '2025-01-07T10:00:01.000Z' },
+        state,
+      },
+      lambdaContext,
+    );
+    expect(out.status).toBe('APPROVED');
+    const [mail] = mails();
+    expect(mail!.text).toContain('Approved by: Okachi Masao');
+    expect(mail!.text).toContain('Requested by: Ando Taro');
+    const refused = stepUpdates().find(
+      (u) => u.ExpressionAttributeNames?.['#key'] === 'S508.mail-refused.ando',
+    );
+    expect(refused?.ExpressionAttributeValues?.[':step']).toMatchObject({
+      to: 'ando',
+      code: 'MessageRejected',
+      reason: expect.stringContaining('not verified'),
+    });
+  });
+
+  it('records a requester without an address in the directory instead of dropping the mail', async () => {
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({});
+    ddb.on(GetCommand).resolves({ Item: storedRequest() });
+    mockDirectory(ddb, { okachi: 'Okachi Masao' });
+    await conclude({ outcome: 'rejected', decision: decision('reject', 'no'), state }, lambdaContext);
+    expect(mails()).toHaveLength(0);
+    const refused = stepUpdates().find(
+      (u) => u.ExpressionAttributeNames?.['#key'] === 'S509.mail-refused.ando',
+    );
+    expect(refused?.ExpressionAttributeValues?.[':step']).toMatchObject({
+      code: 'NoAddress',
+      reason: 'ando is not in the directory',
+    });
+    expect(stepUpdates().find((u) => u.ExpressionAttributeNames?.['#key'] === 'S509')).toBeDefined();
   });
 
   it("S509: mails the rejection with the approver's comment, sets REJECTED, leaves the forecast", async () => {
