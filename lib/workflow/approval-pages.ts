@@ -20,11 +20,20 @@ function budgetLine(r: UpdateRequest): string {
   return `${s.available ? 'budget available' : 'NO budget available'}${s.note ? ` — ${s.note}` : ''}`;
 }
 
-export function approvalPage(link: ApprovalLink, request: UpdateRequest, k: string): string {
+/** How the pages name people: display names from the directory, by key (the key when unknown). */
+export type NameOf = (key: string) => string;
+
+export function approvalPage(
+  link: ApprovalLink,
+  request: UpdateRequest,
+  k: string,
+  nameOf: NameOf = (x) => x,
+): string {
+  const requester = nameOf(request.requester);
   const total = (request.steps.S503 as { total?: number } | undefined)?.total;
   const rows = facts([
     ['Request', request.requestId],
-    ['Requested by', request.requester],
+    ['Requested by', requester],
     ['Department', request.department],
     ['Client', request.clientId],
     ['Software', `${request.software} ${request.targetVersion}`],
@@ -32,17 +41,17 @@ export function approvalPage(link: ApprovalLink, request: UpdateRequest, k: stri
     ['Total', total?.toFixed(2)],
     ['Reason', request.reason],
     ['Finance', budgetLine(request)],
-    ['Link for', link.issuedTo],
+    ['Link for', nameOf(link.issuedTo)],
     ['Link expires', link.linkExpiresAt],
   ]);
-  const title = `Decide: ${request.software} ${request.targetVersion} for ${request.requester}`;
+  const title = `Decide: ${request.software} ${request.targetVersion} for ${requester}`;
   return documentOf(
     title,
     html`${rows.html}
 <form method="post" action="${link.approvalId}" style="margin-top:1.5rem">
   <input type="hidden" name="k" value="${k}">
   <input type="hidden" name="approver" value="${link.issuedTo}">
-  <p><label for="comment">Comment (shown to ${request.requester})</label><br>
+  <p><label for="comment">Comment (shown to ${requester})</label><br>
   <textarea id="comment" name="comment" rows="4" cols="50" maxlength="1000"></textarea></p>
   <p><button type="submit" name="decision" value="approve" style="padding:.5rem 1rem">Approve</button>
   <button type="submit" name="decision" value="reject" style="padding:.5rem 1rem;margin-left:1rem">Reject</button></p>
@@ -51,15 +60,20 @@ export function approvalPage(link: ApprovalLink, request: UpdateRequest, k: stri
   );
 }
 
-export function decidedPage(decision: Decision, request: UpdateRequest, resumed: boolean): string {
+export function decidedPage(
+  decision: Decision,
+  request: UpdateRequest,
+  resumed: boolean,
+  nameOf: NameOf = (x) => x,
+): string {
   const verb = decision.decision === 'approve' ? 'approved' : 'rejected';
   return documentOf(
     `Recorded: ${verb}`,
-    html`<p>You ${verb} ${request.software} ${request.targetVersion} for ${request.requester}.</p>
+    html`<p>You ${verb} ${request.software} ${request.targetVersion} for ${nameOf(request.requester)}.</p>
 ${
   facts([
     ['Request', request.requestId],
-    ['Decided by', decision.decidedBy],
+    ['Decided by', nameOf(decision.decidedBy)],
     ['At', decision.decidedAt],
     ['Comment', decision.comment],
   ]).html

@@ -180,6 +180,11 @@ beforeAll(async () => {
     });
     expect(put.status, JSON.stringify(put.json)).toBeLessThan(300);
   }
+  // The two people in the directory, as an admin imports them.
+  const people = await api('POST', '/people/import', admin, {
+    people: [employee, approver].map((key) => ({ key, email: `${key}@upman.example` })),
+  });
+  expect(people.status, JSON.stringify(people.json)).toBe(200);
   const period = await api('POST', `/approvers/${employee}/periods`, admin, {
     approver,
     validFrom: new Date(Date.now() - 86_400_000).toISOString(),

@@ -63,7 +63,9 @@ beforeAll(async () => {
     'tanaka',
     'x',
   ];
-  const res = await call(admin, 'POST', '/people/import', { people: people.map((n) => ({ key: u(n) })) });
+  const res = await call(admin, 'POST', '/people/import', {
+    people: people.map((n) => ({ key: u(n), email: `${u(n)}@upman.example` })),
+  });
   if (res.status !== 200) throw new Error(`import: ${res.status} ${JSON.stringify(res.body)}`);
 });
 

@@ -341,7 +341,7 @@ describe('demo seed', () => {
         ),
       });
       const updated = await snapshot();
-      await seedDemoRegistry({ store: s.store, approvers: s.store });
+      await seedDemoRegistry({ store: s.store, approvers: s.store, people: s.people });
       expect(await snapshot()).toEqual(updated);
       const office = (await s.store.installationsOfClient('pc-suzuki')).find(
         (i) => i.software === 'OfficeSuite',

@@ -12,7 +12,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256 } from '../../lib/workflow/ids.js';
-import { apiEvent, bodyOf, lambdaContext, mockDirectory, setEnv, storedRequest } from './workflow-helpers.js';
+import {
+  apiEvent,
+  bodyOf,
+  lambdaContext,
+  mockDirectory,
+  personItem,
+  setEnv,
+  storedRequest,
+} from './workflow-helpers.js';
 
 setEnv();
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -193,17 +201,19 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     ddb.on(GetCommand, { Key: { pk: `APPROVAL#${approvalId}`, sk: 'LINK' } }).resolves({ Item: link });
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'APPROVAL' } }).resolves({ Item: wait });
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({ Item: request });
-    // The page reads the wait and the request in one BatchGetItem.
+    // The page reads the wait and the request in one BatchGetItem; the directory, the names.
     ddb
       .on(BatchGetCommand)
-      .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ sk: string }> }> }) => ({
+      .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ pk: string; sk: string }> }> }) => ({
         Responses: {
           registry: input.RequestItems.registry!.Keys.map((key) =>
-            key.sk === 'REQUEST'
-              ? { ...request, sk: 'REQUEST' }
-              : key.sk === 'APPROVAL' && wait
-                ? { ...wait, sk: 'APPROVAL' }
-                : undefined,
+            key.sk === 'PERSON'
+              ? personItem(key.pk.replace(/^PERSON#/, ''))
+              : key.sk === 'REQUEST'
+                ? { ...request, sk: 'REQUEST' }
+                : key.sk === 'APPROVAL' && wait
+                  ? { ...wait, sk: 'APPROVAL' }
+                  : undefined,
           ).filter((item) => item !== undefined),
         },
       }));
@@ -248,6 +258,9 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     expect(res.body).toContain('value="approve"');
     expect(res.body).toContain('value="reject"');
     expect(res.body).toContain('budget available — ok');
+    // People by their display names from the directory (the form still carries the key).
+    expect(res.body).toContain('Ando Taro');
+    expect(res.body).toContain('Okachi Masao');
     expect(writes()).toBe(0);
   });
 

@@ -35,6 +35,21 @@ export const DIRECTORY: Record<string, string> = {
   kojima: 'Kojima Aya',
 };
 
+/** A person's directory item as DynamoDB holds it, or undefined for someone not in `people`. */
+export function personItem(key: string, people: Record<string, string> = DIRECTORY) {
+  if (people[key] === undefined) return undefined;
+  return {
+    pk: `PERSON#${key}`,
+    sk: 'PERSON',
+    key,
+    login: key,
+    name: people[key],
+    email: `${key}@corp.example`,
+    active: true,
+    revision: 1,
+  };
+}
+
 /** Answers the directory's BatchGetItem: the people of DIRECTORY, at <key>@corp.example. */
 // biome-ignore lint/suspicious/noExplicitAny: any client's stub (the document client's, here)
 export function mockDirectory(ddb: AwsStub<any, any, any>, people: Record<string, string> = DIRECTORY): void {
@@ -42,18 +57,9 @@ export function mockDirectory(ddb: AwsStub<any, any, any>, people: Record<string
     .on(BatchGetCommand)
     .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ pk: string }> }> }) => {
       const [table, request] = Object.entries(input.RequestItems)[0]!;
-      const items = request.Keys.map((k) => k.pk.replace(/^PERSON#/, ''))
-        .filter((key) => people[key] !== undefined)
-        .map((key) => ({
-          pk: `PERSON#${key}`,
-          sk: 'PERSON',
-          key,
-          login: key,
-          name: people[key],
-          email: `${key}@corp.example`,
-          active: true,
-          revision: 1,
-        }));
+      const items = request.Keys.map((k) => personItem(k.pk.replace(/^PERSON#/, ''), people)).filter(
+        (item) => item !== undefined,
+      );
       return { Responses: { [table]: items } };
     });
 }

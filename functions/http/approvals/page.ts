@@ -4,7 +4,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { peopleStore } from '../../../lib/adapters/dynamodb/people-env.js';
 import { AppError } from '../../../lib/errors.js';
+import { recipientsOf } from '../../../lib/mail/delivery.js';
 import {
   approvalPage,
   decidedPage,
@@ -16,6 +18,13 @@ import { callbacks, clock, workflowStore } from '../../workflow/deps.js';
 
 const logger = new Logger();
 const ports = { approvals: workflowStore(), requests: workflowStore(), callbacks: callbacks(), clock };
+const people = peopleStore();
+
+/** Display names for the page, from the directory. */
+async function namesOf(...keys: string[]) {
+  const found = await recipientsOf(people, keys);
+  return (key: string) => found.get(key)?.name ?? key;
+}
 
 function page(statusCode: number, body: string, head: boolean): APIGatewayProxyResultV2 {
   return { statusCode, headers: PAGE_HEADERS, ...(head ? {} : { body }) };
@@ -44,10 +53,12 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().
         decision: decision.decision,
         resumed,
       });
-      return page(200, decidedPage(decision, request, resumed), false);
+      const nameOf = await namesOf(request.requester, decision.decidedBy);
+      return page(200, decidedPage(decision, request, resumed, nameOf), false);
     }
     const { link, request } = await viewApproval(ports, id, k);
-    return page(200, approvalPage(link, request, k ?? ''), head);
+    const nameOf = await namesOf(request.requester, link.issuedTo);
+    return page(200, approvalPage(link, request, k ?? '', nameOf), head);
   } catch (error) {
     if (error instanceof AppError && error.statusCode < 500) {
       logger.info('approval link refused', { approvalId: id.slice(0, 40), status: error.statusCode, method });
