@@ -112,6 +112,19 @@ function validate(config: StageConfig): void {
   if (!/^https:\/\/[^\s]+$/.test(config.auth.issuer)) fail('auth.issuer', 'must be an https URL');
   if (config.auth.audience.length === 0) fail('auth.audience', 'must name at least one audience');
   identityOf(config);
+  // Only dev may keep the development issuer and the placeholder sender: on AWS the first makes
+  // every route 401 and the second mails from a domain nobody owns.
+  if (config.stage !== 'dev') {
+    if (config.auth.issuer === DEFAULTS.auth.issuer) {
+      fail(
+        'auth.issuer',
+        'is the development issuer: set your Cognito user pool or OIDC issuer (README, Deploying)',
+      );
+    }
+    if (config.mail.sender === DEFAULTS.mail.sender) {
+      fail('mail.sender', 'is the placeholder sender: set an address at a domain you verify in SES');
+    }
+  }
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender))
     fail('mail.sender', 'must be an e-mail address');
   for (const [i, address] of (config.mail.replyTo ?? []).entries()) {
@@ -161,6 +174,9 @@ export function identityOf(config: StageConfig): IdentityConfig {
   }
   return result.data!;
 }
+
+/** Metadata key on the sender identity: the account has production access (the local SES reads it). */
+export const SES_PRODUCTION_ACCESS = 'upman:sesProductionAccess';
 
 /** The sender's domain, which SES must have verified. */
 export function senderDomain(config: StageConfig): string {

@@ -23,6 +23,8 @@ export interface StoredMail {
 export interface DriverTokens {
   shape?: TokenShape;
   subjectOf?: (user: string) => string;
+  /** The token's e-mail claim ('' for none); default <user>@upman.example. */
+  emailOf?: (user: string) => string;
 }
 
 export class WorkflowDriver {
@@ -53,6 +55,7 @@ export class WorkflowDriver {
         groups,
         ...(this.tokenOptions.shape ? { shape: this.tokenOptions.shape } : {}),
         ...(this.tokenOptions.subjectOf ? { subject: this.tokenOptions.subjectOf(user) } : {}),
+        ...(this.tokenOptions.emailOf ? { email: this.tokenOptions.emailOf(user) } : {}),
       });
       this.tokens.set(key, token);
     }

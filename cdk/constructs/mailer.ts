@@ -4,10 +4,13 @@
 import { Stack } from 'aws-cdk-lib';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
+import { SES_PRODUCTION_ACCESS } from '../config.js';
 
 export interface MailerProps {
   sender: string;
   replyTo?: string[];
+  /** The account has left the SES sandbox; recorded on the identity for the local cloud's SES. */
+  productionAccess?: boolean;
 }
 
 export class Mailer extends Construct {
@@ -31,6 +34,10 @@ export class Mailer extends Construct {
       identity: ses.Identity.domain(domain),
       configurationSet: this.configurationSet,
     });
+    (this.identity.node.defaultChild as ses.CfnEmailIdentity).addMetadata(
+      SES_PRODUCTION_ACCESS,
+      props.productionAccess === true,
+    );
   }
 
   /** What AppFunction.bindMail needs. */

@@ -35,7 +35,9 @@ export class UpdateWorkflow extends Construct {
         : sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
       definitionSubstitutions: props.substitutions,
       tracingEnabled: true,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      // Every event (cdk-nag SF1), but no execution data: inputs and outputs carry task tokens,
+      // comments and requesters' data, which must not sit in CloudWatch for the log's lifetime.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
   }
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SES_PRODUCTION_ACCESS } from '../config.js';
 import { startLocalApi } from './api/index.js';
 import { startLocalDynamoDb } from './dynamodb.js';
 import { startDynamoDbObserver } from './dynamodb-observer.js';
@@ -15,11 +16,11 @@ import { claimPort, type ServiceName } from './ports.js';
 import { provisionTables, templateBuckets, templateTables } from './provision.js';
 import { startLocalS3 } from './s3/index.js';
 import { LocalScheduler, templateSchedules } from './scheduler.js';
-import { startLocalSes } from './ses.js';
+import { type SesRules, startLocalSes } from './ses.js';
 import { startLocalStepFunctions } from './sfn/index.js';
 import { provisionQueues, QueuePoller, startLocalSqs, templateEventSourceMappings } from './sqs.js';
 import { ensureAssembly } from './synth.js';
-import { loadAssembly, type StackTemplate, TemplateResolver } from './template.js';
+import { loadAssembly, physicalName, type StackTemplate, TemplateResolver } from './template.js';
 
 export const LOCAL_CREDENTIALS = {
   accessKeyId: 'UPMANLOCALKEY',
@@ -123,7 +124,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         }),
       ),
       up('SQS (fauxqs)', startLocalSqs({ port: ports.sqs, region, dataDir: options.dataDir })),
-      up('SES and the mailbox', startLocalSes({ port: ports.mail, dataDir: options.dataDir })),
+      up(
+        'SES and the mailbox',
+        startLocalSes({
+          port: ports.mail,
+          dataDir: options.dataDir,
+          rules: { ...templateSesRules(stacks), region },
+        }),
+      ),
       up('S3', startLocalS3({ port: ports.s3, dataDir: join(options.dataDir, 's3'), region, credentials })),
       up(
         'JWT issuer',
@@ -274,6 +282,30 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** SES as the templates set it up: verified identities, configuration sets, sandbox or not. */
+export function templateSesRules(stacks: StackTemplate[]): SesRules {
+  const rules: SesRules = { identities: [], configurationSets: [], sandbox: true };
+  for (const stack of stacks) {
+    for (const [logicalId, resource] of Object.entries(stack.template.Resources)) {
+      if (resource.Type === 'AWS::SES::EmailIdentity') {
+        const identity = resource.Properties?.EmailIdentity;
+        if (typeof identity === 'string') rules.identities.push(identity);
+        // The stage config says the account has left the sandbox (cdk/constructs/mailer.ts).
+        if ((resource.Metadata as Record<string, unknown> | undefined)?.[SES_PRODUCTION_ACCESS] === true) {
+          rules.sandbox = false;
+        }
+      }
+      if (resource.Type === 'AWS::SES::ConfigurationSet') {
+        const name = resource.Properties?.Name;
+        rules.configurationSets.push(
+          typeof name === 'string' ? name : physicalName(resource.Type, logicalId, stack.stackName),
+        );
+      }
+    }
+  }
+  return rules;
 }
 
 /** JWT authorizers of the HTTP APIs: issuer and audience, as API Gateway reads them. */

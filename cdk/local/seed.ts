@@ -16,9 +16,38 @@ export async function seedDemoData(
   const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const written = await seedRegistryAt(endpoints);
   log(`demo data: ${written} (${seconds()})`);
+  log(`demo mail: ${await verifyDemoAddresses(endpoints)}`);
   started = Date.now();
   const release = await seedDemoRelease(endpoints, join(dataDir, 'demo-release'));
   log(`demo release: ${release} (${seconds()})`);
+}
+
+/**
+ * Verifies the demo people's addresses in SES, as an admin does in a sandbox account (where only
+ * verified addresses receive mail); already verified ones are left alone.
+ */
+export async function verifyDemoAddresses(endpoints: Endpoints): Promise<string> {
+  const { CreateEmailIdentityCommand, SESv2Client } = await import('@aws-sdk/client-sesv2');
+  const { DEMO_PEOPLE } = await import('../../lib/registry/seed.js');
+  const ses = new SESv2Client({
+    endpoint: endpoints.mail,
+    region: endpoints.region,
+    credentials: endpoints.credentials,
+  });
+  let created = 0;
+  try {
+    for (const person of DEMO_PEOPLE) {
+      try {
+        await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: person.email }));
+        created++;
+      } catch (error) {
+        if ((error as Error).name !== 'AlreadyExistsException') throw error;
+      }
+    }
+  } finally {
+    ses.destroy();
+  }
+  return `${DEMO_PEOPLE.length} addresses verified in SES (${created} new)`;
 }
 
 /**

@@ -50,6 +50,7 @@ export class UpdateManagementStack extends Stack {
     this.mailer = new Mailer(this, 'Mail', {
       sender: config.mail.sender,
       ...(config.mail.replyTo ? { replyTo: config.mail.replyTo } : {}),
+      productionAccess: config.mail.productionAccess === true,
     });
     // S502: one message per closed budget batch, read by finance.
     this.budgetQueue = new QueueWithDlq(this, 'BudgetQueue', { removalPolicy });
