@@ -62,6 +62,7 @@ beforeAll(async () => {
     'suzuki',
     'tanaka',
     'x',
+    'yamada',
   ];
   const res = await call(admin, 'POST', '/people/import', {
     people: people.map((n) => ({ key: u(n), email: `${u(n)}@upman.example` })),
