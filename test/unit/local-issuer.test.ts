@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { keyFile, mintToken, startLocalIssuer } from '../../cdk/local/issuer/index.js';
+import { cognitoSubOf, keyFile, mintToken, startLocalIssuer } from '../../cdk/local/issuer/index.js';
 
 const run = promisify(execFile);
 const ISSUER = 'https://issuer.upman.local/dev';
@@ -120,6 +120,35 @@ describe('mintToken', () => {
       email: 'bob@upman.example',
     });
     expect(claims.exp! - claims.iat!).toBe(600);
+  });
+
+  it('mints Cognito ID tokens (UUID sub, cognito:username, cognito:groups) and OIDC ones with an opaque sub', async () => {
+    await (await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] })).stop();
+    const base = {
+      dataDir,
+      issuer: ISSUER,
+      audience: ['upman'],
+      user: 'bob',
+      groups: ['Sales admins', 'employees'],
+    };
+    const cognito = decodeJwt(await mintToken({ ...base, shape: 'cognito', name: 'Bob B' }));
+    expect(cognito).toMatchObject({
+      sub: cognitoSubOf('bob'),
+      'cognito:username': 'bob',
+      'cognito:groups': ['Sales admins', 'employees'],
+      email: 'bob@upman.example',
+      name: 'Bob B',
+      token_use: 'id',
+    });
+    expect(cognito.sub).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(cognito).not.toHaveProperty('groups');
+    const oidc = decodeJwt(await mintToken({ ...base, subject: '00u1abcd', email: 'bob@corp.example' }));
+    expect(oidc).toMatchObject({
+      sub: '00u1abcd',
+      preferred_username: 'bob',
+      email: 'bob@corp.example',
+      groups: ['Sales admins', 'employees'],
+    });
   });
 
   it('names the field at fault for a bad user, group or lifetime, and needs the issuer key', async () => {
