@@ -53,7 +53,21 @@ describe('workflow mail', () => {
       body: { email: `${boss}@corp.example` },
     });
     expect(moved.status).toBe(200);
-    const sent = await d.submit(emp, { clientId, software, reason: 'sandbox' }, `mail-${run}-2`);
+    // Another software: the first request is still in flight for this client.
+    const other = `${software}-b`;
+    const catalog = await d.api('PUT', `/software/${other}`, {
+      ...admin,
+      body: {
+        vendor: 'Contoso',
+        latestVersion: '3.1',
+        latestRevision: 310,
+        licencePrice: 10,
+        licenceModel: 'per-user',
+      },
+    });
+    expect(catalog.status).toBe(201);
+    const sent = await d.submit(emp, { clientId, software: other, reason: 'sandbox' }, `mail-${run}-2`);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
     const requestId = sent.body.requestId as string;
     await d.untilStep(emp, requestId, 'S502');
     await d.closeNow();
@@ -99,6 +113,10 @@ describe('workflow mail', () => {
     );
     expect(sent.status).toBe(202);
     const requestId = sent.body.requestId as string;
+    await noMail.untilStep(`${lonely}x`, requestId, 'S502');
+    await d.closeNow();
+    const { batchId, line } = await d.lineOf(requestId);
+    await d.answer(batchId, [{ lineId: line.lineId, available: true }]);
     const failed = await noMail.untilStatus(`${lonely}x`, requestId, 'FAILED');
     noMail.destroy();
     expect(failed.steps.find((s: Step) => s.step.endsWith(`.mail-refused.${lonely}x`))).toMatchObject({
