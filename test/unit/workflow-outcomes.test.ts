@@ -119,7 +119,7 @@ describe('S504 inside the first approval task: who approves', () => {
     expect(steps[0]!.ExpressionAttributeValues?.[':deciders']).toEqual(new Set(['okachi', 'itou']));
     // S501: the execution is linked to the request by this first task.
     expect(steps[0]!.ExpressionAttributeValues?.[':exec']).toBe('arn:exec:1');
-    expect(mails().map((m) => m.to)).toEqual([['okachi@upman.example'], ['itou@upman.example']]);
+    expect(mails().map((m) => m.to)).toEqual([['okachi@corp.example'], ['itou@corp.example']]);
   });
 
   it('fails with NoApprover and a clear reason when nobody approves for the requester, mailing nobody', async () => {
