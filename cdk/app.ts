@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { App, Aws, Fn, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadConfig, type StageConfig } from './config.js';
-import { keyIssuerRolePattern } from './constructs/key-issuer-role.js';
+import { keyIssuerRolePattern, manifestReaderRolePattern } from './constructs/key-issuer-role.js';
 import { RELEASE_ACCESS_LOG_PREFIX } from './constructs/vendor-log-access.js';
 import { UpdateManagementStack } from './stacks/update-management-stack.js';
 import { VendorSiteStack } from './stacks/vendor-site-stack.js';
@@ -31,6 +31,7 @@ export function buildApp(app: App = new App()): UpmanApp {
       account: config.env?.account ?? Aws.ACCOUNT_ID,
       // Only the functions that issue keys or read releases (cdk/constructs/key-issuer-role.ts).
       roleNamePattern: keyIssuerRolePattern(`${prefix}-management`),
+      manifestReaderRoleNamePattern: manifestReaderRolePattern(`${prefix}-management`),
     },
     logReader: {
       account: config.env?.account ?? Aws.ACCOUNT_ID,

@@ -3,12 +3,11 @@
 // send rate.
 import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { AppFunction } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
-import { acknowledgeBucketObjects, nameAsKeyIssuer } from './key-issuer-role.js';
+import { nameAsManifestReader } from './key-issuer-role.js';
 import type { Mailer } from './mailer.js';
 import { QueueWithDlq } from './queue-with-dlq.js';
 
@@ -78,19 +77,8 @@ export class RegistryApi extends Construct {
     // The module filter reads <software>/manifest.json, and nothing else, from the vendor's
     // bucket; that bucket trusts only roles named as key issuers (claim 9: another account).
     this.announcements.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
-    this.announcements.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [`arn:${Aws.PARTITION}:s3:::${props.releaseBucketName}/*/manifest.json`],
-      }),
-    );
-    nameAsKeyIssuer(this.announcements, 'Announcements');
-    acknowledgeBucketObjects(
-      this.announcements.role!,
-      props.releaseBucketName,
-      '*/manifest.json',
-      'Announcements narrow by module from the release manifest of whichever software is announced; only manifests, no artifacts.',
-    );
+    // A manifest reader, not a key issuer: the bucket policy lets it read no artifact.
+    nameAsManifestReader(this.announcements, 'Announcements', props.releaseBucketName);
 
     const rate = props.mailSendsPerSecond ?? 10;
     this.delivery = new AppFunction(this, 'AnnouncementDelivery', {

@@ -1,7 +1,7 @@
 // The vendor's release bucket: private, encrypted, versioned, TLS-only, with S3 server access
 // logs (the server-side evidence of a completed download, S604/S605). Only the key issuer named
 // in props may read it; nobody else can, not even with a presigned URL of their own.
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -11,6 +11,8 @@ export interface KeyIssuer {
   account: string;
   /** Role-name pattern of the key-issuing function's role in that account. */
   roleNamePattern: string;
+  /** Role-name pattern of roles that may read manifests (and list them), nothing else. */
+  manifestReaderRoleNamePattern?: string;
 }
 
 export interface ReleaseBucketProps {
@@ -58,10 +60,42 @@ export class ReleaseBucket extends Construct {
         resources: [this.bucket.arnForObjects('*')],
         conditions: {
           ArnLike: {
-            'aws:PrincipalArn': `arn:aws:iam::${props.keyIssuer.account}:role/${props.keyIssuer.roleNamePattern}`,
+            'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${props.keyIssuer.account}:role/${props.keyIssuer.roleNamePattern}`,
           },
         },
       }),
     );
+    const readers = [props.keyIssuer.roleNamePattern, props.keyIssuer.manifestReaderRoleNamePattern]
+      .filter((p): p is string => Boolean(p))
+      .map((p) => `arn:${Aws.PARTITION}:iam::${props.keyIssuer.account}:role/${p}`);
+    // Whether a release is published is a listing of its manifest key (a missing key is 403,
+    // not 404, to a caller without s3:ListBucket).
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ManifestReadersListManifests',
+        principals: [new iam.AccountPrincipal(props.keyIssuer.account)],
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: {
+          ArnLike: { 'aws:PrincipalArn': readers },
+          StringLike: { 's3:prefix': ['*/manifest.json'] },
+        },
+      }),
+    );
+    if (props.keyIssuer.manifestReaderRoleNamePattern) {
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ManifestReadersReadManifests',
+          principals: [new iam.AccountPrincipal(props.keyIssuer.account)],
+          actions: ['s3:GetObject'],
+          resources: [this.bucket.arnForObjects('*/manifest.json')],
+          conditions: {
+            ArnLike: {
+              'aws:PrincipalArn': `arn:${Aws.PARTITION}:iam::${props.keyIssuer.account}:role/${props.keyIssuer.manifestReaderRoleNamePattern}`,
+            },
+          },
+        }),
+      );
+    }
   }
 }

@@ -9,6 +9,9 @@ import { SES_PRODUCTION_ACCESS } from '../config.js';
 import { startLocalApi } from './api/index.js';
 import { startLocalDynamoDb } from './dynamodb.js';
 import { startDynamoDbObserver } from './dynamodb-observer.js';
+import { startAuthorisingGateway } from './iam/gateway.js';
+import { LocalIam } from './iam/index.js';
+import { dynamoDbMapping, sesMapping, sqsMapping, stepFunctionsMapping, stsMapping } from './iam/services.js';
 import { startLocalIssuer } from './issuer/index.js';
 import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
@@ -20,12 +23,25 @@ import { type SesRules, startLocalSes } from './ses.js';
 import { startLocalStepFunctions } from './sfn/index.js';
 import { provisionQueues, QueuePoller, startLocalSqs, templateEventSourceMappings } from './sqs.js';
 import { ensureAssembly } from './synth.js';
-import { loadAssembly, physicalName, type StackTemplate, TemplateResolver } from './template.js';
+import {
+  LOCAL_ACCOUNT,
+  loadAssembly,
+  physicalName,
+  type StackTemplate,
+  TemplateResolver,
+} from './template.js';
 
-export const LOCAL_CREDENTIALS = {
-  accessKeyId: 'UPMANLOCALKEY',
-  secretAccessKey: 'upman-local-secret-not-for-aws',
+/**
+ * The developer's key pair: all-powerful in the local cloud (no policy is evaluated for it), like
+ * an account administrator. For seeding and the CLIs; never what a test about permissions uses —
+ * `aws sts assume-role` with it gives a function's view.
+ */
+export const DEVELOPER_CREDENTIALS = {
+  accessKeyId: 'LOCALDEVELOPERALLPOWERFUL',
+  secretAccessKey: 'upman-local-developer-secret-not-for-aws',
 };
+/** @deprecated the name says less than DEVELOPER_CREDENTIALS */
+export const LOCAL_CREDENTIALS = DEVELOPER_CREDENTIALS;
 
 export interface Endpoints {
   api: string;
@@ -35,13 +51,20 @@ export interface Endpoints {
   sqs: string;
   sfn: string;
   kms: string;
+  /** The local STS (AssumeRole, GetCallerIdentity). */
+  sts: string;
   /** Base URL of the local JWT issuer (JWKS, openid-configuration). */
   issuer: string;
   /** The `iss` value tokens carry, as the template's JWT authorizer expects it. */
   jwtIssuer: string;
   audience: string[];
   region: string;
+  /** The developer's all-powerful key pair (see DEVELOPER_CREDENTIALS). */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Says what `credentials` are, for whoever reads endpoints.json. */
+  credentialsAre: string;
+  /** Each function's, the state machine's and each schedule's role, by logical id: assume one for its view. */
+  roles: Record<string, string>;
   /** Stack outputs, resolved to local values, by stack artifact id (like `cdk deploy --outputs-file`). */
   outputs: Record<string, Record<string, string>>;
   tables: { registry: string };
@@ -62,6 +85,10 @@ export interface LocalCloudOptions {
   stageConfig?: string;
   /** Called with the operation of every DynamoDB call the cloud's functions and state machines make (bench). */
   observeDynamoDb?: (operation: string) => void;
+  /** Length of the role sessions of functions, the state machine and schedules (default 3600 s). */
+  sessionSeconds?: number;
+  /** Bench only: false turns every IAM check off (signatures are still verified). */
+  enforceIam?: boolean;
   /** Called once the stores exist, before the endpoints are written (seeds demo data). */
   seed?: (endpoints: Endpoints) => Promise<void>;
 }
@@ -81,7 +108,7 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const log = options.log ?? (() => {});
   const region = options.region ?? 'us-east-1';
-  const credentials = LOCAL_CREDENTIALS;
+  const credentials = DEVELOPER_CREDENTIALS;
   mkdirSync(options.dataDir, { recursive: true });
   ensureAssembly(options.root, options.assemblyDir, log, options.stageConfig ?? '');
   const stacks = loadAssembly(options.assemblyDir);
@@ -112,27 +139,30 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         log(`${name} up at ${service.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
         return service;
       });
-    log('starting the emulators: DynamoDB Local, SQS, SES, S3, the JWT issuer…');
-    const [dynamodb, sqs, ses, s3, issuer] = await Promise.all([
+    log('starting the emulators: DynamoDB Local, SQS, SES, the JWT issuer…');
+    // The emulators listen on internal ports; the public ports are their authorising gateways.
+    const internal = {
+      dynamodb: await claimPort('dynamodb (internal)', 0),
+    };
+    const [dynamodb, sqs, ses, issuer] = await Promise.all([
       up(
         'DynamoDB Local',
         startLocalDynamoDb({
-          port: ports.dynamodb,
+          port: internal.dynamodb,
           region,
           credentials,
           ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
         }),
       ),
-      up('SQS (fauxqs)', startLocalSqs({ port: ports.sqs, region, dataDir: options.dataDir })),
+      up('SQS (fauxqs)', startLocalSqs({ port: 0, region, dataDir: options.dataDir })),
       up(
         'SES and the mailbox',
         startLocalSes({
-          port: ports.mail,
+          port: 0,
           dataDir: options.dataDir,
           rules: { ...templateSesRules(stacks), region },
         }),
       ),
-      up('S3', startLocalS3({ port: ports.s3, dataDir: join(options.dataDir, 's3'), region, credentials })),
       up(
         'JWT issuer',
         startLocalIssuer({
@@ -143,7 +173,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         }),
       ),
     ]);
-    stoppers.push(dynamodb.stop, sqs.stop, ses.stop, s3.stop, issuer.stop);
+    stoppers.push(dynamodb.stop, sqs.stop, ses.stop, issuer.stop);
     // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
     const kms = await startLocalKms({
       port: ports.kms,
@@ -159,10 +189,63 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (observer) stoppers.push(observer.stop);
     const dynamoDbUrl = observer?.url ?? dynamodb.url;
 
-    const resolver = new TemplateResolver(stacks, { region, sqsEndpoint: sqs.url, apiEndpoint: url('api') });
+    // Queue URLs name the public (gateway) port: fauxqs forms them from the request's Host.
+    const resolver = new TemplateResolver(stacks, {
+      region,
+      sqsEndpoint: url('sqs'),
+      apiEndpoint: url('api'),
+    });
+    const iam = new LocalIam({
+      resolver,
+      region,
+      account: LOCAL_ACCOUNT,
+      developer: credentials,
+      dataDir: options.dataDir,
+      ...(options.sessionSeconds ? { sessionSeconds: options.sessionSeconds } : {}),
+      ...(options.enforceIam === false ? { enforce: false } : {}),
+    });
+    const where = { region, account: LOCAL_ACCOUNT };
+    const gateway = (
+      port: number,
+      upstream: string,
+      mapping: Parameters<typeof startAuthorisingGateway>[0]['mapping'],
+    ) =>
+      startAuthorisingGateway({
+        port,
+        upstream: { port: Number(new URL(upstream).port) },
+        mapping,
+        store: iam.store,
+        authorizer: iam.authorizer,
+      });
+    const [s3, dynamoGateway, sqsGateway, sesGateway, stsGateway] = await Promise.all([
+      startLocalS3({
+        port: ports.s3,
+        dataDir: join(options.dataDir, 's3'),
+        region,
+        credentials: iam.s3Key,
+        authorize: iam.s3Authorize,
+        principalArn: iam.s3Requester,
+      }),
+      // Through the observer when there is one (bench): the gateway forwards what it allows.
+      gateway(ports.dynamodb, dynamoDbUrl, dynamoDbMapping(where)),
+      gateway(ports.sqs, sqs.url, sqsMapping(where)),
+      gateway(ports.mail, ses.url, sesMapping(where)),
+      startAuthorisingGateway({
+        port: ports.sts,
+        upstream: async (caller, req) => {
+          const answer = await iam.sts.handle(caller, req.body.toString('utf8'));
+          return { status: answer.status, headers: { 'content-type': 'text/xml' }, body: answer.xml };
+        },
+        mapping: stsMapping(),
+        store: iam.store,
+        authorizer: iam.authorizer,
+      }),
+    ]);
+    stoppers.push(s3.stop, dynamoGateway.stop, sqsGateway.stop, sesGateway.stop, stsGateway.stop);
+
     const clientConfig = { region, credentials };
-    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoDbUrl });
-    const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqs.url });
+    const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoGateway.url });
+    const sqsClient = new SQSClient({ ...clientConfig, endpoint: sqsGateway.url });
     stoppers.push(
       () => dynamoClient.destroy(),
       () => sqsClient.destroy(),
@@ -186,29 +269,88 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const baseEnv: Record<string, string> = {
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoGateway.url,
       AWS_ENDPOINT_URL_S3: s3.url,
-      AWS_ENDPOINT_URL_SQS: sqs.url,
+      AWS_ENDPOINT_URL_SQS: sqsGateway.url,
       AWS_ENDPOINT_URL_SFN: url('sfn'),
-      AWS_ENDPOINT_URL_SESV2: ses.url,
-      AWS_ENDPOINT_URL_SES: ses.url,
+      AWS_ENDPOINT_URL_SESV2: sesGateway.url,
+      AWS_ENDPOINT_URL_SES: sesGateway.url,
+      AWS_ENDPOINT_URL_STS: stsGateway.url,
       AWS_ENDPOINT_URL_KMS: kms.url,
       UPMAN_LOCAL: '1',
     };
-    const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv);
+    const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv, {
+      credentials: async (fn) => {
+        const role = iam.executionRole(fn.arn);
+        if (!role) throw new Error(`${fn.name}: the template gives it no execution role`);
+        return iam.sts.credentialsFor('lambda.amazonaws.com', role, fn.name, iam.sessionSeconds, fn.arn);
+      },
+    });
     stoppers.push(() => runtime.stop());
 
-    const sfn = await startLocalStepFunctions({
-      port: ports.sfn,
+    // A state machine runs its integrations with its own role: through the gateways, with its
+    // session. A machine created through the API with a role the templates do not define (the
+    // emulator's own tests) runs with the developer's key pair.
+    const stateMachines = templateStateMachines(resolver);
+    const developerDeps = {
+      invokeLambda: (name: string, payload: unknown) => runtime.invoke(name, payload),
+      clients: { dynamodb: dynamoClient, sqs: sqsClient },
+    };
+    const depsByRole = new Map<string, typeof developerDeps>();
+    const integrationsFor = (machine: { arn: string; roleArn?: string }) => {
+      const roleArn = machine.roleArn;
+      if (!roleArn || !iam.policies.roles.has(roleArn)) return developerDeps;
+      let deps = depsByRole.get(roleArn);
+      if (!deps) {
+        const roleCredentials = iam.roleCredentials(
+          'states.amazonaws.com',
+          roleArn,
+          'local-step-functions',
+          machine.arn,
+        );
+        const dynamodb = new DynamoDBClient({
+          region,
+          credentials: roleCredentials,
+          endpoint: dynamoGateway.url,
+        });
+        const sqs = new SQSClient({ region, credentials: roleCredentials, endpoint: sqsGateway.url });
+        stoppers.push(
+          () => dynamodb.destroy(),
+          () => sqs.destroy(),
+        );
+        deps = {
+          invokeLambda: async (name: string, payload: unknown) => {
+            const fn = runtime.find(name);
+            if (fn) {
+              await iam.authorizeAs(roleArn, {
+                action: 'lambda:InvokeFunction',
+                resource: fn.arn,
+                resourceAccount: LOCAL_ACCOUNT,
+              });
+            }
+            return runtime.invoke(name, payload);
+          },
+          clients: { dynamodb, sqs },
+        };
+        depsByRole.set(roleArn, deps);
+      }
+      return deps;
+    };
+    const sfnInternal = await startLocalStepFunctions({
+      port: 0,
       region,
       dataDir: join(options.dataDir, 'sfn'),
-      stateMachines: templateStateMachines(resolver),
-      invokeLambda: (name, payload) => runtime.invoke(name, payload),
-      clients: { dynamodb: dynamoClient, sqs: sqsClient },
+      stateMachines,
+      ...developerDeps,
+      integrationsFor,
       ...(options.timeScale ? { timeScale: options.timeScale } : {}),
     });
+    stoppers.push(sfnInternal.stop);
+    const sfn = await gateway(
+      ports.sfn,
+      sfnInternal.url,
+      stepFunctionsMapping(where, (token) => sfnInternal.stateMachineOfToken(token)),
+    );
     stoppers.push(sfn.stop);
     log(`Step Functions up at ${sfn.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
 
@@ -223,8 +365,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     for (const mapping of templateEventSourceMappings(resolver)) {
       const queueUrl = resolver.queueUrl(mapping.queueName);
+      // Lambda's poller reads the queue with the function's execution role.
+      const fn = runtime.find(mapping.functionName);
+      const role = fn ? iam.executionRole(fn.arn) : undefined;
+      const pollerClient = role
+        ? new SQSClient({
+            region,
+            endpoint: sqsGateway.url,
+            credentials: iam.roleCredentials(
+              'lambda.amazonaws.com',
+              role,
+              `${mapping.functionName}-poller`,
+              fn?.arn,
+            ),
+          })
+        : sqsClient;
+      if (pollerClient !== sqsClient) stoppers.push(() => pollerClient.destroy());
       const poller = new QueuePoller(
-        sqsClient,
+        pollerClient,
         queueUrl,
         resolver.arn('sqs', mapping.queueName),
         mapping,
@@ -235,9 +393,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stoppers.push(() => poller.stop());
     }
 
+    const schedules = templateSchedules(resolver);
     const scheduler = new LocalScheduler(
-      templateSchedules(resolver),
-      (target, input) => runtime.invoke(target, input),
+      schedules,
+      async (target, input) => {
+        // EventBridge Scheduler invokes the target with the schedule's role.
+        const role = schedules
+          .filter((sc) => sc.target === target)
+          .map((sc) => iam.executionRole(`schedule:${sc.id}`))
+          .find(Boolean);
+        const fn = runtime.find(target);
+        if (role && fn)
+          await iam.authorizeAs(role, {
+            action: 'lambda:InvokeFunction',
+            resource: fn.arn,
+            resourceAccount: LOCAL_ACCOUNT,
+          });
+        return runtime.invoke(target, input);
+      },
       (schedule, error) => log(`schedule ${schedule.id}: ${String(error)}`),
     );
     scheduler.start();
@@ -252,17 +425,26 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }
     const endpoints: Endpoints = {
       api: api.url,
-      mail: ses.url,
+      mail: sesGateway.url,
       kms: kms.url,
       s3: s3.url,
-      dynamodb: dynamodb.url,
-      sqs: sqs.url,
+      dynamodb: dynamoGateway.url,
+      sqs: sqsGateway.url,
       sfn: sfn.url,
+      sts: stsGateway.url,
       issuer: issuer.url,
       jwtIssuer: jwtAuthorizers[0]?.issuer ?? '',
       audience: jwtAuthorizers[0]?.audience ?? [],
       region,
       credentials,
+      credentialsAre:
+        "the developer's key pair: all-powerful, no policy evaluated. For a function's view: aws sts assume-role --role-arn <roles[...]>",
+      roles: Object.fromEntries(
+        [...iam.policies.executionRoles.entries()].map(([resource, role]) => [
+          resource.startsWith('schedule:') ? resource : resource.split(':').pop()!,
+          role,
+        ]),
+      ),
       outputs,
       tables: { registry: outputs.UpdateManagementStack?.RegistryTableName ?? '' },
     };

@@ -2,7 +2,7 @@
 // get free ports. A port already in use is reported by name before anything else starts.
 import { createServer } from 'node:net';
 
-export const SERVICES = ['api', 'mail', 's3', 'dynamodb', 'sqs', 'sfn', 'issuer', 'kms'] as const;
+export const SERVICES = ['api', 'mail', 's3', 'dynamodb', 'sqs', 'sfn', 'issuer', 'kms', 'sts'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -14,6 +14,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   mail: 8005,
   dynamodb: 8000,
   kms: 4599,
+  sts: 4572,
 };
 
 export class PortInUseError extends Error {

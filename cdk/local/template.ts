@@ -215,7 +215,7 @@ export class TemplateResolver {
       return parameter.Default;
     }
     const resource = this.findResource(stack, name);
-    const physical = physicalName(resource.Type, name, stack.stackName);
+    const physical = this.physical(stack, name, resource);
     switch (resource.Type) {
       case 'AWS::SQS::Queue':
         return this.queueUrl(this.queueName(stack, name));
@@ -223,9 +223,20 @@ export class TemplateResolver {
         return this.arn('states', `stateMachine:${physical}`);
       case 'AWS::ApiGatewayV2::Api':
         return physical.toLowerCase();
+      case 'AWS::SES::EmailIdentity':
+        // Ref gives the identity itself (the domain or address), as CloudFormation does.
+        return this.resolveString(stack, resource.Properties?.EmailIdentity);
       default:
         return physical;
     }
+  }
+
+  /** A role keeps the RoleName its template gives it: bucket policies match roles by that name. */
+  private physical(stack: StackTemplate, logicalId: string, resource: CfnResource): string {
+    if (resource.Type === 'AWS::IAM::Role' && resource.Properties?.RoleName !== undefined) {
+      return this.resolveString(stack, resource.Properties.RoleName);
+    }
+    return physicalName(resource.Type, logicalId, stack.stackName);
   }
 
   queueName(stack: StackTemplate, logicalId: string): string {
@@ -236,7 +247,7 @@ export class TemplateResolver {
 
   private getAtt(stack: StackTemplate, logicalId: string, attr: string): unknown {
     const resource = this.findResource(stack, logicalId);
-    const physical = physicalName(resource.Type, logicalId, stack.stackName);
+    const physical = this.physical(stack, logicalId, resource);
     const key = `${resource.Type}.${attr}`;
     switch (key) {
       case 'AWS::DynamoDB::Table.Arn':

@@ -105,10 +105,16 @@ export function approvedMail(p: {
   approvedBy: string;
   grantId: string;
   key?: IssuedKey;
+  /** Why no key came (GrantResult.keyPending); default: nothing published yet. */
+  keyPending?: 'not-published' | 'access-denied';
   comment?: string;
 }): Mail {
   const r = p.request;
   const subject = `Approved: ${r.software} ${r.targetVersion}`;
+  const noKey =
+    p.keyPending === 'access-denied'
+      ? "The vendor's download site refused to hand out a key for now (AccessDenied; your administrator is told); the grant stands."
+      : 'No release is published yet; the key comes when the vendor publishes, and the grant stands.';
   const rows = facts([
     ...requestRows(r),
     ['Approved by', p.approvedBy],
@@ -122,10 +128,10 @@ export function approvedMail(p: {
   const fresh = `upman download ${r.requestId}`;
   const keyHtml = p.key
     ? html`<p>Your download key (a link, valid until ${p.key.expiresAt}): <a href="${p.key.url}">download ${r.software}</a></p><p style="word-break:break-all;font-size:.85rem">${p.key.url}</p><p>When the key has expired, get a fresh one on ${r.clientId}: <code>${fresh}</code> (it also downloads, verifies and installs).</p>`
-    : html`<p>No release is published yet; the grant stands. When you want to update, run on ${r.clientId}: <code>${fresh}</code> (it asks for a key, downloads and installs).</p>`;
+    : html`<p>${noKey} When you want to update, run on ${r.clientId}: <code>${fresh}</code> (it asks for a key, downloads and installs).</p>`;
   const keyText = p.key
     ? `Your download key (valid until ${p.key.expiresAt}):\n${p.key.url}\n\nWhen the key has expired, get a fresh one on ${r.clientId}: ${fresh}\n(it also downloads, verifies and installs).`
-    : `No release is published yet; the grant stands. When you want to update, run on ${r.clientId}: ${fresh}\n(it asks for a key, downloads and installs).`;
+    : `${noKey} When you want to update, run on ${r.clientId}: ${fresh}\n(it asks for a key, downloads and installs).`;
   const body = html`<p>Your request was approved. You choose when to download: nothing updates by itself.</p>${rows.html}${keyHtml}`;
   const text = `Your request was approved. You choose when to download: nothing updates by itself.
 

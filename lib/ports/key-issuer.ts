@@ -29,6 +29,11 @@ export interface GrantResult {
   grantId: string;
   /** Absent when no release is published yet: the grant stands, the key comes on request. */
   key?: IssuedKey;
+  /**
+   * Why no key came: nothing published yet (the key comes once the vendor publishes), or the
+   * release bucket refused the key issuer (AccessDenied: a permission fault to fix, not a failed request).
+   */
+  keyPending?: { reason: 'not-published' | 'access-denied'; detail?: string };
 }
 
 export interface KeyIssuer {

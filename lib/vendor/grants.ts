@@ -122,7 +122,15 @@ export async function grantDownload(ports: GrantPorts, request: GrantRequest): P
   const clientId = clientIdOf(request.clientId);
   const targetVersion =
     request.targetVersion === undefined ? undefined : parseVersion(request.targetVersion, 'targetVersion');
-  const manifest = await ports.releases.readManifest(software);
+  let manifest: Manifest | undefined;
+  let denied: string | undefined;
+  try {
+    manifest = await ports.releases.readManifest(software);
+  } catch (error) {
+    // The grant is the approval's result and stands; a refusal by the bucket is reported, not fatal.
+    if ((error as Error).name !== 'ReleaseAccessDenied') throw error;
+    denied = (error as Error).message;
+  }
   const now = nowOf(ports);
   const proposed: Grant = {
     grantId: newGrantId(),
@@ -139,7 +147,11 @@ export async function grantDownload(ports: GrantPorts, request: GrantRequest): P
   if (release) proposed.targetRevision = release.revision;
   const grant = await ports.grants.createGrant(proposed);
   const key = await issueKey(ports, grant, await installedRevision(ports, clientId, software), manifest);
-  return { grantId: grant.grantId, ...(key ? { key } : {}) };
+  if (key) return { grantId: grant.grantId, key };
+  return {
+    grantId: grant.grantId,
+    keyPending: denied ? { reason: 'access-denied', detail: denied } : { reason: 'not-published' },
+  };
 }
 
 function assertUsable(grant: Grant, now: Date): void {

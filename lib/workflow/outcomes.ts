@@ -127,13 +127,20 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
           approvedBy: nameOf(input.decision.decidedBy),
           grantId: grant.grantId,
           ...(grant.key ? { key: grant.key } : {}),
+          ...(grant.keyPending ? { keyPending: grant.keyPending.reason } : {}),
           ...(input.decision.comment ? { comment: input.decision.comment } : {}),
         }),
       );
       await ports.requests.recordStep(
         state.requestId,
         'S508',
-        { at, grantId: grant.grantId, keyIssued: Boolean(grant.key) },
+        {
+          at,
+          grantId: grant.grantId,
+          keyIssued: Boolean(grant.key),
+          ...(grant.keyPending ? { keyPending: grant.keyPending.reason } : {}),
+          ...(grant.keyPending?.detail ? { keyPendingDetail: grant.keyPending.detail } : {}),
+        },
         { status: 'APPROVED', alsoSteps: { S507: { at, messageId: order.messageId } } },
       );
       return { status: 'APPROVED', grantId: grant.grantId };

@@ -100,16 +100,17 @@ describe('RegistryApi', () => {
     });
     const roleId = fn!.Properties.Role['Fn::GetAtt'][0] as string;
     const role = t.findResources('AWS::IAM::Role')[roleId]!;
-    expect(JSON.stringify(role.Properties.RoleName)).toContain('-KeyIssuer-Announcements');
+    expect(JSON.stringify(role.Properties.RoleName)).toContain('-ManifestReader-Announcements');
     const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
       JSON.stringify(p.Properties.Roles).includes(roleId),
     );
     const s3 = (policy!.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>).filter((st) =>
       JSON.stringify(st.Action).includes('s3:'),
     );
-    expect(s3).toHaveLength(1);
-    expect(s3[0]!.Action).toBe('s3:GetObject');
+    // Reads manifests, and lists manifest keys only (whether one is published).
+    expect(s3.map((st) => st.Action)).toEqual(['s3:GetObject', 's3:ListBucket']);
     expect(JSON.stringify(s3[0]!.Resource)).toMatch(/\/\*\/manifest\.json"/);
+    expect(s3[1]!.Condition).toEqual({ StringLike: { 's3:prefix': ['*/manifest.json'] } });
   });
 
   it('gives the read function read-only access to the registry table', () => {

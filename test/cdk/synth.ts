@@ -60,3 +60,12 @@ export function synthApp(
     synthError,
   };
 }
+
+/** A prod synth with the vendor site in its own account and region (claim 9). */
+export const TWO_ACCOUNT_PROD = {
+  stage: 'prod',
+  config: JSON.stringify({
+    env: { account: '111111111111', region: 'eu-west-1' },
+    vendorEnv: { account: '222222222222', region: 'us-east-2' },
+  }),
+};

@@ -194,9 +194,52 @@ describe('grantDownload (S508)', () => {
       targetVersion: '2.0',
     });
     expect(result.key).toBeUndefined();
+    expect(result.keyPending).toEqual({ reason: 'not-published' });
     const key = await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: null });
     expect(key).toMatchObject({ kind: 'full', toRevision: 2 });
     expect(f.grants.get(result.grantId)!.targetRevision).toBe(2);
+  });
+
+  it('records the grant and reports AccessDenied as such when the release bucket refuses the issuer', async () => {
+    const f = new Fakes();
+    const ports = f.ports();
+    const refused = new Error('The release bucket b refused reading editor/manifest.json: Access Denied');
+    refused.name = 'ReleaseAccessDenied';
+    const result = await grantDownload(
+      {
+        ...ports,
+        releases: {
+          ...ports.releases,
+          readManifest: async () => {
+            throw refused;
+          },
+        },
+      },
+      request,
+    );
+    expect(result.key).toBeUndefined();
+    expect(result.keyPending).toEqual({ reason: 'access-denied', detail: refused.message });
+    expect(f.grants.get(result.grantId)).toMatchObject({ status: 'active', user: 'alice' });
+  });
+
+  it('still fails on any other error of the release bucket', async () => {
+    const f = new Fakes();
+    const ports = f.ports();
+    await expect(
+      grantDownload(
+        {
+          ...ports,
+          releases: {
+            ...ports.releases,
+            readManifest: async () => {
+              throw new Error('socket hang up');
+            },
+          },
+        },
+        request,
+      ),
+    ).rejects.toThrow('socket hang up');
+    expect(f.grants.size).toBe(0);
   });
 });
 

@@ -39,9 +39,22 @@ export interface LocalFunction {
   unsupported?: string;
 }
 
+export interface FunctionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
 export interface LocalLambdaOptions {
   /** Write each function's log to <logDir>/<name>.log instead of the parent's stdout. */
   logDir?: string;
+  /**
+   * Temporary credentials of the function's execution role (from the local STS), given to each
+   * new execution environment as Lambda does; an environment whose session would end before an
+   * invocation could finish is replaced by a fresh one.
+   */
+  credentials?: (fn: LocalFunction) => Promise<FunctionCredentials>;
 }
 
 /** An error as Lambda reports it: name is the errorType, message the errorMessage. */
@@ -65,6 +78,8 @@ interface Pending {
 /** One execution environment: a worker thread and the invocations running in it. */
 interface Environment {
   worker: Worker;
+  /** When its role session ends (undefined: no session, the base environment's keys). */
+  expiresAt?: number;
   pending: Map<string, Pending>;
   /** No new invocations go here; it ends once the running ones settle. */
   retired: boolean;
@@ -132,7 +147,10 @@ export class LocalLambdaRuntime {
     } catch (error) {
       return Promise.reject(new LambdaInvokeError('InvalidRequestContentException', String(error)));
     }
-    const env = this.environmentFor(fn);
+    return this.environmentFor(fn).then((env) => this.run(fn, env, payload));
+  }
+
+  private run(fn: LocalFunction, env: Environment, payload: string): Promise<unknown> {
     const id = randomUUID();
     return new Promise((resolve, reject) => {
       // The function timeout runs from the handler's start; a cold start (module load) has its
@@ -190,10 +208,32 @@ export class LocalLambdaRuntime {
     };
   }
 
-  private environmentFor(fn: LocalFunction): Environment {
+  private readonly starting = new Map<string, Promise<Environment>>();
+
+  private async environmentFor(fn: LocalFunction): Promise<Environment> {
     const existing = this.environments.get(fn.logicalId);
-    if (existing) return existing;
+    if (existing) {
+      const lifetimeNeeded = fn.timeoutMs + INIT_BUDGET_MS;
+      if (existing.expiresAt === undefined || existing.expiresAt - Date.now() > lifetimeNeeded)
+        return existing;
+      this.retire(fn, existing);
+    }
+    let starting = this.starting.get(fn.logicalId);
+    if (!starting) {
+      starting = this.startEnvironment(fn).finally(() => this.starting.delete(fn.logicalId));
+      this.starting.set(fn.logicalId, starting);
+    }
+    return starting;
+  }
+
+  private async startEnvironment(fn: LocalFunction): Promise<Environment> {
+    const session = this.options.credentials ? await this.options.credentials(fn) : undefined;
     const variables = this.environmentVariables(fn);
+    if (session) {
+      variables.AWS_ACCESS_KEY_ID = session.accessKeyId;
+      variables.AWS_SECRET_ACCESS_KEY = session.secretAccessKey;
+      variables.AWS_SESSION_TOKEN = session.sessionToken;
+    }
     const worker = new Worker(WORKER_FILE, {
       env: variables,
       // Lambda runs the bundle with plain node: no loader flags of the parent (tsx, vitest).
@@ -212,7 +252,12 @@ export class LocalLambdaRuntime {
         logStreamName: variables.AWS_LAMBDA_LOG_STREAM_NAME,
       },
     });
-    const env: Environment = { worker, pending: new Map(), retired: false };
+    const env: Environment = {
+      worker,
+      pending: new Map(),
+      retired: false,
+      ...(session ? { expiresAt: session.expiration.getTime() } : {}),
+    };
     this.environments.set(fn.logicalId, env);
     this.live.add(env);
     this.pipe(fn, worker.stdout);

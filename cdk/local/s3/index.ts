@@ -13,13 +13,14 @@ import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import { LOCAL_ACCOUNT } from '../template.js';
 import { type AccessLogRecord, redactRequestTarget } from './access-log.js';
+import { type S3Access, s3Accesses } from './action.js';
 import { hasBody, type SpooledBody, spoolBody } from './body.js';
 import { hasWriteConditions, KeyLocks, writeConditionError } from './conditional.js';
 import { AccessLogDelivery, type AccessLogTarget } from './log-delivery.js';
 import { operationName } from './operation.js';
 import { joinQuery, parseQuery, type QueryParam, splitTarget } from './query.js';
 import { errorCodeOf, newHostId, newRequestId, S3Error } from './s3-error.js';
-import { type AuthType, type Credentials, verifyRequest } from './verify.js';
+import { type AuthType, type VerifyOptions, verifyRequest } from './verify.js';
 
 export type { AccessLogRecord } from './access-log.js';
 export { parseAccessLogLine } from './access-log.js';
@@ -31,10 +32,15 @@ export interface LocalS3Options {
   /** s3rver's directory; buckets, objects and access-log settings survive a restart. */
   dataDir: string;
   region: string;
-  /** The only accepted key pair. */
-  credentials: Credentials;
-  /** How access logs name the requester; defaults to an IAM user in the local account. */
-  principalArn?: string;
+  /** The only accepted key pair, or a lookup of every key the local cloud knows. */
+  credentials: VerifyOptions['credentials'];
+  /**
+   * Authorises a verified request's checks (undefined: a request type the mapping does not
+   * know); answers a denial message, or undefined when allowed. Absent: every signed request is allowed.
+   */
+  authorize?: (accessKeyId: string, accesses: S3Access[] | undefined) => Promise<string | undefined>;
+  /** How access logs name the requester of a key; defaults to an IAM user in the local account. */
+  principalArn?: string | ((accessKeyId: string) => string);
   /** How long records are batched before delivery. */
   accessLogFlushMs?: number;
 }
@@ -88,7 +94,10 @@ const ERROR_BODY_CAPTURE = 16 * 1024;
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   validateOptions(options);
   const { credentials, region } = options;
-  const principalArn = options.principalArn ?? `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`;
+  const principalArn = (accessKeyId: string) =>
+    typeof options.principalArn === 'function'
+      ? options.principalArn(accessKeyId)
+      : (options.principalArn ?? `arn:aws:iam::${LOCAL_ACCOUNT}:user/local`);
   const bucketOwner = createHash('sha256').update(LOCAL_ACCOUNT).digest('hex');
 
   await mkdir(options.dataDir, { recursive: true });
@@ -214,7 +223,19 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       { credentials, region, now: new Date() },
     );
     if (!verified.ok) return reject(verified.error, verified.authType);
-    entry.requester = principalArn;
+    entry.requester = principalArn(verified.accessKeyId);
+    const copySource = req.headers['x-amz-copy-source'];
+    if (options.authorize) {
+      const accesses = s3Accesses(
+        method,
+        bucket,
+        key,
+        params,
+        Array.isArray(copySource) ? copySource[0] : copySource,
+      );
+      const denied = await options.authorize(verified.accessKeyId, accesses);
+      if (denied !== undefined) return reject(new S3Error('AccessDenied', denied, 403), verified.authType);
+    }
 
     let body: SpooledBody;
     try {
@@ -243,6 +264,23 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       const upstreamRes = await responded;
       entry.turnAroundTimeMs = Math.round(performance.now() - bodyDone);
       const status = upstreamRes.statusCode ?? 502;
+      // A missing key is 404 only to a caller who may list the bucket; to anyone else S3 says 403,
+      // so a caller cannot learn which keys exist.
+      if (
+        status === 404 &&
+        key !== undefined &&
+        bucket !== undefined &&
+        options.authorize &&
+        (method === 'GET' || method === 'HEAD')
+      ) {
+        const denied = await options.authorize(verified.accessKeyId, [
+          { action: 's3:ListBucket', resource: `arn:aws:s3:::${bucket}`, context: {} },
+        ]);
+        if (denied !== undefined) {
+          upstreamRes.resume();
+          return reject(new S3Error('AccessDenied', 'Access Denied', 403), verified.authType);
+        }
+      }
       entry.httpStatus = status;
       if (entry.objectSize === undefined && (method === 'GET' || method === 'HEAD') && status < 300) {
         entry.objectSize = objectSizeOf(upstreamRes.headers);
@@ -341,7 +379,8 @@ function validateOptions(options: LocalS3Options): void {
   }
   if (!options.dataDir) throw new Error('dataDir is required');
   if (!options.region) throw new Error('region is required');
-  if (!options.credentials?.accessKeyId || !options.credentials.secretAccessKey) {
+  const c = options.credentials;
+  if (typeof c !== 'function' && (!c?.accessKeyId || !c.secretAccessKey)) {
     throw new Error('credentials.accessKeyId and credentials.secretAccessKey are required');
   }
 }

@@ -23,8 +23,16 @@ export interface Credentials {
   secretAccessKey: string;
 }
 
+/** A key the local STS or the developer holds: its secret, and for a role session its token and end. */
+export interface KnownKey {
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
 export interface VerifyOptions {
-  credentials: Credentials;
+  /** One long-term key pair, or a lookup of every key the local cloud knows (developer and STS sessions). */
+  credentials: Credentials | ((accessKeyId: string) => KnownKey | undefined);
   region: string;
   now: Date;
 }
@@ -125,7 +133,7 @@ async function verifyHeaderAuth(
     throw malformed(
       `The authorization header is malformed; the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`,
     );
-  checkAccessKey(scope.accessKeyId, credentials);
+  const key = checkAccessKey(scope.accessKeyId, credentials);
 
   const contentSha = headerValue(req.headers, SHA256_HEADER);
   if (contentSha === undefined) {
@@ -168,7 +176,7 @@ async function verifyHeaderAuth(
       `The authorization header is malformed; incorrect service "${scope.service}". This endpoint belongs to "s3".`,
     );
   }
-  rejectSessionToken(headerValue(req.headers, 'x-amz-security-token'));
+  checkSessionToken(headerValue(req.headers, 'x-amz-security-token'), key, now);
 
   const signed = parseSignedHeaders(signedHeaders, req.headers);
   const headers = { ...signed.values };
@@ -178,7 +186,7 @@ async function verifyHeaderAuth(
     headers[SHA256_HEADER] = contentSha;
     unsignable.add(SHA256_HEADER);
   }
-  const signer = signerFor(credentials);
+  const signer = signerFor({ accessKeyId: scope.accessKeyId, secretAccessKey: key.secretAccessKey });
   const request = new HttpRequest({
     method: req.method,
     protocol: 'http:',
@@ -195,7 +203,7 @@ async function verifyHeaderAuth(
     unsignableHeaders: unsignable,
   });
   const expected = /Signature=([0-9a-f]+)/.exec(String(result.headers.authorization ?? ''))?.[1] ?? '';
-  if (!constantTimeEqual(expected, signature)) throw signatureMismatch(credentials.accessKeyId);
+  if (!constantTimeEqual(expected, signature)) throw signatureMismatch(scope.accessKeyId);
   return { ok: true, accessKeyId: scope.accessKeyId, authType: 'AuthHeader', payload };
 }
 
@@ -237,7 +245,7 @@ async function verifyQueryAuth(
   const amzDate = auth['X-Amz-Date']!;
   const signingDate = parseAmzDate(amzDate);
   if (!signingDate) throw paramError(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
-  checkAccessKey(scope.accessKeyId, credentials);
+  const key = checkAccessKey(scope.accessKeyId, credentials);
   if (scope.date !== amzDate.slice(0, 8)) {
     throw paramError(
       `Invalid credential date "${scope.date}". This date is not the same as X-Amz-Date: "${amzDate.slice(0, 8)}".`,
@@ -264,7 +272,7 @@ async function verifyQueryAuth(
       ServerTime: now.toISOString(),
     });
   }
-  rejectSessionToken(params.find((p) => p.name === 'X-Amz-Security-Token')?.value);
+  checkSessionToken(params.find((p) => p.name === 'X-Amz-Security-Token')?.value, key, now);
 
   const signed = parseSignedHeaders(auth['X-Amz-SignedHeaders']!, req.headers);
   const headers = { ...signed.values };
@@ -274,7 +282,7 @@ async function verifyQueryAuth(
     headers[SHA256_HEADER] = 'UNSIGNED-PAYLOAD';
     unsignable.add(SHA256_HEADER);
   }
-  const signer = signerFor(credentials);
+  const signer = signerFor({ accessKeyId: scope.accessKeyId, secretAccessKey: key.secretAccessKey });
   const request = new HttpRequest({
     method: req.method,
     protocol: 'http:',
@@ -295,7 +303,7 @@ async function verifyQueryAuth(
   });
   const expected = result.query?.['X-Amz-Signature'];
   if (typeof expected !== 'string' || !constantTimeEqual(expected, auth['X-Amz-Signature']!)) {
-    throw signatureMismatch(credentials.accessKeyId);
+    throw signatureMismatch(scope.accessKeyId);
   }
   const signedSha = signed.values[SHA256_HEADER];
   const payload: PayloadMode = signedSha === undefined ? { kind: 'unsigned' } : parsePayloadMode(signedSha);
@@ -348,8 +356,14 @@ function parseCredential(credential: string): CredentialScope | undefined {
   return { accessKeyId, date, region, service };
 }
 
-function checkAccessKey(accessKeyId: string, credentials: Credentials): void {
-  if (accessKeyId !== credentials.accessKeyId) {
+function checkAccessKey(accessKeyId: string, credentials: VerifyOptions['credentials']): KnownKey {
+  const key =
+    typeof credentials === 'function'
+      ? credentials(accessKeyId)
+      : accessKeyId === credentials.accessKeyId
+        ? { secretAccessKey: credentials.secretAccessKey }
+        : undefined;
+  if (!key) {
     throw new S3Error(
       'InvalidAccessKeyId',
       'The AWS Access Key Id you provided does not exist in our records.',
@@ -357,12 +371,16 @@ function checkAccessKey(accessKeyId: string, credentials: Credentials): void {
       { AWSAccessKeyId: accessKeyId },
     );
   }
+  return key;
 }
 
-function rejectSessionToken(token: string | undefined): void {
-  // The local cloud has one long-term key pair and issues no temporary credentials.
-  if (token !== undefined)
+/** A session's key must come with its token, a long-term key with none; an ended session is refused. */
+function checkSessionToken(token: string | undefined, key: KnownKey, now: Date): void {
+  if (token !== key.sessionToken)
     throw new S3Error('InvalidToken', 'The provided token is malformed or otherwise invalid.', 400);
+  if (key.expiration && key.expiration.getTime() <= now.getTime()) {
+    throw new S3Error('ExpiredToken', 'The provided token has expired.', 400, { 'Token-0': token ?? '' });
+  }
 }
 
 /**

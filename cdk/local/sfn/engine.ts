@@ -26,6 +26,8 @@ import { type ExecutionRecord, type ExecutionStatus, SfnStore, type StoredStateM
 import { TaskTokenRegistry } from './tokens.js';
 
 export interface EngineOptions extends IntegrationDeps {
+  /** The integrations as a machine's role calls them (its own credentials); default: the shared deps. */
+  integrationsFor?: (machine: { arn: string; roleArn?: string }) => IntegrationDeps;
   region: string;
   dataDir: string;
   stateMachines: { name: string; arn: string; definition: string; roleArn?: string }[];
@@ -549,7 +551,8 @@ export class SfnEngine {
     recorder.taskScheduled(stateName, params);
     recorder.taskStarted(stateName);
     try {
-      const response = await callIntegration(this.options, resource, params);
+      const deps = this.options.integrationsFor?.(exec.machine) ?? this.options;
+      const response = await callIntegration(deps, resource, params);
       if (!waits) {
         if (live()) recorder.taskSucceeded(stateName, response);
         return response;

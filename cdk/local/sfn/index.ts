@@ -8,6 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SfnEngine } from './engine.js';
+import type { IntegrationDeps } from './integrations.js';
 import { startSfnServer } from './server.js';
 
 export interface LocalStateMachine {
@@ -29,12 +30,16 @@ export interface LocalSfnOptions {
   invokeLambda(functionNameOrArn: string, payload: unknown): Promise<unknown>;
   /** For the service integrations, pointed at the emulators. */
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient };
+  /** The integrations as a machine's role calls them; default: invokeLambda and clients above. */
+  integrationsFor?: (machine: { arn: string; roleArn?: string }) => IntegrationDeps;
   /** >1 speeds up Wait states and the TimeoutSeconds/HeartbeatSeconds of task-token waits; default 1. */
   timeScale?: number;
 }
 
 export interface LocalSfn {
   url: string;
+  /** The state machine ARN of an open task token's execution. */
+  stateMachineOfToken(token: string): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,11 @@ export async function startLocalStepFunctions(options: LocalSfnOptions): Promise
   const { url, server } = await startSfnServer(engine, options.port);
   return {
     url,
+    stateMachineOfToken(token) {
+      const executionArn = engine.tokens.ownerOf(token)?.executionArn;
+      // arn:aws:states:<region>:<account>:execution:<machine>:<name>
+      return executionArn?.replace(':execution:', ':stateMachine:').split(':').slice(0, 7).join(':');
+    },
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

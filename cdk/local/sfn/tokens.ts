@@ -34,6 +34,11 @@ export class TaskTokenRegistry {
     return token;
   }
 
+  /** Who an open token belongs to (IAM checks SendTask* against its state machine). */
+  ownerOf(token: string): TokenOwner | undefined {
+    return this.open.get(token)?.owner;
+  }
+
   /** Resolves with the output of SendTaskSuccess; rejects with the SendTaskFailure error or a heartbeat timeout. */
   wait(token: string, options: WaitOptions = {}): Promise<unknown> {
     const entry = this.open.get(token);

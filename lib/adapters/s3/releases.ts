@@ -32,6 +32,12 @@ export interface KeySigner {
 
 const isMissing = (error: unknown) =>
   error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey';
+const isAccessDenied = (error: unknown) => (error as { name?: string }).name === 'AccessDenied';
+
+/** The release bucket refused this function (its role or the bucket policy): not "not published". */
+export class ReleaseAccessDenied extends Error {
+  override name = 'ReleaseAccessDenied';
+}
 
 export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, MetadataStore {
   constructor(
@@ -39,14 +45,28 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, Meta
     readonly bucket: string,
   ) {}
 
+  /**
+   * The manifest, or undefined while none is published. Existence is decided by listing the
+   * manifest's key (the roles may list manifest keys only): a GetObject of a missing key is 403
+   * to a caller without s3:ListBucket, indistinguishable from a refusal.
+   */
   async readManifest(software: string): Promise<Manifest | undefined> {
+    const key = manifestKey(software);
     try {
-      const res = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: manifestKey(software) }),
+      const listed = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
       );
+      if (!(listed.Contents ?? []).some((o) => o.Key === key)) return undefined;
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return parseManifest(await res.Body!.transformToString('utf8'), software);
     } catch (error) {
+      // Deleted between the listing and the read: not published (any more).
       if (isMissing(error)) return undefined;
+      if (isAccessDenied(error)) {
+        throw new ReleaseAccessDenied(
+          `The release bucket ${this.bucket} refused reading ${key}: ${(error as Error).message}`,
+        );
+      }
       throw error;
     }
   }

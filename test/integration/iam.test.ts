@@ -1,0 +1,230 @@
+// The local STS and IAM with real clients: the aws CLI (v1) and boto3 assume a function's role
+// with the developer's key pair and see what that role may and may not do; the JS SDK checks
+// the S3 rule that a missing key is 403 to a caller who may not list the bucket.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, inject, it } from 'vitest';
+
+const run = promisify(execFile);
+const e = inject('endpoints');
+
+interface Session {
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  SessionToken: string;
+  Expiration: string;
+}
+
+function cliEnv(keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    AWS_DEFAULT_REGION: e.region,
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+  if (keys.sessionToken) env.AWS_SESSION_TOKEN = keys.sessionToken;
+  return env;
+}
+
+async function aws(args: string[], keys: Parameters<typeof cliEnv>[0]): Promise<unknown> {
+  const { stdout } = await run('aws', [...args, '--output', 'json'], { env: cliEnv(keys), timeout: 60_000 });
+  return JSON.parse(stdout) as unknown;
+}
+
+function roleOf(fragment: string): string {
+  const entry = Object.entries(e.roles).find(([name]) => name.includes(fragment));
+  if (!entry) throw new Error(`no execution role for a function named like ${fragment}`);
+  return entry[1];
+}
+
+async function assume(roleArn: string, name = 'it-test'): Promise<Session> {
+  const out = (await aws(
+    ['sts', 'assume-role', '--endpoint-url', e.sts, '--role-arn', roleArn, '--role-session-name', name],
+    e.credentials,
+  )) as { Credentials: Session };
+  return out.Credentials;
+}
+
+const keysOf = (s: Session) => ({
+  accessKeyId: s.AccessKeyId,
+  secretAccessKey: s.SecretAccessKey,
+  sessionToken: s.SessionToken,
+});
+
+describe('the local STS', () => {
+  it('names the developer key pair as the all-powerful developer', async () => {
+    const me = (await aws(['sts', 'get-caller-identity', '--endpoint-url', e.sts], e.credentials)) as {
+      Arn: string;
+      Account: string;
+    };
+    expect(me.Arn).toBe(`arn:aws:iam::${me.Account}:user/local-developer-all-powerful`);
+    expect(e.credentialsAre).toMatch(/all-powerful/);
+  });
+
+  it("assume-role with it gives a function's role session, which GetCallerIdentity names", async () => {
+    const role = roleOf('Conclude');
+    const session = await assume(role, 'what-may-conclude-do');
+    expect(session.AccessKeyId).toMatch(/^ASIA/);
+    expect(session.SessionToken.length).toBeGreaterThan(40);
+    expect(Date.parse(session.Expiration)).toBeGreaterThan(Date.now());
+    const me = (await aws(['sts', 'get-caller-identity', '--endpoint-url', e.sts], keysOf(session))) as {
+      Arn: string;
+    };
+    expect(me.Arn).toBe(
+      `arn:aws:sts::000000000000:assumed-role/${role.split('/').pop()}/what-may-conclude-do`,
+    );
+  });
+
+  it('refuses a session key with a wrong token, and a role the templates do not define', async () => {
+    const session = await assume(roleOf('Conclude'));
+    await expect(
+      aws(['sts', 'get-caller-identity', '--endpoint-url', e.sts], {
+        ...keysOf(session),
+        sessionToken: 'forged',
+      }),
+    ).rejects.toThrow(/InvalidClientTokenId|security token included in the request is invalid/);
+    await expect(assume('arn:aws:iam::000000000000:role/NoSuchRole')).rejects.toThrow(/AccessDenied/);
+  });
+});
+
+describe("a function's role, as AWS would enforce it", () => {
+  it('boto3: the Conclude role reads the registry but may not list tables nor send to the budget queue', async () => {
+    const session = await assume(roleOf('Conclude'));
+    const script = `
+import json, sys, boto3, botocore
+e = json.loads(sys.argv[1]); s = json.loads(sys.argv[2])
+kw = dict(region_name=e['region'], aws_access_key_id=s['AccessKeyId'], aws_secret_access_key=s['SecretAccessKey'], aws_session_token=s['SessionToken'])
+out = {}
+def attempt(name, f):
+    try:
+        f(); out[name] = 'allowed'
+    except botocore.exceptions.ClientError as err:
+        out[name] = err.response['Error']['Code']
+ddb = boto3.client('dynamodb', endpoint_url=e['dynamodb'], **kw)
+attempt('GetItem', lambda: ddb.get_item(TableName=e['tables']['registry'], Key={'pk': {'S': 'nobody'}, 'sk': {'S': 'nothing'}}))
+attempt('ListTables', lambda: ddb.list_tables())
+sqs = boto3.client('sqs', endpoint_url=e['sqs'], **kw)
+attempt('SendMessage', lambda: sqs.send_message(QueueUrl=e['outputs']['UpdateManagementStack']['BudgetQueueUrl'], MessageBody='{}'))
+print(json.dumps(out))
+`;
+    const { stdout } = await run('python3', ['-c', script, JSON.stringify(e), JSON.stringify(session)], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      timeout: 60_000,
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      GetItem: 'allowed',
+      ListTables: 'AccessDeniedException',
+      SendMessage: 'AccessDenied',
+    });
+  });
+
+  it('a missing release key is 403 to a role without s3:ListBucket, 404 to the developer', async () => {
+    const bucket = e.outputs.VendorSiteStack!.ReleaseBucketName!;
+    const Key = 'NoSuchSoftware/9.9/manifest.json';
+    const session = await assume(roleOf('FreshKey'));
+    const asRole = new S3Client({
+      region: e.region,
+      endpoint: e.s3,
+      forcePathStyle: true,
+      credentials: keysOf(session),
+    });
+    const asDeveloper = new S3Client({
+      region: e.region,
+      endpoint: e.s3,
+      forcePathStyle: true,
+      credentials: e.credentials,
+    });
+    await expect(asRole.send(new GetObjectCommand({ Bucket: bucket, Key }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(asDeveloper.send(new GetObjectCommand({ Bucket: bucket, Key }))).rejects.toMatchObject({
+      name: 'NoSuchKey',
+      $metadata: { httpStatusCode: 404 },
+    });
+    asRole.destroy();
+    asDeveloper.destroy();
+  });
+
+  it('the JS SDK sees the same denials, in each service’s shape', async () => {
+    const session = await assume(roleOf('WhoAmI'));
+    const credentials = keysOf(session);
+    const ddb = new DynamoDBClient({ region: e.region, endpoint: e.dynamodb, credentials });
+    const sqs = new SQSClient({ region: e.region, endpoint: e.sqs, credentials });
+    await expect(ddb.send(new ListTablesCommand({}))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    await expect(
+      ddb.send(new GetItemCommand({ TableName: e.tables.registry, Key: { pk: { S: 'x' }, sk: { S: 'y' } } })),
+    ).rejects.toThrow(/is not authorized to perform: dynamodb:GetItem on resource: arn:aws:dynamodb:/);
+    await expect(
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: e.outputs.UpdateManagementStack!.BudgetQueueUrl!,
+          MessageBody: '{}',
+        }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    ddb.destroy();
+    sqs.destroy();
+  });
+});
+
+describe('the release bucket, as its policy and the roles allow', () => {
+  const bucket = () => e.outputs.VendorSiteStack!.ReleaseBucketName!;
+  const software = `iam-check-${Date.now().toString(36)}`;
+  const manifest = `${software}/manifest.json`;
+  const artifact = `${software}/1/full.tar.gz`;
+  const s3As = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+    new S3Client({ region: e.region, endpoint: e.s3, forcePathStyle: true, credentials });
+
+  it('a manifest reader (announcements) reads manifests but no artifact; a key issuer reads both', async () => {
+    const vendor = s3As(e.credentials);
+    await vendor.send(new PutObjectCommand({ Bucket: bucket(), Key: manifest, Body: '{}' }));
+    await vendor.send(new PutObjectCommand({ Bucket: bucket(), Key: artifact, Body: 'bytes' }));
+    const announcements = s3As(keysOf(await assume(roleOf('RegistryApiAnnouncements'))));
+    const issuer = s3As(keysOf(await assume(roleOf('FreshKey'))));
+    await expect(
+      announcements.send(new GetObjectCommand({ Bucket: bucket(), Key: manifest })),
+    ).resolves.toBeDefined();
+    await expect(
+      announcements.send(new GetObjectCommand({ Bucket: bucket(), Key: artifact })),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    await expect(
+      issuer.send(new GetObjectCommand({ Bucket: bucket(), Key: artifact })),
+    ).resolves.toBeDefined();
+    for (const c of [vendor, announcements, issuer]) c.destroy();
+  });
+
+  it('roles list manifest keys only: a release not yet published is an empty listing, not a 403', async () => {
+    const issuer = s3As(keysOf(await assume(roleOf('Conclude'))));
+    const listed = await issuer.send(
+      new ListObjectsV2Command({ Bucket: bucket(), Prefix: 'not-published-yet/manifest.json', MaxKeys: 1 }),
+    );
+    expect(listed.Contents ?? []).toEqual([]);
+    await expect(
+      issuer.send(new ListObjectsV2Command({ Bucket: bucket(), Prefix: software })),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    issuer.destroy();
+  });
+
+  it('no function may write into the vendor bucket, whatever the key', async () => {
+    for (const fn of ['Conclude', 'FreshKey', 'RegistryApiAnnouncements']) {
+      const s3 = s3As(keysOf(await assume(roleOf(fn))));
+      await expect(
+        s3.send(new PutObjectCommand({ Bucket: bucket(), Key: `${software}/9/full.tar.gz`, Body: 'x' })),
+      ).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      s3.destroy();
+    }
+  });
+});
