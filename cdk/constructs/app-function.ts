@@ -31,6 +31,22 @@ export interface AppFunctionProps {
 }
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
+
+// The table actions the app's code calls (lib/adapters/dynamodb): never Scan, DescribeTable or
+// stream reads, which grantReadWriteData would add. A function that needs more names it.
+export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+export const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'];
+/** Closing a budget batch deletes its open marker (WorkflowStore.closeBatch). */
+export const TABLE_DELETE = ['dynamodb:DeleteItem'];
+/** The inventory journal: batch puts, deletes in change sets, its PartiQL commit. */
+export const TABLE_JOURNAL = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+];
+/** Functions that write inventories (registry writes, S605 change sets). */
+export const INVENTORY_WRITER = [...TABLE_READ, ...TABLE_WRITE, ...TABLE_JOURNAL];
 export type BucketAccess = 'read' | 'write' | 'readWrite';
 export type QueueAccess = 'send' | 'consume';
 export type StateMachineAccess = 'start' | 'respond' | 'read';
@@ -86,10 +102,17 @@ export class AppFunction extends lambda.Function {
     });
   }
 
-  bindTable(table: ITableV2, access: TableAccess, envName = 'TABLE_NAME'): this {
-    if (access === 'read') table.grantReadData(this);
-    else if (access === 'write') table.grantWriteData(this);
-    else table.grantReadWriteData(this);
+  /** Grants the table actions of the access level, or exactly the actions listed. */
+  bindTable(table: ITableV2, access: TableAccess | readonly string[], envName = 'TABLE_NAME'): this {
+    const actions =
+      typeof access !== 'string'
+        ? access
+        : access === 'read'
+          ? TABLE_READ
+          : access === 'write'
+            ? TABLE_WRITE
+            : [...TABLE_READ, ...TABLE_WRITE];
+    table.grant(this, ...new Set(actions));
     this.addEnvironment(envName, table.tableName);
     return this;
   }
@@ -103,7 +126,8 @@ export class AppFunction extends lambda.Function {
   }
 
   bindQueue(queue: IQueue, access: QueueAccess, envName = 'QUEUE_URL'): this {
-    if (access === 'send') queue.grantSendMessages(this);
+    // Senders call SendMessage(Batch) only (grantSendMessages adds GetQueueAttributes/GetQueueUrl).
+    if (access === 'send') queue.grant(this, 'sqs:SendMessage');
     else queue.grantConsumeMessages(this);
     this.addEnvironment(envName, queue.queueUrl);
     return this;
@@ -117,8 +141,10 @@ export class AppFunction extends lambda.Function {
     if (access === 'start') {
       stateMachine.grantStartExecution(this);
       stateMachine.grantRead(this);
-    } else if (access === 'respond') stateMachine.grantTaskResponse(this);
-    else stateMachine.grantRead(this);
+    } else if (access === 'respond') {
+      // The app answers task tokens with SendTaskSuccess only (failures are answers too).
+      stateMachine.grant(this, 'states:SendTaskSuccess');
+    } else stateMachine.grantRead(this);
     this.addEnvironment(envName, stateMachine.stateMachineArn);
     return this;
   }

@@ -5,7 +5,7 @@ import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { AppFunction } from './app-function.js';
+import { AppFunction, INVENTORY_WRITER } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
 import { nameAsManifestReader } from './key-issuer-role.js';
 import type { Mailer } from './mailer.js';
@@ -53,11 +53,9 @@ export class RegistryApi extends Construct {
       entry: 'functions/http/registry/write.ts',
       description: 'Registry writes: clients, inventory reports, catalog, approver periods',
       environment,
-    }).bindTable(props.table, 'readWrite');
-    // An inventory change set is committed with conditional PartiQL writes, 25 clients to a
-    // BatchExecuteStatement (lib/adapters/dynamodb/inventory-journal.ts); grantReadWriteData
-    // does not include PartiQL.
-    props.table.grant(this.write, 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate');
+      // An inventory change set is committed with conditional PartiQL writes, 25 clients to a
+      // BatchExecuteStatement (lib/adapters/dynamodb/inventory-journal.ts), plus batch puts and deletes.
+    }).bindTable(props.table, INVENTORY_WRITER);
 
     this.announcementQueue = new QueueWithDlq(this, 'AnnouncementQueue', {
       removalPolicy: props.removalPolicy,

@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AppFunction } from './app-function.js';
+import { AppFunction, INVENTORY_WRITER } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
 import { acknowledgeBucketObjects, nameAsKeyIssuer } from './key-issuer-role.js';
 
@@ -69,7 +69,7 @@ export class VendorDownloads extends Construct {
         description: "POST /grants/{grantId}/confirmation: the agent's evidence of a completed download",
         environment: env,
       })
-        .bindTable(props.table, 'readWrite')
+        .bindTable(props.table, INVENTORY_WRITER)
         .bindQueue(props.noticeQueue, 'send', 'DOWNLOAD_NOTICE_QUEUE_URL'),
       'Confirmation',
     );
@@ -92,7 +92,7 @@ export class VendorDownloads extends Construct {
           ACCESS_LOG_PREFIX: props.accessLogPrefix,
         },
       })
-        .bindTable(props.table, 'readWrite')
+        .bindTable(props.table, INVENTORY_WRITER)
         .bindQueue(props.noticeQueue, 'send', 'DOWNLOAD_NOTICE_QUEUE_URL'),
       'Evidence',
     );

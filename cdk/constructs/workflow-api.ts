@@ -8,7 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BudgetBatchSchedule, StageConfig } from '../config.js';
-import { AppFunction } from './app-function.js';
+import { AppFunction, TABLE_DELETE, TABLE_READ, TABLE_WRITE } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
 import { workflowEnvironment } from './workflow-tasks.js';
 
@@ -72,7 +72,8 @@ export class WorkflowApi extends Construct {
       description: 'Finance: close the budget batch now, answer its lines (S503), list what waits',
       timeout: Duration.seconds(29),
     })
-      .bindTable(props.table, 'readWrite')
+      // Closing a batch deletes its open marker.
+      .bindTable(props.table, [...TABLE_READ, ...TABLE_WRITE, ...TABLE_DELETE])
       .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL')
       .bindStateMachine(props.stateMachine, 'respond');
     props.api.addRoute('POST /budget-batches/close', this.budget);
@@ -93,7 +94,9 @@ export class WorkflowApi extends Construct {
       entry: 'functions/http/approvals/page.ts',
       description: 'S505/S506: the approval page behind a mailed link, and its one decision',
     })
-      .bindTable(props.table, 'readWrite')
+      // Public route: reads its link, wait and request, and records one decision (conditional
+      // updates in one transaction); nothing else, not even a Query.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
       .bindStateMachine(props.stateMachine, 'respond');
     const why =
       'Approval links are opened from mail by approvers without an API token: the single-use secret in the link (stored hashed, bound to one approver, expiring) authorises.';
@@ -107,7 +110,7 @@ export class WorkflowApi extends Construct {
       description: 'S502: closes the open budget batch on the configured schedule',
       timeout: Duration.seconds(120),
     })
-      .bindTable(props.table, 'readWrite')
+      .bindTable(props.table, [...TABLE_READ, ...TABLE_WRITE, ...TABLE_DELETE])
       .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL');
     // L1 with its own role: the L2 target grants "<arn>:*" (every version), this names one function.
     const role = new iam.Role(this, 'CloseScheduleRole', {

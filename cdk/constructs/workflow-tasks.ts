@@ -8,7 +8,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BudgetBatchSchedule, StageConfig } from '../config.js';
-import { AppFunction } from './app-function.js';
+import { AppFunction, TABLE_DELETE, TABLE_READ, TABLE_WRITE } from './app-function.js';
 import type { Mailer } from './mailer.js';
 
 export interface WorkflowTasksProps {
@@ -60,7 +60,8 @@ export class WorkflowTasks extends Construct {
       entry: 'functions/workflow/budget-line.ts',
       description: 'S502: files a request budget line with its task token for the next batch',
     })
-      .bindTable(props.table, 'readWrite')
+      // With the 'immediate' schedule it closes the batch at once (deleting its open marker).
+      .bindTable(props.table, [...TABLE_READ, ...TABLE_WRITE, ...TABLE_DELETE])
       .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL');
     this.approval = new AppFunction(this, 'Approval', {
       ...base,

@@ -84,7 +84,8 @@ export class UpdateManagementStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
-    this.registry.table.grantReadWriteData(this.workflow.stateMachine);
+    // The definition's own tasks: dynamodb:getItem and updateItem (S507 is the Conclude task's).
+    this.registry.table.grant(this.workflow.stateMachine, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     workflowTasks.grantInvoke(this.workflow.stateMachine);
     // S508 presigns keys: its role must be one the vendor's bucket trusts (claim 9).
     nameAsKeyIssuer(workflowTasks.conclude, 'Conclude', props.releaseBucketName);

@@ -1,0 +1,132 @@
+// Least privilege: every role of the management stack holds exactly the actions its code calls
+// (lib/adapters/*), listed here by role; a new grant has to be added here on purpose.
+import type { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type SynthesizedApp, synthApp } from './synth.js';
+
+const READ = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const WRITE = ['dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+const JOURNAL = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:PartiQLInsert',
+  'dynamodb:PartiQLUpdate',
+];
+const LOGS = [
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'xray:PutTelemetryRecords',
+  'xray:PutTraceSegments',
+];
+const MANIFESTS = ['s3:GetObject', 's3:ListBucket'];
+
+/** Role logical-id prefix → the exact action list of its policies. */
+const EXPECTED: Record<string, string[]> = {
+  WorkflowTasksBudgetLineRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
+  WorkflowTasksResolveApproverRole: [...LOGS, ...READ, ...WRITE],
+  WorkflowTasksApprovalRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail'],
+  WorkflowTasksConcludeRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail', ...MANIFESTS],
+  WorkflowApiSubmitRole: [...LOGS, ...READ, ...WRITE, 'states:StartExecution'],
+  WorkflowApiReadRole: [...LOGS, ...READ],
+  WorkflowApiBudgetRole: [
+    ...LOGS,
+    ...READ,
+    ...WRITE,
+    'dynamodb:DeleteItem',
+    'sqs:SendMessage',
+    'states:SendTaskSuccess',
+  ],
+  // Public route: only what deciding needs.
+  WorkflowApiApprovalsRole: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess'],
+  WorkflowApiCloseBudgetBatchesRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
+  WorkflowApiCloseScheduleRole: ['lambda:InvokeFunction'],
+  WhoAmIRole: LOGS,
+  RegistryApiReadRole: [...LOGS, ...READ],
+  RegistryApiWriteRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL],
+  RegistryApiAnnouncementsRole: [...LOGS, ...READ, ...WRITE, 'sqs:SendMessage', ...MANIFESTS],
+  RegistryApiAnnouncementDeliveryRole: [
+    ...LOGS,
+    ...READ,
+    ...WRITE,
+    'ses:SendEmail',
+    'sqs:ChangeMessageVisibility',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:GetQueueUrl',
+    'sqs:ReceiveMessage',
+  ],
+  DownloadsFreshKeyRole: [...LOGS, ...READ, ...WRITE, ...MANIFESTS],
+  DownloadsConfirmationRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'sqs:SendMessage', ...MANIFESTS],
+  DownloadsRevokeRole: [...LOGS, ...READ, ...WRITE],
+  DownloadsEvidenceRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'sqs:SendMessage', ...MANIFESTS],
+  DownloadsEvidenceScheduleRole: ['lambda:InvokeFunction'],
+  UpdateRequestStateMachineRole: [
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'lambda:InvokeFunction',
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:DescribeLogGroups',
+    'logs:DescribeResourcePolicies',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:UpdateLogDelivery',
+    'sqs:SendMessage',
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+    'xray:PutTelemetryRecords',
+    'xray:PutTraceSegments',
+  ],
+};
+
+function actionsByRole(template: Template): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>;
+    for (const role of policy.Properties.Roles as Array<{ Ref: string }>) {
+      const list = out.get(role.Ref) ?? [];
+      for (const s of statements) list.push(...(Array.isArray(s.Action) ? s.Action : [s.Action]));
+      out.set(role.Ref, list);
+    }
+  }
+  return out;
+}
+
+describe('least privilege', () => {
+  let synth: SynthesizedApp;
+  beforeAll(() => {
+    synth = synthApp();
+  });
+
+  it('gives every role of the management stack exactly the actions its code calls', () => {
+    const byRole = actionsByRole(synth.managementTemplate);
+    const roles = Object.keys(synth.managementTemplate.findResources('AWS::IAM::Role')).filter(
+      (id) => !id.startsWith('CustomS3AutoDelete'),
+    );
+    const seen = new Set<string>();
+    for (const roleId of roles) {
+      const prefix = Object.keys(EXPECTED).find((p) => roleId.startsWith(p));
+      expect(prefix, `a role with no expected action list: ${roleId}`).toBeDefined();
+      seen.add(prefix!);
+      expect([...new Set(byRole.get(roleId) ?? [])].sort(), roleId).toEqual(
+        [...new Set(EXPECTED[prefix!])].sort(),
+      );
+    }
+    expect([...seen].sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it('grants no Scan, DescribeTable, stream read or unused task/queue action to anyone', () => {
+    const all = [...actionsByRole(synth.managementTemplate).values()].flat();
+    for (const unused of [
+      'dynamodb:Scan',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'states:SendTaskFailure',
+      'states:SendTaskHeartbeat',
+    ]) {
+      expect(all).not.toContain(unused);
+    }
+  });
+});
