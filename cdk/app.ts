@@ -22,6 +22,12 @@ export function buildApp(app: App = new App()): UpmanApp {
     config: app.node.tryGetContext('config'),
   });
   const prefix = `upman-${config.stage}`;
+  // Claim 9: a vendor site in another account or region cannot be imported from (exports do not
+  // cross either), so both stacks take its bucket names from the stage config.
+  const separate =
+    config.vendorEnv !== undefined &&
+    (config.vendorEnv.account !== config.env?.account || config.vendorEnv.region !== config.env?.region);
+  const bucketNames = separate ? vendorBucketNames(prefix, config.vendorEnv!) : undefined;
   const vendor = new VendorSiteStack(app, 'VendorSiteStack', {
     stackName: `${prefix}-vendor-site`,
     description: 'upman: the vendor download site (releases, deltas, manifest)',
@@ -37,19 +43,27 @@ export function buildApp(app: App = new App()): UpmanApp {
       account: config.env?.account ?? Aws.ACCOUNT_ID,
       roleNamePattern: `${prefix}-management-KeyIssuer-Evidence`,
     },
+    ...(bucketNames ? { bucketNames } : {}),
   });
   const management = new UpdateManagementStack(app, 'UpdateManagementStack', {
     stackName: `${prefix}-management`,
     description: 'upman: registry, update-request workflow, HTTP API',
     env: config.env,
     config,
-    releaseBucketName: Fn.importValue(vendor.releaseBucketExport),
-    accessLogBucketName: Fn.importValue(vendor.accessLogBucketExport),
+    releaseBucketName: bucketNames?.releases ?? Fn.importValue(vendor.releaseBucketExport),
+    releaseBucketRegion: config.vendorEnv?.region ?? config.env?.region ?? Aws.REGION,
+    accessLogBucketName: bucketNames?.accessLogs ?? Fn.importValue(vendor.accessLogBucketExport),
     accessLogPrefix: RELEASE_ACCESS_LOG_PREFIX,
   });
   management.addStackDependency(vendor);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, config, management, vendor };
+}
+
+/** The vendor site's bucket names, fixed from the stage and its account and region (globally unique). */
+export function vendorBucketNames(prefix: string, vendorEnv: { account?: string; region?: string }) {
+  const suffix = `${vendorEnv.account}-${vendorEnv.region}`;
+  return { releases: `${prefix}-releases-${suffix}`, accessLogs: `${prefix}-release-logs-${suffix}` };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -149,6 +149,21 @@ function validate(config: StageConfig): void {
   } catch (e) {
     fail('policy', (e as Error).message);
   }
+  if (config.vendorEnv) {
+    // The vendor bucket's policy names the organisation's account, and the management stack
+    // names the vendor's buckets (no export crosses accounts or regions): both must be known.
+    if (!config.env?.account)
+      fail('env.account', 'must be set when vendorEnv is set (the vendor bucket policy trusts it)');
+    if (!config.env?.region) fail('env.region', 'must be set when vendorEnv is set');
+    if (!config.vendorEnv.account) fail('vendorEnv.account', "must be set (the vendor site's account)");
+    if (!config.vendorEnv.region) fail('vendorEnv.region', "must be set (the vendor site's region)");
+  }
+  for (const [field, account] of [
+    ['env.account', config.env?.account],
+    ['vendorEnv.account', config.vendorEnv?.account],
+  ] as const) {
+    if (account !== undefined && !/^\d{12}$/.test(account)) fail(field, 'must be a 12-digit AWS account id');
+  }
   if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
     fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');
   }

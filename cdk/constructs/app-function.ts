@@ -45,8 +45,10 @@ export const TABLE_JOURNAL = [
   'dynamodb:PartiQLInsert',
   'dynamodb:PartiQLUpdate',
 ];
-/** Functions that write inventories (registry writes, S605 change sets). */
+/** The registry write function: inventory reports through the journal. */
 export const INVENTORY_WRITER = [...TABLE_READ, ...TABLE_WRITE, ...TABLE_JOURNAL];
+/** S605: a completed download's change set, one transaction that may delete items. */
+export const CHANGE_SET_WRITER = [...TABLE_READ, ...TABLE_WRITE, ...TABLE_DELETE];
 export type BucketAccess = 'read' | 'write' | 'readWrite';
 export type QueueAccess = 'send' | 'consume';
 export type StateMachineAccess = 'start' | 'respond' | 'read';

@@ -20,6 +20,8 @@ export interface RegistryApiProps {
   /** The vendor's release bucket, by name (it may be in another account): announcements read
    * its manifests to narrow by module. */
   releaseBucketName: string;
+  /** Its region (the vendor site's). */
+  releaseBucketRegion: string;
   /** The account's SES maximum send rate that announcements may use (mails per second). */
   mailSendsPerSecond?: number;
 }
@@ -75,6 +77,7 @@ export class RegistryApi extends Construct {
     // The module filter reads <software>/manifest.json, and nothing else, from the vendor's
     // bucket; that bucket trusts only roles named as key issuers (claim 9: another account).
     this.announcements.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
+    this.announcements.addEnvironment('RELEASE_BUCKET_REGION', props.releaseBucketRegion);
     // A manifest reader, not a key issuer: the bucket policy lets it read no artifact.
     nameAsManifestReader(this.announcements, 'Announcements', props.releaseBucketName);
 

@@ -17,6 +17,8 @@ export interface KeyIssuer {
 
 export interface ReleaseBucketProps {
   keyIssuer: KeyIssuer;
+  /** Fixed names, when the management stack names the buckets itself (another account or region). */
+  names?: { releases: string; accessLogs: string };
   removalPolicy: RemovalPolicy;
 }
 
@@ -28,6 +30,7 @@ export class ReleaseBucket extends Construct {
     super(scope, id);
     const autoDelete = props.removalPolicy === RemovalPolicy.DESTROY;
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      ...(props.names ? { bucketName: props.names.accessLogs } : {}),
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -41,6 +44,7 @@ export class ReleaseBucket extends Construct {
       reason: 'This is the access-log bucket itself; logging it to itself would loop.',
     });
     this.bucket = new s3.Bucket(this, 'Releases', {
+      ...(props.names ? { bucketName: props.names.releases } : {}),
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,

@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AppFunction, INVENTORY_WRITER } from './app-function.js';
+import { AppFunction, CHANGE_SET_WRITER } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
 import { acknowledgeBucketObjects, nameAsKeyIssuer } from './key-issuer-role.js';
 
@@ -19,6 +19,8 @@ export interface VendorDownloadsProps {
   noticeQueue: IQueue;
   /** The vendor's buckets, by name: they may be in another account. */
   releaseBucketName: string;
+  /** Region of the release and access-log buckets (the vendor site's). */
+  releaseBucketRegion: string;
   accessLogBucketName: string;
   accessLogPrefix: string;
   keyTtlSeconds: number;
@@ -41,6 +43,7 @@ export class VendorDownloads extends Construct {
     const base = { logRetentionDays: props.logRetentionDays, removalPolicy: props.removalPolicy };
     const env = {
       RELEASE_BUCKET_NAME: props.releaseBucketName,
+      RELEASE_BUCKET_REGION: props.releaseBucketRegion,
       KEY_TTL_SECONDS: String(props.keyTtlSeconds),
       GRANT_TTL_DAYS: String(props.grantTtlDays ?? 30),
     };
@@ -69,7 +72,7 @@ export class VendorDownloads extends Construct {
         description: "POST /grants/{grantId}/confirmation: the agent's evidence of a completed download",
         environment: env,
       })
-        .bindTable(props.table, INVENTORY_WRITER)
+        .bindTable(props.table, CHANGE_SET_WRITER)
         .bindQueue(props.noticeQueue, 'send', 'DOWNLOAD_NOTICE_QUEUE_URL'),
       'Confirmation',
     );
@@ -92,7 +95,7 @@ export class VendorDownloads extends Construct {
           ACCESS_LOG_PREFIX: props.accessLogPrefix,
         },
       })
-        .bindTable(props.table, INVENTORY_WRITER)
+        .bindTable(props.table, CHANGE_SET_WRITER)
         .bindQueue(props.noticeQueue, 'send', 'DOWNLOAD_NOTICE_QUEUE_URL'),
       'Evidence',
     );

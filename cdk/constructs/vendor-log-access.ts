@@ -1,6 +1,7 @@
 // Lets the organisation's download-evidence processor read the release bucket's server access
 // logs (and nothing else of the log bucket), by role name, so it works from another account
 // (claim 9). The vendor stack adds it to its access-log bucket.
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -20,7 +21,7 @@ export class VendorLogAccess extends Construct {
   constructor(scope: Construct, id: string, props: VendorLogAccessProps) {
     super(scope, id);
     const { account, roleNamePattern } = props.reader;
-    const principalArn = `arn:aws:iam::${account}:role/${roleNamePattern}`;
+    const principalArn = `arn:${Aws.PARTITION}:iam::${account}:role/${roleNamePattern}`;
     props.accessLogs.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DownloadEvidenceReadsLogs',

@@ -23,6 +23,8 @@ export interface WorkflowTasksProps {
   policy: StageConfig['policy'];
   /** The vendor's release bucket: S508 presigns the key from it (lib/vendor/key-issuer.ts). */
   releaseBucketName: string;
+  /** Its region (the vendor site may be in another one): S3 clients sign for it. */
+  releaseBucketRegion: string;
   keyTtlSeconds: number;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
@@ -82,6 +84,7 @@ export class WorkflowTasks extends Construct {
     // S508: the key is a presigned GET on the vendor's bucket, which trusts this account's
     // management roles by name (release-bucket.ts); it may be in another account (claim 9).
     this.conclude.addEnvironment('RELEASE_BUCKET_NAME', props.releaseBucketName);
+    this.conclude.addEnvironment('RELEASE_BUCKET_REGION', props.releaseBucketRegion);
     this.conclude.addEnvironment('KEY_TTL_SECONDS', String(props.keyTtlSeconds));
     const releases = `arn:${Aws.PARTITION}:s3:::${props.releaseBucketName}`;
     this.conclude.addToRolePolicy(

@@ -20,6 +20,8 @@ export interface UpdateManagementStackProps extends StackProps {
   config: StageConfig;
   /** The vendor's release bucket (a name: it may live in another account). */
   releaseBucketName: string;
+  /** The vendor site's region (its buckets' S3 clients sign for it). */
+  releaseBucketRegion: string;
   /** The vendor's access-log bucket and the release bucket's log prefix (S604/S605 evidence). */
   accessLogBucketName: string;
   accessLogPrefix: string;
@@ -71,6 +73,7 @@ export class UpdateManagementStack extends Stack {
       approval: config.approval,
       policy: config.policy,
       releaseBucketName: props.releaseBucketName,
+      releaseBucketRegion: props.releaseBucketRegion,
       keyTtlSeconds: config.keyTtlSeconds,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
@@ -119,6 +122,7 @@ export class UpdateManagementStack extends Stack {
       table: this.registry.table,
       mailer: this.mailer,
       releaseBucketName: props.releaseBucketName,
+      releaseBucketRegion: props.releaseBucketRegion,
       logRetentionDays: config.logRetentionDays,
       removalPolicy,
     });
@@ -129,6 +133,7 @@ export class UpdateManagementStack extends Stack {
       table: this.registry.table,
       noticeQueue: this.downloadNoticeQueue.queue,
       releaseBucketName: props.releaseBucketName,
+      releaseBucketRegion: props.releaseBucketRegion,
       accessLogBucketName: props.accessLogBucketName,
       accessLogPrefix: props.accessLogPrefix,
       keyTtlSeconds: config.keyTtlSeconds,

@@ -11,6 +11,8 @@ export interface VendorSiteStackProps extends StackProps {
   keyIssuer: KeyIssuer;
   /** The organisation's download-evidence processor, which reads the access logs (S604/S605). */
   logReader?: KeyIssuer;
+  /** Fixed bucket names (the vendor site in another account or region: no exports are used). */
+  bucketNames?: { releases: string; accessLogs: string };
 }
 
 export class VendorSiteStack extends Stack {
@@ -21,7 +23,11 @@ export class VendorSiteStack extends Stack {
   constructor(scope: Construct, id: string, props: VendorSiteStackProps) {
     super(scope, id, props);
     const removalPolicy = props.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    this.releases = new ReleaseBucket(this, 'ReleaseSite', { keyIssuer: props.keyIssuer, removalPolicy });
+    this.releases = new ReleaseBucket(this, 'ReleaseSite', {
+      keyIssuer: props.keyIssuer,
+      removalPolicy,
+      ...(props.bucketNames ? { names: props.bucketNames } : {}),
+    });
     if (props.logReader) {
       new VendorLogAccess(this, 'LogAccess', {
         accessLogs: this.releases.accessLogs,

@@ -56,9 +56,16 @@ const EXPECTED: Record<string, string[]> = {
     'sqs:ReceiveMessage',
   ],
   DownloadsFreshKeyRole: [...LOGS, ...READ, ...WRITE, ...MANIFESTS],
-  DownloadsConfirmationRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'sqs:SendMessage', ...MANIFESTS],
+  DownloadsConfirmationRole: [
+    ...LOGS,
+    ...READ,
+    ...WRITE,
+    'dynamodb:DeleteItem',
+    'sqs:SendMessage',
+    ...MANIFESTS,
+  ],
   DownloadsRevokeRole: [...LOGS, ...READ, ...WRITE],
-  DownloadsEvidenceRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'sqs:SendMessage', ...MANIFESTS],
+  DownloadsEvidenceRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage', ...MANIFESTS],
   DownloadsEvidenceScheduleRole: ['lambda:InvokeFunction'],
   UpdateRequestStateMachineRole: [
     'dynamodb:GetItem',

@@ -19,7 +19,11 @@ import type { Expected, PublishLock, ReleaseStore } from '../../vendor/publish.j
 import type { MetadataStore } from '../../vendor/tuf.js';
 
 /** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
-export const s3ClientConfig = () => ({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
+export const s3ClientConfig = () => ({
+  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+  // The vendor site may be in another region than the function: keys are signed for the bucket's.
+  ...(process.env.RELEASE_BUCKET_REGION ? { region: process.env.RELEASE_BUCKET_REGION } : {}),
+});
 
 export interface ManifestReader {
   readManifest(software: string): Promise<Manifest | undefined>;
