@@ -38,6 +38,11 @@ export interface GrantStore {
 export interface ReleaseReader {
   readManifest(software: string): Promise<Manifest | undefined>;
   presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string>;
+  /**
+   * When the credentials that sign keys stop working (a role session), if known: a presigned URL
+   * dies with the session that signed it, whatever its X-Amz-Expires says.
+   */
+  signingSessionEnds?(): Promise<Date | undefined>;
 }
 
 export interface NoticeSender {
@@ -90,16 +95,17 @@ async function issueKey(
   if (!choice) return undefined;
   const { artifact } = choice;
   const now = nowOf(ports);
+  const lifetime = await keyLifetimeSeconds(ports, now);
   const url = await ports.releases.presignGet(artifact.key, {
     grantId: grant.grantId,
-    expiresInSeconds: ports.keyTtlSeconds,
+    expiresInSeconds: lifetime,
   });
   // The signed metadata travels the same way as the artifact: presigned, the bucket stays private.
   const metadata: Record<string, string> = {};
   for (const name of tufMetadataNames()) {
     metadata[name] = await ports.releases.presignGet(`${TUF_PREFIX}${name}`, {
       grantId: grant.grantId,
-      expiresInSeconds: ports.keyTtlSeconds,
+      expiresInSeconds: lifetime,
     });
   }
   return {
@@ -112,8 +118,16 @@ async function issueKey(
     toRevision: artifact.to,
     size: artifact.size,
     sha256: artifact.sha256,
-    expiresAt: new Date(now.getTime() + ports.keyTtlSeconds * 1000).toISOString(),
+    expiresAt: new Date(now.getTime() + lifetime * 1000).toISOString(),
   };
+}
+
+/** A key lives min(the configured TTL, what remains of the signing session): the answer states that. */
+async function keyLifetimeSeconds(ports: GrantPorts, now: Date): Promise<number> {
+  const sessionEnds = await ports.releases.signingSessionEnds?.();
+  if (!sessionEnds) return ports.keyTtlSeconds;
+  const remaining = Math.floor((sessionEnds.getTime() - now.getTime()) / 1000);
+  return Math.max(1, Math.min(ports.keyTtlSeconds, remaining));
 }
 
 /** S508: records the grant (once per request) and issues a first key for the client's registered revision. */

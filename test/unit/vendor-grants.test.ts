@@ -200,6 +200,31 @@ describe('grantDownload (S508)', () => {
     expect(f.grants.get(result.grantId)!.targetRevision).toBe(2);
   });
 
+  it('lets a key live min(TTL, what remains of the signing session), and says so', async () => {
+    const f = new Fakes();
+    const ports = f.ports();
+    const now = ports.now!();
+    const lifetimes: number[] = [];
+    const result = await grantDownload(
+      {
+        ...ports,
+        releases: {
+          ...ports.releases,
+          presignGet: async (key, o) => {
+            lifetimes.push(o.expiresInSeconds);
+            return `https://s3.test/b/${key}?X-Amz-Expires=${o.expiresInSeconds}`;
+          },
+          // The signing role's session ends in 10 minutes; the TTL is an hour.
+          signingSessionEnds: async () => new Date(now.getTime() + 600_000),
+        },
+      },
+      request,
+    );
+    expect(ports.keyTtlSeconds).toBe(3600);
+    expect(new Set(lifetimes)).toEqual(new Set([600]));
+    expect(result.key!.expiresAt).toBe(new Date(now.getTime() + 600_000).toISOString());
+  });
+
   it('records the grant and reports AccessDenied as such when the release bucket refuses the issuer', async () => {
     const f = new Fakes();
     const ports = f.ports();

@@ -233,6 +233,8 @@ export class LocalLambdaRuntime {
       variables.AWS_ACCESS_KEY_ID = session.accessKeyId;
       variables.AWS_SECRET_ACCESS_KEY = session.secretAccessKey;
       variables.AWS_SESSION_TOKEN = session.sessionToken;
+      // The SDK's environment provider reads the session's end from here (keys live no longer).
+      variables.AWS_CREDENTIAL_EXPIRATION = session.expiration.toISOString();
     }
     const worker = new Worker(WORKER_FILE, {
       env: variables,

@@ -227,6 +227,11 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, Meta
     );
     return getSignedUrl(this.s3, command, { expiresIn: options.expiresInSeconds });
   }
+
+  async signingSessionEnds(): Promise<Date | undefined> {
+    const credentials = await this.s3.config.credentials();
+    return credentials.expiration;
+  }
 }
 
 /** Server access log objects in the log bucket (the download processor's input). */
