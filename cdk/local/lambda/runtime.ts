@@ -80,6 +80,8 @@ interface Environment {
   worker: Worker;
   /** When its role session ends (undefined: no session, the base environment's keys). */
   expiresAt?: number;
+  /** How long that session was issued for. */
+  sessionMs?: number;
   pending: Map<string, Pending>;
   /** No new invocations go here; it ends once the running ones settle. */
   retired: boolean;
@@ -213,7 +215,9 @@ export class LocalLambdaRuntime {
   private async environmentFor(fn: LocalFunction): Promise<Environment> {
     const existing = this.environments.get(fn.logicalId);
     if (existing) {
-      const lifetimeNeeded = fn.timeoutMs + INIT_BUDGET_MS;
+      // Replaced once half its session is gone (and always before an invocation could outlive
+      // it): keys it signs then keep at least half a session to live.
+      const lifetimeNeeded = Math.max(fn.timeoutMs + INIT_BUDGET_MS, (existing.sessionMs ?? 0) / 2);
       if (existing.expiresAt === undefined || existing.expiresAt - Date.now() > lifetimeNeeded)
         return existing;
       this.retire(fn, existing);
@@ -258,7 +262,9 @@ export class LocalLambdaRuntime {
       worker,
       pending: new Map(),
       retired: false,
-      ...(session ? { expiresAt: session.expiration.getTime() } : {}),
+      ...(session
+        ? { expiresAt: session.expiration.getTime(), sessionMs: session.expiration.getTime() - Date.now() }
+        : {}),
     };
     this.environments.set(fn.logicalId, env);
     this.live.add(env);
