@@ -94,9 +94,9 @@ export class WorkflowApi extends Construct {
       entry: 'functions/http/approvals/page.ts',
       description: 'S505/S506: the approval page behind a mailed link, and its one decision',
     })
-      // Public route: reads its link, wait and request, and records one decision (conditional
-      // updates in one transaction); nothing else, not even a Query.
-      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem'])
+      // Public route: reads its link, then its wait and request in one batch, and records one
+      // decision (conditional updates in one transaction); nothing else, not even a Query.
+      .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'])
       .bindStateMachine(props.stateMachine, 'respond');
     const why =
       'Approval links are opened from mail by approvers without an API token: the single-use secret in the link (stored hashed, bound to one approver, expiring) authorises.';

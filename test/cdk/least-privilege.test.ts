@@ -23,9 +23,9 @@ const MANIFESTS = ['s3:GetObject', 's3:ListBucket'];
 /** Role logical-id prefix → the exact action list of its policies. */
 const EXPECTED: Record<string, string[]> = {
   WorkflowTasksBudgetLineRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
-  WorkflowTasksResolveApproverRole: [...LOGS, ...READ, ...WRITE],
   WorkflowTasksApprovalRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail'],
-  WorkflowTasksConcludeRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail', ...MANIFESTS],
+  // S507's purchase order and S508's key.
+  WorkflowTasksConcludeRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail', 'sqs:SendMessage', ...MANIFESTS],
   WorkflowApiSubmitRole: [...LOGS, ...READ, ...WRITE, 'states:StartExecution'],
   WorkflowApiReadRole: [...LOGS, ...READ],
   WorkflowApiBudgetRole: [
@@ -37,7 +37,13 @@ const EXPECTED: Record<string, string[]> = {
     'states:SendTaskSuccess',
   ],
   // Public route: only what deciding needs.
-  WorkflowApiApprovalsRole: [...LOGS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess'],
+  WorkflowApiApprovalsRole: [
+    ...LOGS,
+    'dynamodb:BatchGetItem',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+  ],
   WorkflowApiCloseBudgetBatchesRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
   WorkflowApiCloseScheduleRole: ['lambda:InvokeFunction'],
   WhoAmIRole: LOGS,
@@ -79,7 +85,6 @@ const EXPECTED: Record<string, string[]> = {
     'logs:ListLogDeliveries',
     'logs:PutResourcePolicy',
     'logs:UpdateLogDelivery',
-    'sqs:SendMessage',
     'xray:GetSamplingRules',
     'xray:GetSamplingTargets',
     'xray:PutTelemetryRecords',
