@@ -46,7 +46,8 @@ const EXPECTED: Record<string, string[]> = {
   ],
   WorkflowApiCloseBudgetBatchesRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
   WorkflowApiCloseScheduleRole: ['lambda:InvokeFunction'],
-  WhoAmIRole: LOGS,
+  // GET /me records the caller in the people directory when their claims change.
+  WhoAmIRole: [...LOGS, ...READ, ...WRITE],
   RegistryApiReadRole: [...LOGS, ...READ],
   RegistryApiWriteRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL],
   RegistryApiAnnouncementsRole: [...LOGS, ...READ, ...WRITE, 'sqs:SendMessage', ...MANIFESTS],

@@ -61,10 +61,17 @@ export function synthApp(
   };
 }
 
+/** What any stage but dev requires: a real issuer and sender. */
+export const PROD_BASICS = {
+  auth: { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_example', audience: ['client'] },
+  mail: { sender: 'upman@example.com' },
+};
+
 /** A prod synth with the vendor site in its own account and region (claim 9). */
 export const TWO_ACCOUNT_PROD = {
   stage: 'prod',
   config: JSON.stringify({
+    ...PROD_BASICS,
     env: { account: '111111111111', region: 'eu-west-1' },
     vendorEnv: { account: '222222222222', region: 'us-east-2' },
   }),

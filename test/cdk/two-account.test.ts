@@ -2,7 +2,7 @@
 // neither, so the management stack names the vendor's buckets from the stage config; the
 // vendor's bucket policy trusts the management account by id; no ARN assumes the aws partition.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type SynthesizedApp, synthApp, TWO_ACCOUNT_PROD } from './synth.js';
+import { PROD_BASICS, type SynthesizedApp, synthApp, TWO_ACCOUNT_PROD } from './synth.js';
 
 describe('a two-account, two-region prod synth', () => {
   let synth: SynthesizedApp;
@@ -63,7 +63,10 @@ describe('the stage config for a vendor site elsewhere', () => {
     expect(() =>
       synthApp({
         stage: 'prod',
-        config: JSON.stringify({ vendorEnv: { account: '222222222222', region: 'us-east-2' } }),
+        config: JSON.stringify({
+          ...PROD_BASICS,
+          vendorEnv: { account: '222222222222', region: 'us-east-2' },
+        }),
       }),
     ).toThrow(/env\.account must be set when vendorEnv is set/);
   });
@@ -73,6 +76,7 @@ describe('the stage config for a vendor site elsewhere', () => {
       synthApp({
         stage: 'prod',
         config: JSON.stringify({
+          ...PROD_BASICS,
           env: { account: '111111111111', region: 'eu-west-1' },
           vendorEnv: { account: 'vendor', region: 'us-east-2' },
         }),

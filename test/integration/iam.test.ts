@@ -153,7 +153,8 @@ print(json.dumps(out))
   });
 
   it('the JS SDK sees the same denials, in each service’s shape', async () => {
-    const session = await assume(roleOf('WhoAmI'));
+    // The schedule's role may only invoke its function.
+    const session = await assume(roleOf('DownloadsEvidenceSchedule'));
     const credentials = keysOf(session);
     const ddb = new DynamoDBClient({ region: e.region, endpoint: e.dynamodb, credentials });
     const sqs = new SQSClient({ region: e.region, endpoint: e.sqs, credentials });

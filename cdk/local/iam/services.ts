@@ -214,7 +214,14 @@ export function sesMapping(where: Where): ServiceMapping {
           { action: `ses:${action}`, resource: identity(form.get('Source')), resourceAccount: where.account },
         ];
       }
-      throw new MappingError(`The local SES serves no ${req.method} ${req.path}`);
+      // The rest of the v2 API (account, identities): reads and settings, checked as such.
+      return [
+        {
+          action: req.method === 'GET' ? 'ses:GetAccount' : 'ses:PutAccountDetails',
+          resource: '*',
+          resourceAccount: where.account,
+        },
+      ];
     },
     accessDenied: (m) => ({
       status: 403,
