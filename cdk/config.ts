@@ -44,6 +44,11 @@ export interface StageConfig {
      * rule: only verified addresses receive mail.
      */
     productionAccess?: boolean;
+    /**
+     * An existing SES configuration set to send through (the organisation's event destinations or
+     * dedicated IPs). Unset: the stack creates one that requires TLS and suppresses bounces.
+     */
+    configurationSet?: string;
   };
   budgetBatch: { schedule: BudgetBatchSchedule };
   /** The approval's clock (S505/S506) and how long a request waits for finance (S503). */
@@ -130,6 +135,9 @@ function validate(config: StageConfig): void {
   for (const [i, address] of (config.mail.replyTo ?? []).entries()) {
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) fail(`mail.replyTo[${i}]`, 'must be an e-mail address');
   }
+  const configurationSet = config.mail.configurationSet;
+  if (configurationSet !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(configurationSet))
+    fail('mail.configurationSet', 'must be an SES configuration set name: 1-64 letters, digits, _ or -');
   if (!['immediate', 'daily', 'weekly'].includes(config.budgetBatch.schedule)) {
     fail('budgetBatch.schedule', 'must be immediate, daily or weekly');
   }

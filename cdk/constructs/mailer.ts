@@ -1,5 +1,6 @@
 // SES sending: the sender's domain identity and a configuration set that keeps bounces and
-// complaints out of the sender reputation (suppression list) and requires TLS.
+// complaints out of the sender reputation (suppression list) and requires TLS, unless the
+// organisation names one of its own.
 
 import { Stack } from 'aws-cdk-lib';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -11,11 +12,13 @@ export interface MailerProps {
   replyTo?: string[];
   /** The account has left the SES sandbox; recorded on the identity for the local cloud's SES. */
   productionAccess?: boolean;
+  /** An existing configuration set to use instead of creating one. */
+  configurationSetName?: string;
 }
 
 export class Mailer extends Construct {
   readonly identity: ses.EmailIdentity;
-  readonly configurationSet: ses.ConfigurationSet;
+  readonly configurationSet: ses.IConfigurationSet;
   readonly sender: string;
   readonly replyTo: string[];
 
@@ -24,12 +27,14 @@ export class Mailer extends Construct {
     this.sender = props.sender;
     this.replyTo = props.replyTo ?? [];
     const domain = props.sender.split('@')[1]!;
-    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
-      tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
-      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
-      reputationMetrics: true,
-      sendingEnabled: true,
-    });
+    this.configurationSet = props.configurationSetName
+      ? ses.ConfigurationSet.fromConfigurationSetName(this, 'ConfigurationSet', props.configurationSetName)
+      : new ses.ConfigurationSet(this, 'ConfigurationSet', {
+          tlsPolicy: ses.ConfigurationSetTlsPolicy.REQUIRE,
+          suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+          reputationMetrics: true,
+          sendingEnabled: true,
+        });
     this.identity = new ses.EmailIdentity(this, 'Identity', {
       identity: ses.Identity.domain(domain),
       configurationSet: this.configurationSet,

@@ -53,6 +53,7 @@ export class UpdateManagementStack extends Stack {
       sender: config.mail.sender,
       ...(config.mail.replyTo ? { replyTo: config.mail.replyTo } : {}),
       productionAccess: config.mail.productionAccess === true,
+      ...(config.mail.configurationSet ? { configurationSetName: config.mail.configurationSet } : {}),
     });
     // S502: one message per closed budget batch, read by finance.
     this.budgetQueue = new QueueWithDlq(this, 'BudgetQueue', { removalPolicy });

@@ -53,4 +53,25 @@ describe('safe defaults', () => {
       loadConfig({ config: JSON.stringify({ mail: { sender: 'a@b.example', replyTo: ['nope'] } }) }),
     ).toThrow(/mail\.replyTo\[0\]/);
   });
+
+  it('sends through the configuration set the stage config names, creating none, and refuses a bad name', () => {
+    const own = synthApp({
+      config: JSON.stringify({ mail: { sender: 'upman@corp.example', configurationSet: 'corp-mail_1' } }),
+    });
+    own.managementTemplate.resourceCountIs('AWS::SES::ConfigurationSet', 0);
+    own.managementTemplate.hasResourceProperties('AWS::SES::EmailIdentity', {
+      ConfigurationSetAttributes: { ConfigurationSetName: 'corp-mail_1' },
+    });
+    const functions = Object.values(own.managementTemplate.findResources('AWS::Lambda::Function'));
+    const withMail = functions.filter((f) => f.Properties.Environment?.Variables?.MAIL_SENDER);
+    expect(withMail.length).toBeGreaterThan(0);
+    for (const f of withMail)
+      expect(f.Properties.Environment.Variables.MAIL_CONFIGURATION_SET).toBe('corp-mail_1');
+    synthApp().managementTemplate.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+    expect(() =>
+      loadConfig({
+        config: JSON.stringify({ mail: { sender: 'a@b.example', configurationSet: 'has space' } }),
+      }),
+    ).toThrow(/mail\.configurationSet/);
+  });
 });
