@@ -52,21 +52,49 @@ async function pool<T>(
   );
 }
 
-export async function run(): Promise<BenchResult[]> {
+/** What one path through the workflow cost: per approved request, and in all. */
+export interface PathFigures {
+  transitions: number;
+  total: number;
+  byOperation: string[];
+  seconds: number;
+  lost: number;
+}
+
+/** A local cloud set up for the bench, with `throughWorkflow` to drive N requests to APPROVED. */
+export interface WorkflowSession {
+  /** Seconds `startLocalCloud` took. */
+  startSeconds: number;
+  throughWorkflow: (label: string, department: string, viaFinance: boolean) => Promise<PathFigures>;
+  /** Sets a budget in `department` that covers every line of a run. */
+  coverEveryLine: (department: string) => Promise<void>;
+}
+
+/**
+ * Starts a local cloud (in memory, free ports), sets up software, users and an approver, runs
+ * `body` and stops the cloud. `enforceIam: false` is the IAM bench's baseline.
+ */
+export async function withWorkflowSession<T>(
+  options: { enforceIam?: boolean },
+  body: (session: WorkflowSession, extras: SessionExtras) => Promise<T>,
+): Promise<T> {
   const root = process.cwd();
   const dataDir = mkdtempSync(join(tmpdir(), 'upman-bench-wf-'));
   const calls = new Map<string, number>();
   let counting = false;
+  const startedAt = performance.now();
   const cloud = await startLocalCloud({
     root,
     dataDir,
     assemblyDir: join(root, 'cdk.out'),
     ports: Object.fromEntries(SERVICES.map((s) => [s, 0])) as Record<ServiceName, number>,
     inMemory: true,
+    ...(options.enforceIam === false ? { enforceIam: false } : {}),
     observeDynamoDb: (operation) => {
       if (counting) calls.set(operation, (calls.get(operation) ?? 0) + 1);
     },
   });
+  const startSeconds = (performance.now() - startedAt) / 1000;
   const e = cloud.endpoints;
   const d = new WorkflowDriver(e, dataDir);
   const sfn = new SFNClient({ endpoint: e.sfn, region: e.region, credentials: e.credentials });
@@ -88,7 +116,11 @@ export async function run(): Promise<BenchResult[]> {
     const machine = machines.stateMachines!.find((m) => m.name?.startsWith('UpdateRequest'))!;
 
     /** N requests of `department` from submit to APPROVED; finance answers when `viaFinance`. */
-    const throughWorkflow = async (label: string, department: string, viaFinance: boolean) => {
+    const throughWorkflow = async (
+      label: string,
+      department: string,
+      viaFinance: boolean,
+    ): Promise<PathFigures> => {
       // One client per request: a client has one request per software in flight at a time.
       const clients = Array.from({ length: N }, (_, i) => `pc-${label}-${run}-${i}`);
       await pool(clients, CONCURRENCY, async (pc) => d.addClient(pc, department, users));
@@ -178,102 +210,14 @@ export async function run(): Promise<BenchResult[]> {
     };
 
     const period = periodsOf(new Date(), 1).month;
-    const set = await d.setBudget('Bench', period, N * 1000);
-    if (set.status !== 200) throw new Error(`budget: ${set.status} ${JSON.stringify(set.body)}`);
-    const ledger = await throughWorkflow('ledger', 'Bench', false);
-    const finance = await throughWorkflow('finance', 'Bench Finance', true);
-
-    // Ledger reservations under contention: RESERVATIONS on one budget item, 16 at a time,
-    // against the same three items written as plain conditional writes (no transaction).
-    const store = new DynamoLedgerStore(db, e.tables.registry);
-    const at = new Date().toISOString();
-    await store.setBudget(`Contention ${run}`, period, 1e9, 'bench', at);
-    await store.setBudget(`Plain ${run}`, period, 1e9, 'bench', at);
-    const items = Array.from({ length: RESERVATIONS }, (_, i) => i);
-    const t0 = performance.now();
-    await pool(items, CONCURRENCY, async (i) => {
-      const r = { requestId: `r-bench-${run}-t${i}`, department: `Contention ${run}`, period, amount: 10 };
-      if ((await store.reserve(r, 'bench', at)) !== 'reserved') throw new Error(`reservation ${i} refused`);
-    });
-    const transactional = RESERVATIONS / ((performance.now() - t0) / 1000);
-    const t1 = performance.now();
-    await pool(items, CONCURRENCY, async (i) => {
-      const requestId = `r-bench-${run}-p${i}`;
-      await db.send(
-        new UpdateCommand({
-          TableName: e.tables.registry,
-          Key: { pk: budgetPk(`Plain ${run}`), sk: budgetSk(period) },
-          UpdateExpression: 'SET reserved = reserved + :c, used = used + :c, remaining = remaining - :c',
-          ConditionExpression: 'remaining >= :c',
-          ExpressionAttributeValues: { ':c': 10 },
-        }),
-      );
-      await db.send(
-        new PutCommand({
-          TableName: e.tables.registry,
-          Item: { pk: requestPk(requestId), sk: RESERVATION_SK, state: 'reserved', amount: 10 },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      await db.send(
-        new PutCommand({
-          TableName: e.tables.registry,
-          Item: {
-            pk: budgetPk(`Plain ${run}`),
-            sk: `ENTRY#${period}#${at}#${requestId}#reserve`,
-            amount: 10,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    });
-    const plain = RESERVATIONS / ((performance.now() - t1) / 1000);
-    const budget = await store.budgetsOf(`Contention ${run}`, [period]);
-    const reserved = budget.budgets.get(period)?.reserved ?? 0;
-
-    const row = (label: string, r: typeof ledger, note: string): BenchResult[] => [
-      {
-        name: `${label}: state transitions per approved request`,
-        value: r.transitions,
-        unit: 'transitions',
-        note,
-      },
-      {
-        name: `${label}: DynamoDB calls per approved request`,
-        value: r.total / N,
-        unit: 'calls',
-        note: r.byOperation.join(', '),
-      },
-      {
-        name: `${label}: approved requests through the whole workflow (N=${N})`,
-        value: N / r.seconds,
-        unit: 'req/s',
-        note: `${r.seconds.toFixed(1)} s, ${CONCURRENCY} clients; lost ${r.lost} (must be 0)`,
-      },
-    ];
-    return [
-      ...row('ledger answers (one-step path)', ledger, 'states entered, as Step Functions bills them'),
-      ...row("finance's batch", finance, 'the path every request took before the ledger'),
-      {
-        name: 'ledger path vs finance path, req/s',
-        value: N / ledger.seconds / (N / finance.seconds),
-        unit: 'x',
-        note: 'same run',
-      },
-      {
-        name: `ledger reservations under contention (one budget item, ${CONCURRENCY} at a time)`,
-        value: transactional,
-        unit: 'reservations/s',
-        note: `${RESERVATIONS} reserved, counter says ${reserved / 10}; one transaction each (budget + reservation + entry)`,
-      },
-      {
-        name: 'plain conditional writes of the same three items, same contention',
-        value: plain,
-        unit: 'writes/s (sets of 3)',
-        note: `ledger ${(transactional / plain).toFixed(2)}x of plain (plain is not atomic: a crash between writes leaks)`,
-      },
-      { name: 'requests lost', value: ledger.lost + finance.lost, unit: 'requests', note: 'must be 0' },
-    ];
+    const coverEveryLine = async (department: string) => {
+      const set = await d.setBudget(department, period, N * 1000);
+      if (set.status !== 200) throw new Error(`budget: ${set.status} ${JSON.stringify(set.body)}`);
+    };
+    return await body(
+      { startSeconds, throughWorkflow, coverEveryLine },
+      { db, tableName: e.tables.registry, run, period },
+    );
   } finally {
     d.destroy();
     sfn.destroy();
@@ -281,4 +225,115 @@ export async function run(): Promise<BenchResult[]> {
     await cloud.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+interface SessionExtras {
+  db: ReturnType<typeof documentClient>;
+  tableName: string;
+  /** A suffix that keeps this run's names apart. */
+  run: string;
+  period: string;
+}
+
+export async function run(): Promise<BenchResult[]> {
+  return withWorkflowSession(
+    {},
+    async ({ throughWorkflow, coverEveryLine }, { db, tableName, run, period }) => {
+      await coverEveryLine('Bench');
+      const ledger = await throughWorkflow('ledger', 'Bench', false);
+      const finance = await throughWorkflow('finance', 'Bench Finance', true);
+
+      // Ledger reservations under contention: RESERVATIONS on one budget item, 16 at a time,
+      // against the same three items written as plain conditional writes (no transaction).
+      const store = new DynamoLedgerStore(db, tableName);
+      const at = new Date().toISOString();
+      await store.setBudget(`Contention ${run}`, period, 1e9, 'bench', at);
+      await store.setBudget(`Plain ${run}`, period, 1e9, 'bench', at);
+      const items = Array.from({ length: RESERVATIONS }, (_, i) => i);
+      const t0 = performance.now();
+      await pool(items, CONCURRENCY, async (i) => {
+        const r = { requestId: `r-bench-${run}-t${i}`, department: `Contention ${run}`, period, amount: 10 };
+        if ((await store.reserve(r, 'bench', at)) !== 'reserved') throw new Error(`reservation ${i} refused`);
+      });
+      const transactional = RESERVATIONS / ((performance.now() - t0) / 1000);
+      const t1 = performance.now();
+      await pool(items, CONCURRENCY, async (i) => {
+        const requestId = `r-bench-${run}-p${i}`;
+        await db.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: budgetPk(`Plain ${run}`), sk: budgetSk(period) },
+            UpdateExpression: 'SET reserved = reserved + :c, used = used + :c, remaining = remaining - :c',
+            ConditionExpression: 'remaining >= :c',
+            ExpressionAttributeValues: { ':c': 10 },
+          }),
+        );
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk: requestPk(requestId), sk: RESERVATION_SK, state: 'reserved', amount: 10 },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        await db.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              pk: budgetPk(`Plain ${run}`),
+              sk: `ENTRY#${period}#${at}#${requestId}#reserve`,
+              amount: 10,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      });
+      const plain = RESERVATIONS / ((performance.now() - t1) / 1000);
+      const budget = await store.budgetsOf(`Contention ${run}`, [period]);
+      const reserved = budget.budgets.get(period)?.reserved ?? 0;
+
+      const row = (label: string, r: typeof ledger, note: string): BenchResult[] => [
+        {
+          name: `${label}: state transitions per approved request`,
+          value: r.transitions,
+          unit: 'transitions',
+          note,
+        },
+        {
+          name: `${label}: DynamoDB calls per approved request`,
+          value: r.total / N,
+          unit: 'calls',
+          note: r.byOperation.join(', '),
+        },
+        {
+          name: `${label}: approved requests through the whole workflow (N=${N})`,
+          value: N / r.seconds,
+          unit: 'req/s',
+          note: `${r.seconds.toFixed(1)} s, ${CONCURRENCY} clients; lost ${r.lost} (must be 0)`,
+        },
+      ];
+      return [
+        ...row('ledger answers (one-step path)', ledger, 'states entered, as Step Functions bills them'),
+        ...row("finance's batch", finance, 'the path every request took before the ledger'),
+        {
+          name: 'ledger path vs finance path, req/s',
+          value: N / ledger.seconds / (N / finance.seconds),
+          unit: 'x',
+          note: 'same run',
+        },
+        {
+          name: `ledger reservations under contention (one budget item, ${CONCURRENCY} at a time)`,
+          value: transactional,
+          unit: 'reservations/s',
+          note: `${RESERVATIONS} reserved, counter says ${reserved / 10}; one transaction each (budget + reservation + entry)`,
+        },
+        {
+          name: 'plain conditional writes of the same three items, same contention',
+          value: plain,
+          unit: 'writes/s (sets of 3)',
+          note: `ledger ${(transactional / plain).toFixed(2)}x of plain (plain is not atomic: a crash between writes leaks)`,
+        },
+        { name: 'requests lost', value: ledger.lost + finance.lost, unit: 'requests', note: 'must be 0' },
+      ];
+    },
+  );
 }
