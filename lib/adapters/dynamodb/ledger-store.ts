@@ -22,6 +22,7 @@ import { BadRequest } from '../../errors.js';
 import type { Page, PageRequest } from '../../ports/registry.js';
 import { requestPk } from '../../registry/keys.js';
 import type { Budget, LedgerEntry, LedgerMovement, LedgerStore, Reservation } from '../../workflow/ledger.js';
+import { queryAllItems } from './client.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
@@ -280,22 +281,13 @@ export class DynamoLedgerStore implements LedgerStore {
   }
 
   async budgetsOfPeriod(period: string): Promise<Budget[]> {
-    const found: Budget[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': budgetsOfPeriodPk(period) },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      found.push(...(out.Items ?? []).map(toBudget));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const items = await queryAllItems(this.db, {
+      TableName: this.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': budgetsOfPeriodPk(period) },
+    });
+    return items.map(toBudget);
   }
 
   async entries(department: string, period: string, page: PageRequest): Promise<Page<LedgerEntry>> {

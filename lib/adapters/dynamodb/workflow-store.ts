@@ -56,6 +56,7 @@ import type {
   RequestStore,
   StepChange,
 } from '../../workflow/ports.js';
+import { queryAllItems } from './client.js';
 import { DynamoLedgerStore, failedConditions, isConflict } from './ledger-store.js';
 import { DynamoLicenceStore } from './licence-store.js';
 
@@ -428,22 +429,13 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
   }
 
   async linesOfBatch(batchId: string): Promise<BudgetLine[]> {
-    const lines: BudgetLine[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': batchLinesPk(batchId) },
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      lines.push(...(out.Items ?? []).map(toLine));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return lines;
+    const items = await queryAllItems(this.db, {
+      TableName: this.tableName,
+      IndexName: 'GSI1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': batchLinesPk(batchId) },
+    });
+    return items.map(toLine);
   }
 
   async markBatchSent(batchId: string, messageId: string): Promise<void> {
