@@ -1,7 +1,7 @@
 // The update-request state machine (S501–S509). The definition is the ASL file in
 // statemachines/, the same file the local cloud runs; CDK only fills in the substitutions.
 import { join } from 'node:path';
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, type RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -33,7 +33,8 @@ export class UpdateWorkflow extends Construct {
       definitionBody: props.numbers
         ? sfn.DefinitionBody.fromString(renderAslFile(UPDATE_REQUEST_ASL, props.numbers))
         : sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
-      definitionSubstitutions: props.substitutions,
+      // Service-integration ARNs carry the deploy's partition (aws-cn, aws-us-gov as well as aws).
+      definitionSubstitutions: { Partition: Aws.PARTITION, ...props.substitutions },
       tracingEnabled: true,
       // Every event (cdk-nag SF1), but no execution data: inputs and outputs carry task tokens,
       // comments and requesters' data, which must not sit in CloudWatch for the log's lifetime.

@@ -84,3 +84,41 @@ describe('the stage config for a vendor site elsewhere', () => {
     ).toThrow(/vendorEnv\.account must be a 12-digit AWS account id/);
   });
 });
+
+describe('a synth for another partition (aws-cn, aws-us-gov)', () => {
+  // The regions fix the partition at synth: CDK writes it where it knows it, and every ARN the
+  // templates build must take it from there or from ${AWS::Partition}, never the aws literal.
+  it.each([
+    [
+      'aws-cn',
+      { account: '111111111111', region: 'cn-north-1' },
+      { account: '222222222222', region: 'cn-northwest-1' },
+    ],
+    [
+      'aws-us-gov',
+      { account: '111111111111', region: 'us-gov-west-1' },
+      { account: '222222222222', region: 'us-gov-east-1' },
+    ],
+  ])(
+    '%s: no arn:aws: literal is left in either template, the state machine included',
+    (_partition, env, vendorEnv) => {
+      const synth = synthApp({
+        stage: 'prod',
+        config: JSON.stringify({ ...PROD_BASICS, env, vendorEnv }),
+      });
+      expect(synth.synthError).toBeUndefined();
+      for (const t of [synth.managementTemplate, synth.vendorTemplate]) {
+        const text = JSON.stringify(t.toJSON());
+        expect(text.match(/arn:aws:[^"]{0,60}/g) ?? []).toEqual([]);
+      }
+      const [machine] = Object.values(
+        synth.managementTemplate.findResources('AWS::StepFunctions::StateMachine'),
+      );
+      const definition = JSON.stringify(machine?.Properties?.DefinitionString);
+      expect(definition).toContain('arn:${Partition}:states:::lambda:invoke');
+      expect(JSON.stringify(machine?.Properties?.DefinitionSubstitutions?.Partition)).toMatch(
+        /AWS::Partition|aws-/,
+      );
+    },
+  );
+});

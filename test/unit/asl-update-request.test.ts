@@ -17,6 +17,7 @@ const raw = readFileSync(UPDATE_REQUEST_ASL, 'utf8');
 const config = loadConfig({});
 // As CloudFormation would see it: numbers rendered, other placeholders filled like a deploy.
 const rendered = renderAsl(raw, workflowNumbers(config.approval))
+  .replaceAll('${Partition}', 'aws')
   .replaceAll('${RegistryTableName}', 'upman-registry')
   .replaceAll('${PurchaseOrderQueueUrl}', 'https://sqs.us-east-1.amazonaws.com/123456789012/po')
   .replace(/\$\{([A-Za-z]+)FunctionArn\}/g, 'arn:aws:lambda:us-east-1:123456789012:function:$1');

@@ -187,7 +187,7 @@ describe('prepareDefinition', () => {
       'utf8',
     );
     const prepared = prepareDefinition(
-      parseDefinitionText(text.replace(/\$\{[A-Za-z0-9_]+\}/g, 'Registry')),
+      parseDefinitionText(text.replaceAll('${Partition}', 'aws').replace(/\$\{[A-Za-z0-9_]+\}/g, 'Registry')),
       {
         timeScale: 1,
       },
