@@ -359,6 +359,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       resolver,
       runtime,
       issuers: Object.fromEntries(jwtAuthorizers.map((a) => [a.issuer, issuer.jwksUrl])),
+      mayInvoke: (functionArn, sourceArn) => iam.mayInvokeFromApi(functionArn, sourceArn),
     });
     stoppers.push(api.stop);
     log(`API up at ${api.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);

@@ -7,7 +7,7 @@ import type { LocalLambdaRuntime } from '../lambda/runtime.js';
 import { LOCAL_ACCOUNT, type TemplateResolver } from '../template.js';
 import { buildEvent, type HttpResponse, MalformedResponse, newRequestId, toHttpResponse } from './event.js';
 import { JwtAuthorizer } from './jwt.js';
-import { httpApisFromTemplate, type LocalHttpApi, matchRoute } from './routes.js';
+import { httpApisFromTemplate, invokeSourceArn, type LocalHttpApi, matchRoute } from './routes.js';
 
 /** API Gateway's payload limit. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -20,6 +20,11 @@ export interface LocalApiOptions {
   issuers: Record<string, string>;
   /** Logical id of the HTTP API to serve; needed only when the assembly has several. */
   apiLogicalId?: string;
+  /**
+   * Whether API Gateway may invoke the function for this source ARN (the function's resource
+   * policy, AWS::Lambda::Permission). Without it every integration is invoked.
+   */
+  mayInvoke?: (functionArn: string, sourceArn: string) => Promise<boolean>;
   /** One line per request (method, path, route, status, latency), like the stage's access log. */
   log?: (line: string) => void;
 }
@@ -111,6 +116,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         ...(jwt?.ok ? { jwt: jwt.jwt } : {}),
       },
     );
+
+    // Without a permission for apigateway.amazonaws.com API Gateway cannot call the integration
+    // and answers 500, logging it as an integration error.
+    if (options.mayInvoke) {
+      const sourceArn = invokeSourceArn(options.resolver, api, route, method);
+      if (!(await options.mayInvoke(route.functionArn, sourceArn))) {
+        options.log?.(
+          `${route.routeKey}: integrationError: API Gateway does not have permission to invoke ${route.functionArn} (source ${sourceArn})`,
+        );
+        return reply(message(500, 'Internal Server Error'), route.routeKey);
+      }
+    }
 
     let result: unknown;
     try {

@@ -33,6 +33,8 @@ export interface LocalRoute {
 export interface LocalHttpApi {
   logicalId: string;
   apiId: string;
+  /** The stage requests are served from ($default unless the template names another). */
+  stage: string;
   routes: LocalRoute[];
 }
 
@@ -49,11 +51,35 @@ export function httpApisFromTemplate(resolver: TemplateResolver): LocalHttpApi[]
     .map(({ stack, logicalId }) => ({
       logicalId,
       apiId: resolver.resolveString(stack, { Ref: logicalId }),
+      stage: stageOf(resolver, stack, logicalId),
       routes: resolver
         .resourcesOfType('AWS::ApiGatewayV2::Route')
         .filter((r) => r.stack === stack && refersTo(r.resource.Properties?.ApiId, logicalId))
         .map((r) => routeOf(resolver, stack, r.logicalId, r.resource.Properties ?? {})),
     }));
+}
+
+function stageOf(resolver: TemplateResolver, stack: StackTemplate, apiLogicalId: string): string {
+  const stage = resolver
+    .resourcesOfType('AWS::ApiGatewayV2::Stage')
+    .find((r) => r.stack === stack && refersTo(r.resource.Properties?.ApiId, apiLogicalId));
+  return stage ? resolver.resolveString(stack, stage.resource.Properties?.StageName) : '$default';
+}
+
+/**
+ * The ARN API Gateway names as aws:SourceArn when it invokes a route's function:
+ * <api>/<stage>/<method>/<route path as declared>, or <api>/<stage>/$default for the default route.
+ */
+export function invokeSourceArn(
+  resolver: TemplateResolver,
+  api: Pick<LocalHttpApi, 'apiId' | 'stage'>,
+  route: LocalRoute,
+  method: string,
+): string {
+  const path = route.isDefault
+    ? '$default'
+    : `${method}${route.routeKey.slice(route.routeKey.indexOf(' ') + 1)}`;
+  return resolver.arn('execute-api', `${api.apiId}/${api.stage}/${path}`);
 }
 
 function refersTo(value: unknown, logicalId: string): boolean {

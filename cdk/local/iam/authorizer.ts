@@ -42,6 +42,7 @@ export interface Authorizer {
 
 export class PolicyAuthorizer implements Authorizer {
   private readonly cache = new Map<string, Promise<Decision>>();
+  private readonly serviceCache = new Map<string, Promise<boolean>>();
   readonly enforcing: boolean;
 
   constructor(
@@ -77,6 +78,48 @@ export class PolicyAuthorizer implements Authorizer {
       this.cache.set(key, decision);
       // A failed evaluation is not a decision: the next request tries again.
       decision.catch(() => this.cache.delete(key));
+    }
+    return decision;
+  }
+
+  /**
+   * Whether an AWS service (apigateway.amazonaws.com) may act on a resource: services have no
+   * identity policies here, so the resource's policy alone decides, with the confused-deputy keys
+   * aws:SourceArn and aws:SourceAccount of the resource it acts for.
+   */
+  authorizeService(servicePrincipal: string, request: AccessRequest, sourceArn: string): Promise<boolean> {
+    if (!this.enforcing) return Promise.resolve(true);
+    const key = JSON.stringify([servicePrincipal, request.action, request.resource, sourceArn]);
+    let decision = this.serviceCache.get(key);
+    if (!decision) {
+      const resourcePolicy = this.resourcePolicyFor(request.resource);
+      decision = runSimulation(
+        {
+          request: {
+            principal: servicePrincipal,
+            action: request.action,
+            resource: { resource: request.resource, accountId: request.resourceAccount },
+            contextVariables: {
+              'aws:SourceArn': sourceArn,
+              'aws:SourceAccount': sourceArn.split(':')[4] ?? '',
+              'aws:SecureTransport': 'true',
+            },
+          },
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          ...(resourcePolicy ? { resourcePolicy } : {}),
+        },
+        { simulationMode: 'Strict' },
+      ).then((result) => {
+        if (result.resultType === 'error')
+          throw new Error(
+            `IAM evaluation of ${request.action} by ${servicePrincipal} failed: ${JSON.stringify(result.errors)}`,
+          );
+        return result.overallResult === 'Allowed';
+      });
+      this.serviceCache.set(key, decision);
+      decision.catch(() => this.serviceCache.delete(key));
     }
     return decision;
   }

@@ -110,6 +110,19 @@ export class LocalIam {
     if (!decision.allowed) throw new AccessDeniedError(denialMessage(caller, request, decision));
   }
 
+  /** API Gateway's invoke of a function, under the function's resource policy. */
+  mayInvokeFromApi(functionArn: string, sourceArn: string): Promise<boolean> {
+    return this.authorizer.authorizeService(
+      'apigateway.amazonaws.com',
+      {
+        action: 'lambda:InvokeFunction',
+        resource: functionArn,
+        resourceAccount: functionArn.split(':')[4] ?? this.options.account,
+      },
+      sourceArn,
+    );
+  }
+
   /** The S3 verifier's view of a key. */
   s3Key = (accessKeyId: string): KnownKey | undefined => {
     const caller = this.store.lookup(accessKeyId);

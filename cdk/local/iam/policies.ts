@@ -18,7 +18,7 @@ export interface LocalRole {
 
 export interface TemplatePolicies {
   roles: Map<string, LocalRole>;
-  /** Resource policies by resource ARN: buckets (arn:aws:s3:::name) and queues. */
+  /** Resource policies by resource ARN: buckets (arn:aws:s3:::name), queues and functions. */
   resourcePolicies: Map<string, PolicyDocument>;
   /** Which role a function, state machine or schedule runs with, by its name or ARN. */
   executionRoles: Map<string, string>;
@@ -74,6 +74,35 @@ export function templatePolicies(resolver: TemplateResolver): TemplatePolicies {
       const arn = resolver.resolveString(stack, { 'Fn::GetAtt': [refId, 'Arn'] });
       resourcePolicies.set(arn, document);
     }
+  }
+
+  // A function's resource policy is its AWS::Lambda::Permission resources, each one statement
+  // as Lambda's AddPermission writes it (SourceArn/SourceAccount become conditions).
+  for (const { stack, logicalId, resource } of resolver.resourcesOfType('AWS::Lambda::Permission')) {
+    const p = resolver.resolve(stack, resource.Properties ?? {}) as {
+      Action: string;
+      FunctionName: string;
+      Principal: string;
+      SourceArn?: string;
+      SourceAccount?: string;
+    };
+    const functionArn = p.FunctionName.startsWith('arn:')
+      ? p.FunctionName
+      : resolver.arn('lambda', `function:${p.FunctionName}`);
+    const condition: Record<string, Record<string, string>> = {};
+    if (p.SourceArn) condition.ArnLike = { 'AWS:SourceArn': p.SourceArn };
+    if (p.SourceAccount) condition.StringEquals = { 'AWS:SourceAccount': p.SourceAccount };
+    const statement = {
+      Sid: logicalId,
+      Effect: 'Allow',
+      Principal: p.Principal.endsWith('.amazonaws.com') ? { Service: p.Principal } : { AWS: p.Principal },
+      Action: p.Action,
+      Resource: functionArn,
+      ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}),
+    };
+    const existing = resourcePolicies.get(functionArn);
+    if (existing) (existing.Statement as unknown[]).push(statement);
+    else resourcePolicies.set(functionArn, { Version: '2012-10-17', Statement: [statement] });
   }
 
   const executionRoles = new Map<string, string>();
