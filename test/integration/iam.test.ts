@@ -5,8 +5,25 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { describe, expect, inject, it } from 'vitest';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
+import { lineIdOf } from '../../lib/workflow/ids.js';
+import { WorkflowDriver } from '../../scripts/workflow-driver.js';
 
 const run = promisify(execFile);
 const e = inject('endpoints');
@@ -227,5 +244,124 @@ describe('the release bucket, as its policy and the roles allow', () => {
       ).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
       s3.destroy();
     }
+  });
+});
+
+describe("SendTask*, authorised against the token's state machine", () => {
+  // AWS checks states:SendTaskSuccess against the state machine whose execution issued the
+  // token; the budget route's role is granted it on the update-request machine only.
+  const run = Date.now().toString(36).slice(-6);
+  const d = new WorkflowDriver(e, inject('dataDir'));
+  const developer = { region: e.region, credentials: e.credentials };
+  const sfn = new SFNClient({ ...developer, endpoint: e.sfn });
+  const sqs = new SQSClient({ ...developer, endpoint: e.sqs });
+  afterAll(() => {
+    d.destroy();
+    sfn.destroy();
+    sqs.destroy();
+  });
+
+  /** A token of a scratch machine the developer creates (a callback over SQS). */
+  async function otherMachineToken(): Promise<{ token: string; executionArn: string; machine: string }> {
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `upman-iam-token-${run}` })))
+      .QueueUrl!;
+    const definition = {
+      StartAt: 'Ask',
+      States: {
+        Ask: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+          Parameters: { QueueUrl: queueUrl, MessageBody: { 'taskToken.$': '$$.Task.Token' } },
+          End: true,
+        },
+      },
+    };
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `iam-other-${run}`,
+        definition: JSON.stringify(definition),
+        roleArn: 'arn:aws:iam::000000000000:role/upman-test-sfn',
+      }),
+    );
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: stateMachineArn!, name: `x-${run}` }),
+    );
+    for (let i = 0; i < 90; i++) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+      const m = out.Messages?.[0];
+      if (m) {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+        return {
+          token: (JSON.parse(m.Body!) as { taskToken: string }).taskToken,
+          executionArn: executionArn!,
+          machine: stateMachineArn!,
+        };
+      }
+    }
+    throw new Error('the scratch machine sent no token');
+  }
+
+  /** The token S502 stored against a fresh request's budget line (the update-request machine's). */
+  async function updateRequestToken(): Promise<string> {
+    const user = `tok-${run}`;
+    const software = `tok-sw-${run}`;
+    await d.setUp({
+      software,
+      clientId: `pc-tok-${run}`,
+      department: 'Sales',
+      users: [user],
+      approvers: [[user, `tok-boss-${run}`]],
+      price: 10,
+    });
+    const sent = await d.submit(
+      user,
+      { clientId: `pc-tok-${run}`, software, reason: 'token check' },
+      `tok-${run}`,
+    );
+    expect(sent.status).toBe(202);
+    const { requestId } = sent.body as { requestId: string };
+    await d.untilStep(user, requestId, 'S502');
+    const store = new DynamoWorkflowStore(
+      DynamoDBDocumentClient.from(new DynamoDBClient({ ...developer, endpoint: e.dynamodb })),
+      e.tables.registry,
+    );
+    const line = await store.getLine(lineIdOf(requestId));
+    if (!line?.taskToken) throw new Error(`no task token on the budget line of ${requestId}`);
+    return line.taskToken;
+  }
+
+  it("the budget route's role answers its own machine's token, and is refused another machine's", async () => {
+    const [other, own] = await Promise.all([otherMachineToken(), updateRequestToken()]);
+    const asBudget = new SFNClient({
+      region: e.region,
+      endpoint: e.sfn,
+      credentials: keysOf(await assume(roleOf('WorkflowApiBudget'))),
+    });
+    await expect(
+      asBudget.send(new SendTaskSuccessCommand({ taskToken: other.token, output: '{}' })),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        `is not authorized to perform: states:SendTaskSuccess on resource: ${other.machine}`,
+      ),
+    });
+    // Refused before it reached the execution: it still waits for an answer.
+    expect((await sfn.send(new DescribeExecutionCommand({ executionArn: other.executionArn }))).status).toBe(
+      'RUNNING',
+    );
+    await expect(
+      asBudget.send(
+        new SendTaskSuccessCommand({
+          taskToken: own,
+          output: JSON.stringify({
+            available: false,
+            note: 'token check',
+            answeredAt: new Date().toISOString(),
+          }),
+        }),
+      ),
+    ).resolves.toBeDefined();
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: other.token, output: '{}' }));
+    asBudget.destroy();
   });
 });
