@@ -7,7 +7,7 @@ const LABELS: Record<string, string> = {
   S505: 'sent to the approver',
   S506: "approver's decision",
   S507: 'purchase order sent to finance',
-  S508: 'approved: download key issued',
+  S508: 'approved: download granted (upman download)',
   S509: 'rejection sent to you',
   S604: 'download reported to finance',
   S605: 'update recorded in the registry',

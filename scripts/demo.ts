@@ -1,8 +1,9 @@
 // `npm run demo`: against the local cloud (`npm start` in another terminal), one employee's
-// request goes through budget, then approval, to the key mail. It follows the mail's link and
-// posts the page's form as a person would, printing each step with its S-number, then fetches
-// the key the S508 mail carries. The default is suzuki on pc-suzuki, which runs OfficeSuite 2.9:
-// the local cloud's demo release (cdk/local/seed.ts) makes that a delta key to 2.10.
+// request goes through budget, then approval, to the approved mail. It follows the mail's link
+// and posts the page's form as a person would, printing each step with its S-number, then asks
+// for a key as the employee's agent does (the S508 mail carries none: scanners fetch every link)
+// and fetches it. The default is suzuki on pc-suzuki, which runs OfficeSuite 2.9: the local
+// cloud's demo release (cdk/local/seed.ts) makes that a delta key to 2.10.
 //   npm run demo -- [--endpoints .local/endpoints.json] [--user suzuki] [--client pc-suzuki] [--software OfficeSuite]
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -77,7 +78,7 @@ try {
       `purchase order on the queue: ${order.software} ${order.version} × ${order.quantity} = ${order.total}`,
     );
   }
-  const [keyMail] = await d.until(
+  const [approvedMail] = await d.until(
     `the S508 mail of ${requestId}`,
     async () =>
       (await d.mailsTo(user, new RegExp(`^Approved: ${values.software}`))).filter((m) =>
@@ -85,34 +86,41 @@ try {
       ),
     (mails) => mails.length > 0,
   );
-  const text = keyMail!.body.text ?? '';
-  const key = /download key \(valid until ([^)]+)\):\n(\S+)/.exec(text);
-  step('S508', `mail "${keyMail!.subject}" to ${keyMail!.destination.to.join(', ')}`);
-  if (key) {
-    const [, expiresAt, url] = key as unknown as [string, string, string];
-    const pkg = /Package: (delta|full), (\d+) bytes, sha256 ([0-9a-f]{64})/.exec(text);
-    console.log(`      key   ${url.slice(0, 100)}…`);
-    console.log(`      valid until ${expiresAt}`);
-    const fresh = /upman download \S+/.exec(text);
-    if (fresh) console.log(`      fresh key: ${fresh[0]}`);
-    // The key is a presigned GET: fetch it as a browser or the agent would, and check the bytes.
-    const res = await fetch(url);
+  const text = approvedMail!.body.text ?? '';
+  step('S508', `mail "${approvedMail!.subject}" to ${approvedMail!.destination.to.join(', ')}`);
+  const command = /upman download \S+/.exec(text);
+  if (command) console.log(`      it says: run ${command[0]} on ${values.client}`);
+  // What `upman download` does first: ask for a key, as the signed-in employee, from the
+  // revision the client runs (the registry's, here).
+  const inventory = await d.api('GET', `/clients/${values.client}/software`, { user });
+  const installed = (inventory.body.items ?? []).find(
+    (i: { software: string }) => i.software === values.software,
+  );
+  const asked = await d.api('POST', `/update-requests/${requestId}/key`, {
+    user,
+    body: { clientId: values.client, currentRevision: installed?.revision ?? null },
+  });
+  if (asked.status === 200) {
+    const key = asked.body as { url: string; kind: string; size: number; sha256: string; expiresAt: string };
+    console.log(`      key   ${key.url.slice(0, 100)}…`);
+    console.log(`      valid until ${key.expiresAt}`);
+    // The key is a presigned GET: fetch it as the agent would, and check the bytes.
+    const res = await fetch(key.url);
     const bytes = Buffer.from(await res.arrayBuffer());
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const verdict = !pkg
-      ? ''
-      : sha256 === pkg[3]
-        ? ', SHA-256 as the mail says'
-        : ', SHA-256 DIFFERS from the mail';
+    const verdict = sha256 === key.sha256 ? 'SHA-256 as the key says' : 'SHA-256 DIFFERS from the key';
     step(
       'S602',
       res.ok
-        ? `the key downloads ${bytes.length} bytes (${pkg ? `${pkg[1]} package` : 'package'}${verdict}); ${new URL(url).pathname}`
+        ? `the key downloads ${bytes.length} bytes (${key.kind} package, ${verdict}); ${new URL(key.url).pathname}`
         : `the key was refused: ${res.status} ${bytes.toString('utf8').slice(0, 200)}`,
     );
-    if (!res.ok || (pkg && sha256 !== pkg[3])) process.exitCode = 1;
+    if (!res.ok || sha256 !== key.sha256) process.exitCode = 1;
+    console.log(
+      `      nothing is recorded until the agent installs and confirms (${command?.[0] ?? 'upman download'})`,
+    );
   } else {
-    console.log('      no key in the mail: no release of this software is published (the grant is recorded)');
+    console.log(`      no key yet (${asked.status}): ${asked.body?.message ?? ''}`);
   }
   console.log(
     `\nstatus ${final.status}; steps ${final.steps.map((s: { step: string }) => s.step).join(' → ')}`,

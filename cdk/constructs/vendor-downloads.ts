@@ -1,8 +1,9 @@
 // The organisation's side of the download site (S508 keys on request, S604/S605): the key and
-// confirmation routes, grant revocation, and the scheduled access-log processor. It lives in
-// the management stack because everything it writes is the organisation's (grants, registry
-// history, finance's queue); from the vendor's account it only reads (release manifests, and
-// the access logs the vendor's bucket policy lets it read). docs/vendor.md "Cross-account".
+// confirmation routes, grant revocation, and the scheduled access-log processor (audit evidence
+// only). It lives in the management stack because everything it writes is the organisation's
+// (grants, registry history, finance's queue); from the vendor's account it only reads (release
+// manifests, and the access logs the vendor's bucket policy lets it read). docs/vendor.md
+// "Cross-account".
 import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -83,22 +84,21 @@ export class VendorDownloads extends Construct {
       environment: env,
     }).bindTable(props.table, 'readWrite');
 
-    this.evidence = readReleases(
-      new AppFunction(this, 'Evidence', {
-        ...base,
-        entry: 'functions/schedule/download-logs.ts',
-        description: 'S604/S605: completes grants from the release bucket access logs',
-        timeout: Duration.minutes(2),
-        environment: {
-          ...env,
-          ACCESS_LOG_BUCKET_NAME: props.accessLogBucketName,
-          ACCESS_LOG_PREFIX: props.accessLogPrefix,
-        },
-      })
-        .bindTable(props.table, CHANGE_SET_WRITER)
-        .bindQueue(props.noticeQueue, 'send', 'DOWNLOAD_NOTICE_QUEUE_URL'),
-      'Evidence',
-    );
+    // Audit evidence only: it reads the logs and writes its own evidence items and cursor; no
+    // release, registry change set or finance queue. Named as a key issuer because the vendor's
+    // log bucket policy trusts that role name (vendor-log-access.ts).
+    this.evidence = new AppFunction(this, 'Evidence', {
+      ...base,
+      entry: 'functions/schedule/download-logs.ts',
+      description: "Keeps the release bucket's access logs as audit evidence of each grant's keys",
+      timeout: Duration.minutes(2),
+      environment: {
+        ...env,
+        ACCESS_LOG_BUCKET_NAME: props.accessLogBucketName,
+        ACCESS_LOG_PREFIX: props.accessLogPrefix,
+      },
+    }).bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    nameAsKeyIssuer(this.evidence, 'Evidence');
     const logs = `arn:${Aws.PARTITION}:s3:::${props.accessLogBucketName}`;
     this.evidence.addToRolePolicy(
       new iam.PolicyStatement({

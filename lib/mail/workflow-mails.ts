@@ -1,7 +1,8 @@
-// The workflow's mails (S505 approval, reminder, escalation; S508 approved with the key;
-// S509 rejected; expired; failed). Each is HTML plus plain text with the same content.
+// The workflow's mails (S505 approval, reminder, escalation; S508 approved; S509 rejected;
+// expired; failed). Each is HTML plus plain text with the same content. Mail scanners fetch
+// every link with GET and HEAD (some run scripts): a mail carries no key and no link whose
+// fetch changes anything; the approval link opens a page that decides nothing by itself.
 
-import type { IssuedKey } from '../ports/key-issuer.js';
 import type { Mail } from '../ports/mailer.js';
 import { documentOf, facts, html } from './html.js';
 
@@ -98,46 +99,45 @@ Opening it changes nothing: you decide on the page.
   return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `approval-${r.requestId}` };
 }
 
-/** S508: approved, with the download key (or how to get one). */
+/**
+ * S508: approved. No key and no download link: the employee runs `upman download` on the
+ * client, which asks for a key as the signed-in employee, verifies, installs and confirms.
+ */
 export function approvedMail(p: {
   to: string;
   request: RequestFacts;
   approvedBy: string;
   grantId: string;
-  key?: IssuedKey;
-  /** Why no key came (GrantResult.keyPending); default: nothing published yet. */
+  /** The release the grant is for, when one is published. */
+  release?: { version: string; revision: number };
+  /** Why no release is ready (GrantResult.keyPending); default: nothing published yet. */
   keyPending?: 'not-published' | 'access-denied';
   comment?: string;
 }): Mail {
   const r = p.request;
   const subject = `Approved: ${r.software} ${r.targetVersion}`;
-  const noKey =
+  const pending =
     p.keyPending === 'access-denied'
       ? "The vendor's download site refused to hand out a key for now (AccessDenied; your administrator is told); the grant stands."
-      : 'No release is published yet; the key comes when the vendor publishes, and the grant stands.';
+      : 'No release is published yet; you can download once the vendor publishes, and the grant stands.';
   const rows = facts([
     ...requestRows(r),
     ['Approved by', p.approvedBy],
     ['Comment', p.comment],
     ['Grant', p.grantId],
-    ['Key expires', p.key?.expiresAt],
-    ['Package', p.key ? `${p.key.kind}, ${p.key.size} bytes, sha256 ${p.key.sha256}` : undefined],
+    ['Release', p.release ? `${p.release.version} (revision ${p.release.revision})` : undefined],
   ]);
-  // The agent's `upman download <requestId>` asks for a fresh key (POST /update-requests/{id}/key)
-  // from the client's current revision: the way on once this key has run out, or if none came.
-  const fresh = `upman download ${r.requestId}`;
-  const keyHtml = p.key
-    ? html`<p>Your download key (a link, valid until ${p.key.expiresAt}): <a href="${p.key.url}">download ${r.software}</a></p><p style="word-break:break-all;font-size:.85rem">${p.key.url}</p><p>When the key has expired, get a fresh one on ${r.clientId}: <code>${fresh}</code> (it also downloads, verifies and installs).</p>`
-    : html`<p>${noKey} When you want to update, run on ${r.clientId}: <code>${fresh}</code> (it asks for a key, downloads and installs).</p>`;
-  const keyText = p.key
-    ? `Your download key (valid until ${p.key.expiresAt}):\n${p.key.url}\n\nWhen the key has expired, get a fresh one on ${r.clientId}: ${fresh}\n(it also downloads, verifies and installs).`
-    : `${noKey} When you want to update, run on ${r.clientId}: ${fresh}\n(it asks for a key, downloads and installs).`;
-  const body = html`<p>Your request was approved. You choose when to download: nothing updates by itself.</p>${rows.html}${keyHtml}`;
+  const command = `upman download ${r.requestId}`;
+  const how = `When you want to update, run on ${r.clientId}: `;
+  const after = '(it asks for a download key as you, downloads, verifies and installs).';
+  const lead = p.release ? '' : `${pending} `;
+  const body = html`<p>Your request was approved. You choose when to download: nothing updates by itself.</p>${rows.html}<p>${lead}${how}<code>${command}</code> ${after}</p>`;
   const text = `Your request was approved. You choose when to download: nothing updates by itself.
 
 ${rows.text}
 
-${keyText}
+${lead}${how}${command}
+${after}
 `;
   return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `approved-${r.requestId}` };
 }

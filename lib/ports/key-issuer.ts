@@ -1,6 +1,8 @@
 // S508 / MISSION "key file": what the workflow needs from the vendor side when a request is
-// approved. The vendor issue implements it (grant record + presigned URL); the workflow only
-// calls it, so either side can change without the other.
+// approved: the grant. Keys (presigned URLs) are never issued here: mail scanners fetch every
+// link a mail carries, so a key goes only to the signed-in employee or their agent, on request
+// (POST /update-requests/{id}/key). The workflow only calls this port, so either side can change
+// without the other.
 export interface GrantRequest {
   requestId: string;
   clientId: string;
@@ -27,8 +29,8 @@ export interface IssuedKey {
 
 export interface GrantResult {
   grantId: string;
-  /** Absent when no release is published yet: the grant stands, the key comes on request. */
-  key?: IssuedKey;
+  /** The release the grant is for, when one is published: `upman download` fetches it. */
+  release?: { version: string; revision: number };
   /**
    * Why no key came: nothing published yet (the key comes once the vendor publishes), or the
    * release bucket refused the key issuer (AccessDenied: a permission fault to fix, not a failed request).
@@ -37,6 +39,6 @@ export interface GrantResult {
 }
 
 export interface KeyIssuer {
-  /** Records the grant (idempotent per request) and issues a first key. */
+  /** Records the grant (idempotent per request) and pins the release it is for, if published. */
   grant(request: GrantRequest): Promise<GrantResult>;
 }

@@ -1,15 +1,18 @@
-// The server-side evidence of S604/S605: S3 server access logs of the release bucket. S3
-// delivers them late (minutes) and in batches, so a scheduled run reads the log objects that
-// are new since the last run, finds successful GETs of artifacts made with a grant's key (the
-// signed x-upman-grant parameter in the logged request-URI), and completes the grant once the
-// bytes sent cover the artifact: one 200 with the whole object, or ranges that add up to it.
+// The release bucket's S3 server access logs, kept as AUDIT EVIDENCE ONLY. S3 delivers them
+// late (minutes, hours, or never: best effort), and a record names the signing role and an IP
+// address, never the client: a mail scanner's prefetch looks exactly like a download. So a log
+// record changes nothing — no grant completion, no registry entry, no request status, no finance
+// notice (those come from the agent's confirmation of a verified install, grants.ts). A
+// scheduled run reads the log objects new since the last run and records, per grant, which of
+// its keys fetched which artifact, when and from where, for an auditor (e.g. a key used after
+// its grant was revoked, or fetched by a scanner).
 import { type AccessLogRecord, parseAccessLog, parseRequestUri } from './access-log.js';
-import { completeDownload, type GrantPorts } from './grants.js';
 import { GRANT_QUERY_PARAM, parseArtifactKey } from './layout.js';
+import type { LogEvidence } from './model.js';
 
-export interface DownloadLedger {
-  /** Adds `bytes` to the grant's count for `artifactKey` unless this log object was counted; returns the total. */
-  addLogBytes(logKey: string, grantId: string, artifactKey: string, bytes: number, at: Date): Promise<number>;
+export interface LogEvidenceStore {
+  /** Stores the evidence unless this (log object, grant, artifact) is stored already; true if new. */
+  recordLogEvidence(evidence: LogEvidence): Promise<boolean>;
   getCursor(source: string): Promise<string | undefined>;
   setCursor(source: string, after: string): Promise<void>;
 }
@@ -22,10 +25,10 @@ export interface AccessLogSource {
   read(key: string): Promise<string>;
 }
 
-export interface ProcessorPorts extends GrantPorts {
-  ledger: DownloadLedger;
+export interface ProcessorPorts {
+  evidence: LogEvidenceStore;
   logs: AccessLogSource;
-  /** The release bucket whose downloads count. */
+  /** The release bucket whose downloads are recorded. */
   releaseBucket: string;
   log?: (message: string, detail?: Record<string, unknown>) => void;
 }
@@ -39,40 +42,45 @@ export interface ProcessorOptions {
 
 export interface ProcessorResult {
   objects: number;
+  /** (grant, artifact) downloads seen in the objects read. */
   downloads: number;
-  completed: string[];
+  /** Of those, evidence not stored before (a re-read log object records nothing twice). */
+  recorded: number;
   failed: number;
 }
 
-interface Download {
-  grantId: string;
-  artifactKey: string;
-  bytes: number;
-  objectSize: number;
-  whole: boolean;
-  at: Date;
-}
+/** Grant ids as newGrantId makes them: anything else in a logged URI is no grant of ours. */
+const GRANT_ID = /^g-[A-Za-z0-9_-]{16}$/;
 
 /** Successful artifact GETs made with a grant's key, summed per grant and artifact. */
-export function downloadsIn(records: AccessLogRecord[], releaseBucket: string): Download[] {
-  const byGrant = new Map<string, Download>();
+export function downloadsIn(
+  records: AccessLogRecord[],
+  releaseBucket: string,
+): Array<Omit<LogEvidence, 'logObject'>> {
+  const byGrant = new Map<string, Omit<LogEvidence, 'logObject'>>();
   for (const r of records) {
     if (r.bucket !== releaseBucket || r.operation !== 'REST.GET.OBJECT' || !r.key) continue;
     if (r.httpStatus !== 200 && r.httpStatus !== 206) continue;
     const grantId = r.requestUri ? parseRequestUri(r.requestUri)?.query[GRANT_QUERY_PARAM] : undefined;
-    if (!grantId || !parseArtifactKey(r.key) || r.objectSize === undefined) continue;
+    if (!grantId || !GRANT_ID.test(grantId) || !parseArtifactKey(r.key)) continue;
     const id = `${grantId}\n${r.key}`;
+    const at = r.time.toISOString();
     const d = byGrant.get(id) ?? {
       grantId,
       artifactKey: r.key,
+      requests: 0,
       bytes: 0,
-      objectSize: r.objectSize,
       whole: false,
-      at: r.time,
+      firstAt: at,
+      lastAt: at,
+      remoteIps: [],
     };
+    d.requests++;
     d.bytes += r.bytesSent;
-    d.whole ||= r.httpStatus === 200 && r.bytesSent === r.objectSize;
-    if (r.time > d.at) d.at = r.time;
+    d.whole ||= r.httpStatus === 200 && r.objectSize !== undefined && r.bytesSent === r.objectSize;
+    if (at < d.firstAt) d.firstAt = at;
+    if (at > d.lastAt) d.lastAt = at;
+    if (r.remoteIp && !d.remoteIps.includes(r.remoteIp)) d.remoteIps.push(r.remoteIp);
     byGrant.set(id, d);
   }
   return [...byGrant.values()];
@@ -95,25 +103,25 @@ export async function processAccessLogs(
 ): Promise<ProcessorResult> {
   const { logs } = ports;
   const source = `${logs.bucket}/${logs.prefix}`;
-  const cursor = await ports.ledger.getCursor(source);
+  const cursor = await ports.evidence.getCursor(source);
   const cursorTime = cursor ? timeOfLogKey(logs.prefix, cursor) : undefined;
   const lookbackMs = (options.lookbackMinutes ?? 60) * 60_000;
   const startAfter = cursorTime
     ? logKeyAt(logs.prefix, new Date(cursorTime.getTime() - lookbackMs))
     : undefined;
   const keys = await logs.list(startAfter, options.maxObjects ?? 500);
-  const result: ProcessorResult = { objects: 0, downloads: 0, completed: [], failed: 0 };
+  const result: ProcessorResult = { objects: 0, downloads: 0, recorded: 0, failed: 0 };
   let newest = cursor;
   for (const key of keys) {
     result.objects++;
     for (const d of downloadsIn(parseAccessLog(await logs.read(key)), ports.releaseBucket)) {
       result.downloads++;
       try {
-        if (await recordDownload(ports, key, d)) result.completed.push(d.grantId);
+        if (await ports.evidence.recordLogEvidence({ ...d, logObject: key })) result.recorded++;
       } catch (error) {
-        // Retried while the object is inside the lookback window; bytes are never counted twice.
+        // Retried while the object is inside the lookback window; stored evidence is never doubled.
         result.failed++;
-        ports.log?.('download evidence not recorded', {
+        ports.log?.('download log evidence not recorded', {
           logObject: key,
           grantId: d.grantId,
           error: String(error),
@@ -122,25 +130,6 @@ export async function processAccessLogs(
     }
     if (newest === undefined || key > newest) newest = key;
   }
-  if (newest && newest !== cursor) await ports.ledger.setCursor(source, newest);
+  if (newest && newest !== cursor) await ports.evidence.setCursor(source, newest);
   return result;
-}
-
-async function recordDownload(ports: ProcessorPorts, logKey: string, d: Download): Promise<boolean> {
-  const grant = await ports.grants.getGrant(d.grantId);
-  const parts = parseArtifactKey(d.artifactKey);
-  // A key is only evidence for its own grant's software and target revision.
-  if (!grant || !parts || parts.software !== grant.software || parts.to !== grant.targetRevision)
-    return false;
-  if (grant.completedAt) return false;
-  const total = await ports.ledger.addLogBytes(logKey, grant.grantId, d.artifactKey, d.bytes, d.at);
-  if (!d.whole && total < d.objectSize) return false;
-  const outcome = await completeDownload(ports, grant, {
-    kind: 'access-log',
-    artifactKey: d.artifactKey,
-    bytes: Math.max(total, d.bytes),
-    logObject: logKey,
-    at: d.at.toISOString(),
-  });
-  return outcome.status === 'recorded';
 }

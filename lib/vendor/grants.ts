@@ -1,6 +1,9 @@
-// Use cases of the download site's keys (S508, S601–S605): record a grant, issue a key for it
-// (a presigned GET of the best artifact for the client's revision), and complete it exactly
-// once, whichever evidence arrives first: an S3 access-log record or the agent's confirmation.
+// Use cases of the download site's keys (S508, S601–S605): record a grant, issue keys for it to
+// its employee or their agent (a presigned GET of the best artifact for the client's revision),
+// and complete it exactly once from the agent's confirmation of a verified install. Nothing else
+// completes a grant: a fetched URL proves no install (mail scanners fetch every link), and S3's
+// access logs name the signing role and an address, never the client (access-log-processor.ts
+// keeps them as audit evidence only).
 import { randomBytes } from 'node:crypto';
 import { BadRequest, Conflict, Forbidden, Gone, NotFound } from '../errors.js';
 import type { Caller } from '../http/identity.js';
@@ -64,17 +67,6 @@ const newGrantId = () => `g-${randomBytes(12).toString('base64url')}`;
 /** After this long, a completion whose notice is still unsent is taken as interrupted and resumed. */
 export const NOTICE_RESUME_AFTER_MS = 60_000;
 
-/** The registry's revision of `software` on `clientId`, as a vendor revision number, if it is one. */
-async function installedRevision(
-  ports: GrantPorts,
-  clientId: string,
-  software: string,
-): Promise<number | null> {
-  const inventory = (await ports.registry.inventoriesOf([clientId])).get(clientId);
-  const found = inventory?.installations.find((i) => i.software === software);
-  return typeof found?.revision === 'number' && found.revision >= 1 ? found.revision : null;
-}
-
 /** Which release a grant is for: its pinned revision, its version, or the latest. */
 function targetOf(grant: Grant, manifest: Manifest) {
   if (grant.targetRevision !== undefined) return findRelease(manifest, grant.targetRevision);
@@ -130,7 +122,11 @@ async function keyLifetimeSeconds(ports: GrantPorts, now: Date): Promise<number>
   return Math.max(1, Math.min(ports.keyTtlSeconds, remaining));
 }
 
-/** S508: records the grant (once per request) and issues a first key for the client's registered revision. */
+/**
+ * S508: records the grant (once per request) and pins the release it is for when one is
+ * published. No key is issued here: the approval mail names `upman download`, and keys go to
+ * the signed-in employee or their agent only (freshKey), never into a mail a scanner may fetch.
+ */
 export async function grantDownload(ports: GrantPorts, request: GrantRequest): Promise<GrantResult> {
   const software = softwareOf(request.software);
   const clientId = clientIdOf(request.clientId);
@@ -157,11 +153,13 @@ export async function grantDownload(ports: GrantPorts, request: GrantRequest): P
     createdAt: now.toISOString(),
     validUntil: new Date(now.getTime() + ports.grantTtlDays * 86_400_000).toISOString(),
   };
-  const release = manifest && targetOf(proposed, manifest);
-  if (release) proposed.targetRevision = release.revision;
+  const proposedRelease = manifest && targetOf(proposed, manifest);
+  if (proposedRelease) proposed.targetRevision = proposedRelease.revision;
   const grant = await ports.grants.createGrant(proposed);
-  const key = await issueKey(ports, grant, await installedRevision(ports, clientId, software), manifest);
-  if (key) return { grantId: grant.grantId, key };
+  const release =
+    manifest && grant.targetRevision !== undefined ? findRelease(manifest, grant.targetRevision) : undefined;
+  if (release)
+    return { grantId: grant.grantId, release: { version: release.version, revision: release.revision } };
   return {
     grantId: grant.grantId,
     keyPending: denied ? { reason: 'access-denied', detail: denied } : { reason: 'not-published' },
@@ -226,10 +224,10 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 export interface CompletionResult {
   grantId: string;
-  /** "recorded" for the evidence that completed the grant, "already-recorded" for any later one. */
+  /** "recorded" for the confirmation that completed the grant, "already-recorded" for any later one. */
   status: 'recorded' | 'already-recorded';
   completedAt: string;
-  evidence: Evidence['kind'];
+  evidence: Completion['evidence'];
 }
 
 /** POST /grants/{grantId}/confirmation: the agent's word, checked against the artifact's SHA-256. */

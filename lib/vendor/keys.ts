@@ -5,8 +5,7 @@ export const grantPk = (grantId: string) => `GRANT#${grantId}`;
 export const GRANT_SK = 'GRANT';
 /** The pointer from a request to its one grant (idempotent issue): pk GRANTREQ#<requestId>. */
 export const grantOfRequestPk = (requestId: string) => `GRANTREQ#${requestId}`;
-/** One access-log object processed for one grant (so re-reading a log never counts twice). */
-export const logSeenPk = (logKey: string) => `DLLOG#${logKey}`;
-export const logSeenSk = (grantId: string) => `GRANT#${grantId}`;
+/** Audit evidence of one access-log object about one grant's artifact: pk GRANT#<grantId>. */
+export const logEvidenceSk = (logObject: string, artifactKey: string) => `LOG#${logObject}#${artifactKey}`;
 /** Where the access-log processor stopped listing: pk DLLOG#CURSOR, sk <bucket>/<prefix>. */
 export const LOG_CURSOR_PK = 'DLLOG#CURSOR';

@@ -18,18 +18,23 @@ export interface Grant {
   validUntil: string;
   revokedAt?: string;
   revokedBy?: string;
-  /** S604/S605 bookkeeping: set once, by whichever evidence comes first. */
+  /** S604/S605 bookkeeping: set once, by the agent's confirmation of a verified install. */
   completedAt?: string;
   completion?: Completion;
   noticeSentAt?: string;
 }
 
-export type Evidence =
-  | { kind: 'access-log'; artifactKey: string; bytes: number; logObject: string; at: string }
-  | { kind: 'confirmation'; artifactKey: string; sha256: string; at: string };
+/** What completes a grant: the agent's confirmation that it verified and installed the artifact. */
+export interface Evidence {
+  kind: 'confirmation';
+  artifactKey: string;
+  sha256: string;
+  at: string;
+}
 
 export interface Completion {
-  evidence: Evidence['kind'];
+  /** 'access-log' on grants completed before access logs became audit evidence only. */
+  evidence: Evidence['kind'] | 'access-log';
   artifactKey: string;
   version: string;
   revision: number;
@@ -49,8 +54,26 @@ export interface DownloadNotice {
   version: string;
   revision: number;
   artifactKey: string;
-  evidence: Evidence['kind'];
+  evidence: Completion['evidence'];
   completedAt: string;
+}
+
+/**
+ * Audit evidence from the release bucket's access logs: successful GETs of one artifact made
+ * with a grant's key, as one log object shows them. Kept for audit; it changes nothing else.
+ */
+export interface LogEvidence {
+  grantId: string;
+  logObject: string;
+  artifactKey: string;
+  requests: number;
+  bytes: number;
+  /** One 200 sent the whole object. */
+  whole: boolean;
+  firstAt: string;
+  lastAt: string;
+  /** Remote addresses as S3 logged them (the requester is the signing role, never the client). */
+  remoteIps: string[];
 }
 
 export type FreshKey = IssuedKey;

@@ -1,4 +1,4 @@
-// S504 (who approves) and the ends of a request: S508 approved (grant + key mail), S509
+// S504 (who approves) and the ends of a request: S508 approved (grant + mail), S509
 // rejected, expired (no decision, or no budget answer, in time) and failed. Each end sets the
 // final status, records its step and mails the employee.
 import { type DirectoryReader, deliver, recipientsOf } from '../mail/delivery.js';
@@ -126,7 +126,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
           request,
           approvedBy: nameOf(input.decision.decidedBy),
           grantId: grant.grantId,
-          ...(grant.key ? { key: grant.key } : {}),
+          ...(grant.release ? { release: grant.release } : {}),
           ...(grant.keyPending ? { keyPending: grant.keyPending.reason } : {}),
           ...(input.decision.comment ? { comment: input.decision.comment } : {}),
         }),
@@ -137,7 +137,7 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         {
           at,
           grantId: grant.grantId,
-          keyIssued: Boolean(grant.key),
+          ...(grant.release ? { revision: grant.release.revision } : {}),
           ...(grant.keyPending ? { keyPending: grant.keyPending.reason } : {}),
           ...(grant.keyPending?.detail ? { keyPendingDetail: grant.keyPending.detail } : {}),
         },

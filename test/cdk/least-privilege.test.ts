@@ -72,7 +72,8 @@ const EXPECTED: Record<string, string[]> = {
     ...MANIFESTS,
   ],
   DownloadsRevokeRole: [...LOGS, ...READ, ...WRITE],
-  DownloadsEvidenceRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage', ...MANIFESTS],
+  // Access logs are audit evidence only: it reads them and stores evidence items and its cursor.
+  DownloadsEvidenceRole: [...LOGS, 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 's3:ListBucket'],
   DownloadsEvidenceScheduleRole: ['lambda:InvokeFunction'],
   UpdateRequestStateMachineRole: [
     'dynamodb:GetItem',

@@ -67,15 +67,18 @@ describe('the download routes and functions', () => {
     expect(target).toContain('DownloadsEvidence');
   });
 
-  it('gives the completion paths the download-notice queue and the key TTL from the stage config', () => {
-    synth.managementTemplate.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          KEY_TTL_SECONDS: String(synth.config.keyTtlSeconds),
-          DOWNLOAD_NOTICE_QUEUE_URL: Match.anyValue(),
-          ACCESS_LOG_PREFIX: RELEASE_ACCESS_LOG_PREFIX,
-        }),
-      },
-    });
+  it('gives only the confirmation the download-notice queue; the access-log processor gets none', () => {
+    const functions = Object.values(resources(synth.managementTemplate)).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    const variables = (r: (typeof functions)[number]) =>
+      (r.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    const withQueue = functions.filter((r) => variables(r).DOWNLOAD_NOTICE_QUEUE_URL !== undefined);
+    expect(withQueue.map((r) => r.Properties.Description)).toEqual([
+      "POST /grants/{grantId}/confirmation: the agent's evidence of a completed download",
+    ]);
+    expect(variables(withQueue[0]!).KEY_TTL_SECONDS).toBe(String(synth.config.keyTtlSeconds));
+    const processor = functions.filter((r) => variables(r).ACCESS_LOG_PREFIX === RELEASE_ACCESS_LOG_PREFIX);
+    expect(processor).toHaveLength(1);
   });
 });

@@ -48,14 +48,19 @@ async function grantKey(): Promise<IssuedKey> {
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
   });
-  const { keyIssuerFromEnvironment } = await import('../../lib/adapters/dynamodb/grants-env.js');
-  const result = await keyIssuerFromEnvironment().grant({
+  const { grantPorts, keyIssuerFromEnvironment } = await import('../../lib/adapters/dynamodb/grants-env.js');
+  const { freshKey } = await import('../../lib/vendor/grants.js');
+  await keyIssuerFromEnvironment().grant({
     requestId: `req-${run}`,
     clientId: `pc-${run}`,
     user: 'alice',
     software,
   });
-  return result.key!;
+  // The key as POST /update-requests/{id}/key hands it to alice (S508 issues none).
+  return freshKey(grantPorts(), { user: 'alice', groups: ['employees'] }, `req-${run}`, {
+    clientId: `pc-${run}`,
+    currentRevision: null,
+  });
 }
 
 let key: IssuedKey;

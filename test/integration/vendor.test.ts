@@ -1,16 +1,18 @@
 // The download path end to end in the local cloud (issue 5): publish two revisions with the
 // real CLI, grant (S508, through the same KeyIssuer the workflow's Conclude function calls),
 // fresh keys over the API, presigned downloads checked by the local S3's SigV4 verifier, delta
-// and full installs compared file by file, refusals, and S604/S605 exactly once from either
-// evidence (the agent's confirmation, the S3 access logs read by the scheduled processor).
+// and full installs compared file by file, refusals, and S604/S605 exactly once from the agent's
+// confirmation; the S3 access logs read by the scheduled processor are audit evidence only.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { downloadArtifact } from '../../agent/download.js';
 import { KeyExpired } from '../../agent/errors.js';
@@ -103,6 +105,12 @@ const s3 = new S3Client({
   credentials: endpoints.credentials,
   forcePathStyle: true,
 });
+const raw = new DynamoDBClient({
+  endpoint: endpoints.dynamodb,
+  region: endpoints.region,
+  credentials: endpoints.credentials,
+});
+const db = DynamoDBDocumentClient.from(raw);
 const sqs = new SQSClient({
   endpoint: endpoints.sqs,
   region: endpoints.region,
@@ -177,6 +185,7 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
   s3.destroy();
   sqs.destroy();
+  raw.destroy();
 });
 
 describe('publishing', () => {
@@ -251,14 +260,14 @@ describe('keys and downloads', () => {
   const clientA = `pc-a-${run}`;
   const requestA = `req-a-${run}`;
 
-  it('grants on approval with a first key chosen from the registry revision', async () => {
+  it('grants on approval for the latest release, and hands out no key there', async () => {
     const inv = await api('PUT', `/clients/${clientA}/software`, admin, {
       items: [{ software, version: '1.0', revision: 1, installedAt: '2025-01-01T00:00:00Z', user: 'alice' }],
     });
     expect(inv.status, JSON.stringify(inv.body)).toBe(200);
     const result = await grant(requestA, clientA);
     grantA = result.grantId;
-    expect(result.key).toMatchObject({ kind: 'delta', fromRevision: 1, toRevision: 2 });
+    expect(result).toEqual({ grantId: grantA, release: { version: '2.0', revision: 2 } });
   });
 
   it('applies the delta key onto revision 1 and yields revision 2 file by file', async () => {
@@ -403,27 +412,51 @@ describe('S604/S605 exactly once', () => {
     expect(await notices(grantA)).toBe(1);
   }, 60_000);
 
-  it('completes a grant from the S3 access logs alone, then ignores the confirmation', async () => {
+  it('keeps the S3 access logs of a whole download as audit evidence; only the confirmation completes', async () => {
     const clientB = `pc-b-${run}`;
     const requestB = `req-b-${run}`;
     const { grantId } = await grant(requestB, clientB);
     const res = await api('POST', `/update-requests/${requestB}/key`, alice, { clientId: clientB });
     expect(res.body.kind).toBe('full');
+    // The whole artifact fetched with the key, as a mail scanner or an aborted client would.
     const got = await fetch(res.body.url);
     expect(got.status).toBe(200);
     expect(Buffer.from(await got.arrayBuffer()).length).toBe(res.body.size);
     // S3 delivers logs late; the processor runs on a schedule and picks up what has arrived.
-    let completed: string[] = [];
-    for (let i = 0; i < 90 && !completed.includes(grantId); i++) {
+    const evidence = async () =>
+      (
+        await db.send(
+          new QueryCommand({
+            TableName: env.TABLE_NAME,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :log)',
+            ExpressionAttributeValues: { ':pk': `GRANT#${grantId}`, ':log': 'LOG#' },
+          }),
+        )
+      ).Items ?? [];
+    for (let i = 0; i < 90 && (await evidence()).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 1000));
-      completed = (await runProcessor()).completed;
+      await runProcessor();
     }
-    expect(completed).toContain(grantId);
+    expect(await evidence()).toEqual([
+      expect.objectContaining({
+        grantId,
+        artifactKey: res.body.artifactKey,
+        bytes: res.body.size,
+        whole: true,
+      }),
+    ]);
+    expect(await downloadHistory(clientB)).toEqual([]);
+    expect(await notices(grantId)).toBe(0);
+    const inventory = await api('GET', `/clients/${clientB}/software`, admin);
+    expect((inventory.body.items as Array<{ software: string }>).some((i) => i.software === software)).toBe(
+      false,
+    );
+
     const confirm = await api('POST', `/grants/${grantId}/confirmation`, alice, { sha256: res.body.sha256 });
-    expect(confirm.body).toMatchObject({ status: 'already-recorded', evidence: 'access-log' });
+    expect(confirm.body).toMatchObject({ status: 'recorded', evidence: 'confirmation' });
     const history = await downloadHistory(clientB);
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ change: 'installed', version: '2.0', revision: 2 });
     expect(await notices(grantId)).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });

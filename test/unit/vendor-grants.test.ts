@@ -14,7 +14,7 @@ import {
 } from '../../lib/vendor/grants.js';
 import { deltaKey, fullKey } from '../../lib/vendor/layout.js';
 import { emptyManifest, type Manifest } from '../../lib/vendor/manifest.js';
-import type { Completion, DownloadNotice, Grant } from '../../lib/vendor/model.js';
+import type { Completion, DownloadNotice, Grant, LogEvidence } from '../../lib/vendor/model.js';
 
 const sha = (c: string) => c.repeat(64);
 const manifest: Manifest = {
@@ -71,7 +71,6 @@ class Fakes implements GrantStore {
   ];
   history: HistoryEntry[] = [];
   notices: DownloadNotice[] = [];
-  counters = new Map<string, number>();
   seen = new Set<string>();
   cursor: string | undefined;
   now = new Date('2025-06-01T10:00:00Z');
@@ -124,13 +123,13 @@ class Fakes implements GrantStore {
     g.noticeSentAt = at;
     return true;
   }
-  async addLogBytes(logKey: string, grantId: string, artifactKey: string, bytes: number) {
-    const id = `${grantId}|${artifactKey}`;
-    if (!this.seen.has(`${logKey}|${grantId}`)) {
-      this.seen.add(`${logKey}|${grantId}`);
-      this.counters.set(id, (this.counters.get(id) ?? 0) + bytes);
-    }
-    return this.counters.get(id) ?? 0;
+  evidence: LogEvidence[] = [];
+  async recordLogEvidence(e: LogEvidence) {
+    const id = `${e.grantId}|${e.logObject}|${e.artifactKey}`;
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    this.evidence.push(e);
+    return true;
   }
   async getCursor() {
     return this.cursor;
@@ -169,31 +168,40 @@ const alice = { user: 'alice', groups: ['employees'] };
 const request = { requestId: 'req-1', clientId: 'pc-1', user: 'alice', software: 'editor' };
 
 describe('grantDownload (S508)', () => {
-  it('records one grant per request and issues a key for the registered revision', async () => {
+  it('records one grant per request, pins the release and issues no key (keys go to the employee only)', async () => {
     const f = new Fakes();
-    const first = await grantDownload(f.ports(), request);
-    expect(first.key).toMatchObject({
-      kind: 'delta',
-      fromRevision: 1,
-      toRevision: 2,
-      size: 100,
-      sha256: sha('d'),
-    });
-    expect(first.key!.url).toContain(`x-upman-grant=${first.grantId}`);
-    expect(first.key!.expiresAt).toBe('2025-06-01T11:00:00.000Z');
-    const again = await grantDownload(f.ports(), request);
+    const presigned: string[] = [];
+    const ports = f.ports();
+    const withSpy = {
+      ...ports,
+      releases: {
+        ...ports.releases,
+        presignGet: async (key: string) => {
+          presigned.push(key);
+          return 'x';
+        },
+      },
+    };
+    const first = await grantDownload(withSpy, request);
+    expect(first).toEqual({ grantId: first.grantId, release: { version: '2.0', revision: 2 } });
+    expect(presigned).toEqual([]);
+    const again = await grantDownload(withSpy, request);
     expect(again.grantId).toBe(first.grantId);
     expect(f.grants.size).toBe(1);
     expect(f.grants.get(first.grantId)).toMatchObject({ targetRevision: 2, user: 'alice', clientId: 'pc-1' });
+    const key = await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
+    expect(key).toMatchObject({ kind: 'delta', fromRevision: 1, toRevision: 2, size: 100, sha256: sha('d') });
+    expect(key.url).toContain(`x-upman-grant=${first.grantId}`);
+    expect(key.expiresAt).toBe('2025-06-01T11:00:00.000Z');
   });
 
-  it('keeps the grant without a key when nothing is published yet, and pins the release later', async () => {
+  it('keeps the grant without a release when nothing is published yet, and pins the release later', async () => {
     const f = new Fakes();
     const result = await grantDownload(f.ports(emptyManifest('editor')), {
       ...request,
       targetVersion: '2.0',
     });
-    expect(result.key).toBeUndefined();
+    expect(result.release).toBeUndefined();
     expect(result.keyPending).toEqual({ reason: 'not-published' });
     const key = await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: null });
     expect(key).toMatchObject({ kind: 'full', toRevision: 2 });
@@ -205,24 +213,23 @@ describe('grantDownload (S508)', () => {
     const ports = f.ports();
     const now = ports.now!();
     const lifetimes: number[] = [];
-    const result = await grantDownload(
-      {
-        ...ports,
-        releases: {
-          ...ports.releases,
-          presignGet: async (key, o) => {
-            lifetimes.push(o.expiresInSeconds);
-            return `https://s3.test/b/${key}?X-Amz-Expires=${o.expiresInSeconds}`;
-          },
-          // The signing role's session ends in 10 minutes; the TTL is an hour.
-          signingSessionEnds: async () => new Date(now.getTime() + 600_000),
+    const withSession: GrantPorts = {
+      ...ports,
+      releases: {
+        ...ports.releases,
+        presignGet: async (key, o) => {
+          lifetimes.push(o.expiresInSeconds);
+          return `https://s3.test/b/${key}?X-Amz-Expires=${o.expiresInSeconds}`;
         },
+        // The signing role's session ends in 10 minutes; the TTL is an hour.
+        signingSessionEnds: async () => new Date(now.getTime() + 600_000),
       },
-      request,
-    );
+    };
+    await grantDownload(withSession, request);
+    const key = await freshKey(withSession, alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
     expect(ports.keyTtlSeconds).toBe(3600);
     expect(new Set(lifetimes)).toEqual(new Set([600]));
-    expect(result.key!.expiresAt).toBe(new Date(now.getTime() + 600_000).toISOString());
+    expect(key.expiresAt).toBe(new Date(now.getTime() + 600_000).toISOString());
   });
 
   it('records the grant and reports AccessDenied as such when the release bucket refuses the issuer', async () => {
@@ -242,7 +249,7 @@ describe('grantDownload (S508)', () => {
       },
       request,
     );
-    expect(result.key).toBeUndefined();
+    expect(result.release).toBeUndefined();
     expect(result.keyPending).toEqual({ reason: 'access-denied', detail: refused.message });
     expect(f.grants.get(result.grantId)).toMatchObject({ status: 'active', user: 'alice' });
   });
@@ -396,16 +403,20 @@ describe('completion (S604/S605)', () => {
   });
 });
 
-describe('access-log evidence', () => {
+describe('access-log evidence (audit only)', () => {
+  const g1 = 'g-AAAAAAAAAAAAAAAA';
+  const g2 = 'g-BBBBBBBBBBBBBBBB';
   const record = (
     grantId: string,
     key: string,
     status: number,
     bytes: number,
     size: number,
+    remoteIp = '198.51.100.7',
   ): AccessLogRecord => ({
     bucket: 'releases',
     time: new Date('2025-06-01T10:01:00Z'),
+    remoteIp,
     operation: 'REST.GET.OBJECT',
     key,
     requestUri: `GET /releases/${key}?X-Amz-Signature=REDACTED&x-upman-grant=${grantId} HTTP/1.1`,
@@ -416,21 +427,25 @@ describe('access-log evidence', () => {
 
   it('finds whole and ranged downloads made with a grant key, and ignores the rest', () => {
     const lines = [
-      record('g1', fullKey('editor', 2), 200, 1000, 1000),
-      record('g2', fullKey('editor', 2), 206, 400, 1000),
-      record('g2', fullKey('editor', 2), 206, 600, 1000),
-      record('g3', fullKey('editor', 2), 403, 0, 1000),
-      { ...record('g4', fullKey('editor', 2), 200, 1000, 1000), bucket: 'other' },
-      { ...record('g5', fullKey('editor', 2), 200, 1000, 1000), requestUri: 'GET /releases/x HTTP/1.1' },
+      record(g1, fullKey('editor', 2), 200, 1000, 1000),
+      record(g2, fullKey('editor', 2), 206, 400, 1000),
+      record(g2, fullKey('editor', 2), 206, 600, 1000, '203.0.113.9'),
+      record('g-CCCCCCCCCCCCCCCC', fullKey('editor', 2), 403, 0, 1000),
+      { ...record('g-DDDDDDDDDDDDDDDD', fullKey('editor', 2), 200, 1000, 1000), bucket: 'other' },
+      {
+        ...record('g-EEEEEEEEEEEEEEEE', fullKey('editor', 2), 200, 1000, 1000),
+        requestUri: 'GET /releases/x HTTP/1.1',
+      },
+      record('not#a-grant', fullKey('editor', 2), 200, 1000, 1000),
     ];
     const found = downloadsIn(lines, 'releases');
-    expect(found.map((d) => [d.grantId, d.bytes, d.whole])).toEqual([
-      ['g1', 1000, true],
-      ['g2', 1000, false],
+    expect(found.map((d) => [d.grantId, d.requests, d.bytes, d.whole, d.remoteIps])).toEqual([
+      [g1, 1, 1000, true, ['198.51.100.7']],
+      [g2, 2, 1000, false, ['198.51.100.7', '203.0.113.9']],
     ]);
   });
 
-  it('completes a grant from its log records once, across runs and repeated downloads', async () => {
+  it('records what the logs show once per log object, and completes, installs and notifies nothing', async () => {
     const f = new Fakes();
     const { grantId } = await grantDownload(f.ports(), request);
     const objects = new Map<string, string>();
@@ -443,46 +458,27 @@ describe('access-log evidence', () => {
         [...objects.keys()].sort().filter((k) => !after || k > after),
       read: async (key: string) => objects.get(key)!,
     };
-    const ports = { ...f.ports(), ledger: f, logs, releaseBucket: 'releases' };
-    // Half the delta in one log object: not complete yet.
-    put('releases/2025-06-01-10-01-00-AAAA', [record(grantId, deltaKey('editor', 2, 1), 206, 50, 100)]);
-    expect((await processAccessLogs(ports)).completed).toEqual([]);
-    // Re-listing the same object never counts its bytes twice.
-    expect((await processAccessLogs(ports)).completed).toEqual([]);
-    put('releases/2025-06-01-10-02-00-BBBB', [
-      record(grantId, deltaKey('editor', 2, 1), 206, 50, 100),
-      record(grantId, deltaKey('editor', 2, 1), 200, 100, 100),
+    const ports = { evidence: f, logs, releaseBucket: 'releases' };
+    // A whole download: exactly what a mail scanner's GET of a key would leave in the log.
+    put('releases/2025-06-01-10-01-00-AAAA', [record(grantId, deltaKey('editor', 2, 1), 200, 100, 100)]);
+    expect(await processAccessLogs(ports)).toEqual({ objects: 1, downloads: 1, recorded: 1, failed: 0 });
+    // Re-listing the same object records nothing twice.
+    expect(await processAccessLogs(ports)).toMatchObject({ downloads: 1, recorded: 0 });
+    put('releases/2025-06-01-10-02-00-BBBB', [record(grantId, deltaKey('editor', 2, 1), 206, 50, 100)]);
+    expect(await processAccessLogs(ports)).toMatchObject({ recorded: 1 });
+    expect(f.evidence.map((e) => [e.logObject, e.bytes, e.whole])).toEqual([
+      ['releases/2025-06-01-10-01-00-AAAA', 100, true],
+      ['releases/2025-06-01-10-02-00-BBBB', 50, false],
     ]);
-    expect((await processAccessLogs(ports)).completed).toEqual([grantId]);
-    put('releases/2025-06-01-10-03-00-CCCC', [record(grantId, deltaKey('editor', 2, 1), 200, 100, 100)]);
-    expect((await processAccessLogs(ports)).completed).toEqual([]);
+    expect(f.cursor).toBe('releases/2025-06-01-10-02-00-BBBB');
+    // Nothing else moved: no completion, no installation, no history, no S604 notice.
+    expect(f.grants.get(grantId)!.completedAt).toBeUndefined();
+    expect(f.history).toEqual([]);
+    expect(f.installations.map((i) => i.revision)).toEqual([1]);
+    expect(f.notices).toEqual([]);
+    // The agent's confirmation of a verified install is what completes the grant.
+    expect((await confirmDownload(f.ports(), alice, grantId, { sha256: sha('d') })).status).toBe('recorded');
     expect(f.history).toHaveLength(1);
     expect(f.notices).toHaveLength(1);
-    expect(f.grants.get(grantId)!.completion).toMatchObject({
-      evidence: 'access-log',
-      artifactKey: deltaKey('editor', 2, 1),
-    });
-    expect(f.cursor).toBe('releases/2025-06-01-10-03-00-CCCC');
-    // The agent's confirmation afterwards changes nothing.
-    expect((await confirmDownload(f.ports(), alice, grantId, { sha256: sha('d') })).status).toBe(
-      'already-recorded',
-    );
-    expect(f.history).toHaveLength(1);
-  });
-
-  it('does not take a download of another revision as evidence', async () => {
-    const f = new Fakes();
-    const { grantId } = await grantDownload(f.ports(), request);
-    const text = `${formatAccessLogRecord(record(grantId, fullKey('editor', 1), 200, 900, 900))}\n`;
-    const logs = {
-      bucket: 'logs',
-      prefix: '',
-      list: async () => ['2025-06-01-10-01-00-AAAA'],
-      read: async () => text,
-    };
-    expect(
-      (await processAccessLogs({ ...f.ports(), ledger: f, logs, releaseBucket: 'releases' })).completed,
-    ).toEqual([]);
-    expect(f.history).toHaveLength(0);
   });
 });

@@ -182,6 +182,9 @@ describe('the ends of a request', () => {
     expect(mail!.text).toContain('Grant: g-AAAAAAAAAAAAAAAAAAAAAAAA');
     expect(mail!.text).toContain(`upman download ${state.requestId}`);
     expect(mail!.html).toContain(`upman download ${state.requestId}`);
+    // No key and no link at all: a scanner fetching every URL of the mail finds none.
+    expect(mail!.text).not.toMatch(/https?:|X-Amz-/i);
+    expect(mail!.html).not.toMatch(/href=|https?:|X-Amz-/i);
   });
 
   it('S508 names people by their display names, and records a mail SES refuses on the request', async () => {

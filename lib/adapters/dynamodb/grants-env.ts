@@ -4,7 +4,7 @@
 //   RELEASE_BUCKET_NAME        the vendor's release bucket (manifests, artifacts)
 //   KEY_TTL_SECONDS            lifetime of a key (presigned URL), 60..604800
 //   GRANT_TTL_DAYS             how long fresh keys may be asked for (default 30)
-//   DOWNLOAD_NOTICE_QUEUE_URL  finance's download-completed queue (S604; completion functions only)
+//   DOWNLOAD_NOTICE_QUEUE_URL  finance's download-completed queue (S604; the confirmation function only)
 //   ACCESS_LOG_BUCKET_NAME, ACCESS_LOG_PREFIX   the release bucket's server access logs (processor only)
 import { S3Client } from '@aws-sdk/client-s3';
 import type { KeyIssuer } from '../../ports/key-issuer.js';
@@ -66,12 +66,11 @@ export function keyIssuerFromEnvironment(): KeyIssuer {
   return createKeyIssuer(grantPorts());
 }
 
-/** The access-log processor's ports. */
+/** The access-log processor's ports: it reads the logs and stores audit evidence, nothing else. */
 export function processorPorts(log: ProcessorPorts['log']): ProcessorPorts {
   const base = grantPorts();
   return {
-    ...base,
-    ledger: base.store,
+    evidence: base.store,
     logs: new S3AccessLogs(base.s3, required('ACCESS_LOG_BUCKET_NAME'), process.env.ACCESS_LOG_PREFIX ?? ''),
     releaseBucket: required('RELEASE_BUCKET_NAME'),
     ...(log ? { log } : {}),

@@ -12,23 +12,17 @@ import {
 import { Conflict } from '../../errors.js';
 import type { ClientChanges } from '../../ports/registry.js';
 import { REQUEST_SK, requestPk } from '../../registry/keys.js';
-import type { DownloadLedger } from '../../vendor/access-log-processor.js';
+import type { LogEvidenceStore } from '../../vendor/access-log-processor.js';
 import type { GrantStore } from '../../vendor/grants.js';
-import {
-  GRANT_SK,
-  grantOfRequestPk,
-  grantPk,
-  LOG_CURSOR_PK,
-  logSeenPk,
-  logSeenSk,
-} from '../../vendor/keys.js';
-import type { Completion, Grant } from '../../vendor/model.js';
+import { GRANT_SK, grantOfRequestPk, grantPk, LOG_CURSOR_PK, logEvidenceSk } from '../../vendor/keys.js';
+import type { Completion, Grant, LogEvidence } from '../../vendor/model.js';
 import type { DynamoRegistryStore } from './registry-store.js';
 
 type Item = Record<string, unknown>;
 
 const strip = (item: Item): Grant => {
   const { pk: _pk, sk: _sk, type: _type, ...rest } = item;
+  // Byte counters of the access logs, on grants from before logs became audit evidence only.
   for (const name of Object.keys(rest)) if (name.startsWith('bytes:')) delete rest[name];
   return rest as unknown as Grant;
 };
@@ -38,10 +32,7 @@ const cancelReasons = (error: unknown): string[] =>
     ? (error.CancellationReasons ?? []).map((r) => r.Code ?? 'None')
     : [];
 
-/** How long a processed-log marker is kept: longer than any log is re-listed (DynamoDB TTL). */
-const LOG_MARKER_DAYS = 30;
-
-export class DynamoGrantStore implements GrantStore, DownloadLedger {
+export class DynamoGrantStore implements GrantStore, LogEvidenceStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -206,61 +197,28 @@ export class DynamoGrantStore implements GrantStore, DownloadLedger {
     }
   }
 
-  // ---- the access-log processor's ledger ------------------------------------------------------
+  // ---- the access-log processor's audit evidence -----------------------------------------------
 
-  async addLogBytes(
-    logKey: string,
-    grantId: string,
-    artifactKey: string,
-    bytes: number,
-    at: Date,
-  ): Promise<number> {
-    const counter = `bytes:${artifactKey}`;
+  async recordLogEvidence(evidence: LogEvidence): Promise<boolean> {
     try {
       await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk: logSeenPk(logKey),
-                  sk: logSeenSk(grantId),
-                  type: 'download-log-seen',
-                  expiresAt: Math.floor(at.getTime() / 1000) + LOG_MARKER_DAYS * 86_400,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk: grantPk(grantId), sk: GRANT_SK },
-                UpdateExpression: 'ADD #c :n',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#c': counter },
-                ExpressionAttributeValues: { ':n': bytes },
-              },
-            },
-          ],
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: grantPk(evidence.grantId),
+            sk: logEvidenceSk(evidence.logObject, evidence.artifactKey),
+            type: 'download-log-evidence',
+            ...evidence,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
+      return true;
     } catch (error) {
-      const reasons = cancelReasons(error);
-      // Seen before (a re-listed log object): count nothing. Unknown grant: nothing to count on.
-      if (reasons[0] !== 'ConditionalCheckFailed' && reasons[1] !== 'ConditionalCheckFailed') throw error;
-      if (reasons[1] === 'ConditionalCheckFailed') return 0;
+      // A re-listed log object: its evidence is stored already.
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: grantPk(grantId), sk: GRANT_SK },
-        ConsistentRead: true,
-        ProjectionExpression: '#c',
-        ExpressionAttributeNames: { '#c': counter },
-      }),
-    );
-    return Number(out.Item?.[counter] ?? 0);
   }
 
   async getCursor(source: string): Promise<string | undefined> {
