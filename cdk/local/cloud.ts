@@ -11,7 +11,14 @@ import { startLocalDynamoDb } from './dynamodb.js';
 import { startDynamoDbObserver } from './dynamodb-observer.js';
 import { startAuthorisingGateway } from './iam/gateway.js';
 import { LocalIam } from './iam/index.js';
-import { dynamoDbMapping, sesMapping, sqsMapping, stepFunctionsMapping, stsMapping } from './iam/services.js';
+import {
+  dynamoDbMapping,
+  kmsMapping,
+  sesMapping,
+  sqsMapping,
+  stepFunctionsMapping,
+  stsMapping,
+} from './iam/services.js';
 import { startLocalIssuer } from './issuer/index.js';
 import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
@@ -175,12 +182,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     ]);
     stoppers.push(dynamodb.stop, sqs.stop, ses.stop, issuer.stop);
     // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
-    const kms = await startLocalKms({
-      port: ports.kms,
-      region,
-      credentials,
-      dataDir: join(options.dataDir, 'kms'),
-    });
+    // Behind its IAM gateway (below): the gateway verifies and authorises, the KMS checks nothing.
+    const kms = await startLocalKms({ port: 0, region, dataDir: join(options.dataDir, 'kms') });
     stoppers.push(kms.stop);
     // The functions and the state machines reach DynamoDB through the observer when there is one.
     const observer = options.observeDynamoDb
@@ -201,6 +204,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       account: LOCAL_ACCOUNT,
       developer: credentials,
       dataDir: options.dataDir,
+      serviceResourcePolicy: (arn) => (arn.includes(':kms:') ? kms.keyPolicy(arn) : undefined),
       ...(options.sessionSeconds ? { sessionSeconds: options.sessionSeconds } : {}),
       ...(options.enforceIam === false ? { enforce: false } : {}),
     });
@@ -217,7 +221,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         store: iam.store,
         authorizer: iam.authorizer,
       });
-    const [s3, dynamoGateway, sqsGateway, sesGateway, stsGateway] = await Promise.all([
+    const [s3, dynamoGateway, sqsGateway, sesGateway, stsGateway, kmsGateway] = await Promise.all([
       startLocalS3({
         port: ports.s3,
         dataDir: join(options.dataDir, 's3'),
@@ -240,8 +244,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         store: iam.store,
         authorizer: iam.authorizer,
       }),
+      gateway(
+        ports.kms,
+        kms.url,
+        kmsMapping(where, (arn) => kms.keyPolicy(arn) !== undefined),
+      ),
     ]);
-    stoppers.push(s3.stop, dynamoGateway.stop, sqsGateway.stop, sesGateway.stop, stsGateway.stop);
+    stoppers.push(
+      s3.stop,
+      dynamoGateway.stop,
+      sqsGateway.stop,
+      sesGateway.stop,
+      stsGateway.stop,
+      kmsGateway.stop,
+    );
 
     const clientConfig = { region, credentials };
     const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamoGateway.url });
@@ -276,7 +292,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_ENDPOINT_URL_SESV2: sesGateway.url,
       AWS_ENDPOINT_URL_SES: sesGateway.url,
       AWS_ENDPOINT_URL_STS: stsGateway.url,
-      AWS_ENDPOINT_URL_KMS: kms.url,
+      AWS_ENDPOINT_URL_KMS: kmsGateway.url,
       UPMAN_LOCAL: '1',
     };
     const runtime = LocalLambdaRuntime.fromTemplate(resolver, baseEnv, {
@@ -427,7 +443,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const endpoints: Endpoints = {
       api: api.url,
       mail: sesGateway.url,
-      kms: kms.url,
+      kms: kmsGateway.url,
       s3: s3.url,
       dynamodb: dynamoGateway.url,
       sqs: sqsGateway.url,

@@ -3,7 +3,10 @@
 // TrentService.*). Every request must carry a valid SigV4 signature for service "kms" (recomputed
 // with @smithy/signature-v4, compared in constant time); what AWS refuses (another key spec or
 // usage, an unknown key, a RAW message over 4096 bytes, a digest of the wrong length, another
-// algorithm) is refused with AWS's error type. Keys persist under the data directory.
+// algorithm) is refused with AWS's error type. Keys persist under the data directory, each with
+// its key policy (the one CreateKey was given, else KMS's default: the account may use IAM).
+// In the local cloud it sits behind the IAM gateway, which verifies the signature and
+// authorises each call against the caller's policies and the key policy; it then checks none.
 
 import { execFileSync } from 'node:child_process';
 import {
@@ -30,13 +33,37 @@ interface StoredKey {
   description: string;
   createdAt: string;
   privateKeyPem: string;
+  /** The key policy (JSON); absent in keys stored before policies were kept: the default one. */
+  policy?: string;
+}
+
+export interface KeyPolicy {
+  Version?: string;
+  Statement: unknown[];
+}
+
+/** KMS's default key policy: the account's principals may use the key as their IAM policies allow. */
+export function defaultKeyPolicy(partition: string, account: string): KeyPolicy {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  };
 }
 
 export interface LocalKmsOptions {
   port: number;
   region: string;
   accountId?: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The one key pair it accepts; absent behind the IAM gateway, which has verified the caller. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Where keys are kept (keys.json); in memory when absent. */
   dataDir?: string;
   now?: () => Date;
@@ -54,9 +81,14 @@ class KmsError extends Error {
 
 const SIGNING_ALGORITHMS = ['ECDSA_SHA_256'];
 
-export async function startLocalKms(
-  options: LocalKmsOptions,
-): Promise<{ url: string; stop: () => Promise<void> }> {
+export interface LocalKms {
+  url: string;
+  /** The key policy of a key (by ARN), as the IAM gateway evaluates it; undefined for no such key. */
+  keyPolicy(keyArn: string): KeyPolicy | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms> {
   const account = options.accountId ?? '000000000000';
   const now = options.now ?? (() => new Date());
   const file = options.dataDir ? join(options.dataDir, 'keys.json') : undefined;
@@ -90,6 +122,14 @@ export async function startLocalKms(
       if (body.KeyUsage !== 'SIGN_VERIFY') {
         throw new KmsError('ValidationException', 'KeyUsage must be SIGN_VERIFY for an ECC_NIST_P256 key');
       }
+      let policy: string | undefined;
+      if (body.Policy !== undefined) {
+        try {
+          policy = JSON.stringify(JSON.parse(String(body.Policy)));
+        } catch {
+          throw new KmsError('MalformedPolicyDocumentException', 'The key policy is not JSON');
+        }
+      }
       const keyId = randomUUID();
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       const key: StoredKey = {
@@ -100,6 +140,7 @@ export async function startLocalKms(
         description: typeof body.Description === 'string' ? body.Description : '',
         createdAt: now().toISOString(),
         privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        ...(policy ? { policy } : {}),
       };
       keys.set(keyId, key);
       save();
@@ -163,12 +204,14 @@ export async function startLocalKms(
     },
   };
 
-  const signer = new SignatureV4({
-    service: 'kms',
-    region: options.region,
-    credentials: options.credentials,
-    sha256: Sha256,
-  });
+  const signer = options.credentials
+    ? new SignatureV4({
+        service: 'kms',
+        region: options.region,
+        credentials: options.credentials,
+        sha256: Sha256,
+      })
+    : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -179,7 +222,7 @@ export async function startLocalKms(
       res.end(JSON.stringify(body));
     };
     try {
-      await authorise(req, raw, signer, options, now());
+      if (signer) await authorise(req, raw, signer, options.credentials!, options.region, now());
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = operations[target.replace(/^TrentService\./, '')];
       if (!target.startsWith('TrentService.') || !operation) {
@@ -207,6 +250,13 @@ export async function startLocalKms(
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://127.0.0.1:${port}`,
+    keyPolicy: (keyArn) => {
+      const key = keys.get(keyArn.split('/').pop() ?? '');
+      if (!key || key.arn !== keyArn) return undefined;
+      return key.policy
+        ? (JSON.parse(key.policy) as KeyPolicy)
+        : defaultKeyPolicy(keyArn.split(':')[1] ?? 'aws', account);
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -231,7 +281,8 @@ async function authorise(
   req: IncomingMessage,
   body: Buffer,
   signer: SignatureV4,
-  options: LocalKmsOptions,
+  credentials: { accessKeyId: string },
+  expectedRegion: string,
   now: Date,
 ): Promise<void> {
   const auth = String(req.headers.authorization ?? '');
@@ -249,13 +300,13 @@ async function authorise(
     string,
     string,
   ];
-  if (accessKeyId !== options.credentials.accessKeyId) {
+  if (accessKeyId !== credentials.accessKeyId) {
     throw new KmsError(
       'UnrecognizedClientException',
       'The security token included in the request is invalid.',
     );
   }
-  if (region !== options.region)
+  if (region !== expectedRegion)
     throw new KmsError('InvalidSignatureException', `credential scope region ${region}`);
   const amzDate = String(req.headers['x-amz-date'] ?? '');
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateStateMachineCommand,
@@ -363,5 +364,66 @@ describe("SendTask*, authorised against the token's state machine", () => {
     ).resolves.toBeDefined();
     await sfn.send(new SendTaskSuccessCommand({ taskToken: other.token, output: '{}' }));
     asBudget.destroy();
+  });
+});
+
+describe('the local KMS, behind the IAM gateway', () => {
+  const kmsAs = (credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
+    new KMSClient({ region: e.region, endpoint: e.kms, credentials });
+  const sign = (kms: KMSClient, keyId: string) =>
+    kms.send(
+      new SignCommand({
+        KeyId: keyId,
+        Message: Buffer.from('root.json'),
+        MessageType: 'RAW',
+        SigningAlgorithm: 'ECDSA_SHA_256',
+      }),
+    );
+  const newKey = async (developer: KMSClient, policy?: unknown) =>
+    (
+      await developer.send(
+        new CreateKeyCommand({
+          KeySpec: 'ECC_NIST_P256',
+          KeyUsage: 'SIGN_VERIFY',
+          ...(policy ? { Policy: JSON.stringify(policy) } : {}),
+        }),
+      )
+    ).KeyMetadata!.Arn!;
+
+  it('signs for a role its key policy names; a role without kms:Sign on that key is refused AccessDeniedException', async () => {
+    const developer = kmsAs(e.credentials);
+    const signerRole = roleOf('Conclude');
+    const account = signerRole.split(':')[4]!;
+    const named = await newKey(developer, {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${account}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        { Effect: 'Allow', Principal: { AWS: signerRole }, Action: 'kms:Sign', Resource: '*' },
+      ],
+    });
+    // KMS's default policy: only what IAM policies grant, and no role here has kms:Sign.
+    const defaultPolicy = await newKey(developer);
+    const asSigner = kmsAs(keysOf(await assume(signerRole)));
+    const asOther = kmsAs(keysOf(await assume(roleOf('RegistryApiAnnouncements'))));
+
+    expect((await sign(asSigner, named)).Signature?.length).toBeGreaterThan(0);
+    for (const [client, key] of [
+      [asOther, named],
+      [asSigner, defaultPolicy],
+    ] as const) {
+      await expect(sign(client, key)).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+        message: expect.stringContaining(`is not authorized to perform: kms:Sign on resource: ${key}`),
+      });
+    }
+    // The developer's key pair is the account administrator's, as before.
+    expect((await sign(developer, defaultPolicy)).Signature?.length).toBeGreaterThan(0);
+    for (const c of [developer, asSigner, asOther]) c.destroy();
   });
 });

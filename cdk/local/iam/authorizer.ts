@@ -47,7 +47,12 @@ export class PolicyAuthorizer implements Authorizer {
 
   constructor(
     private readonly policies: TemplatePolicies,
-    private readonly options: { region: string; enforce?: boolean },
+    private readonly options: {
+      region: string;
+      enforce?: boolean;
+      /** Resource policies kept by an emulator rather than the templates (the local KMS's key policies). */
+      serviceResourcePolicy?: (resourceArn: string) => PolicyDocument | undefined;
+    },
   ) {
     this.enforcing = options.enforce ?? true;
   }
@@ -177,7 +182,7 @@ export class PolicyAuthorizer implements Authorizer {
       const bucket = resource.slice('arn:aws:s3:::'.length).split('/')[0]!;
       return this.policies.resourcePolicies.get(`arn:aws:s3:::${bucket}`);
     }
-    return this.policies.resourcePolicies.get(resource);
+    return this.policies.resourcePolicies.get(resource) ?? this.options.serviceResourcePolicy?.(resource);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   LocalCredentialStore,
   type RoleSession,
 } from './credentials.js';
-import { type TemplatePolicies, templatePolicies } from './policies.js';
+import { type PolicyDocument, type TemplatePolicies, templatePolicies } from './policies.js';
 import { LocalSts } from './sts.js';
 
 export { DEFAULT_SESSION_SECONDS } from './credentials.js';
@@ -28,6 +28,8 @@ export interface LocalIamOptions {
   sessionSeconds?: number;
   /** false only for the bench's baseline: every check allows. */
   enforce?: boolean;
+  /** Resource policies an emulator keeps (the local KMS's key policies), by resource ARN. */
+  serviceResourcePolicy?: (resourceArn: string) => PolicyDocument | undefined;
 }
 
 export class AccessDeniedError extends Error {
@@ -55,6 +57,7 @@ export class LocalIam {
     this.authorizer = new PolicyAuthorizer(this.policies, {
       region: options.region,
       enforce: options.enforce ?? true,
+      ...(options.serviceResourcePolicy ? { serviceResourcePolicy: options.serviceResourcePolicy } : {}),
     });
     this.sts = new LocalSts(this.store, this.policies, this.authorizer);
   }

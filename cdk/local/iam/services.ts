@@ -301,6 +301,40 @@ export function stepFunctionsMapping(
   };
 }
 
+// ---------- KMS (JSON 1.1, TrentService.*) ----------
+export function kmsMapping(
+  where: Where,
+  /** Whether the key (by ARN) exists: an unknown key is the service's NotFoundException, after authorisation. */
+  keyExists: (keyArn: string) => boolean,
+): ServiceMapping {
+  const json11 = (type: string, message: string, status = 400): ErrorReply => ({
+    status,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() },
+    body: JSON.stringify({ __type: type, message }),
+  });
+  return {
+    signingName: 'kms',
+    accessRequests(req) {
+      const op = target(req, 'TrentService.');
+      if (!op) throw new MappingError(`Unknown operation ${String(req.headers['x-amz-target'])}`);
+      const action = `kms:${op}`;
+      // CreateKey and the listings take no key; every other operation names one.
+      if (op === 'CreateKey' || op.startsWith('List'))
+        return [{ action, resource: '*', resourceAccount: where.account }];
+      const keyId = json(req).KeyId;
+      if (typeof keyId !== 'string' || !keyId) throw new MappingError('KeyId is required');
+      const resource = keyId.startsWith('arn:')
+        ? keyId
+        : `arn:aws:kms:${where.region}:${where.account}:${keyId.startsWith('alias/') ? keyId : `key/${keyId}`}`;
+      if (resource.includes(':key/') && !keyExists(resource)) return [];
+      return [{ action, resource, resourceAccount: resource.split(':')[4] ?? where.account }];
+    },
+    accessDenied: (m) => json11('AccessDeniedException', m),
+    signatureFault: (e) => json11(SIGNATURE_TYPES[e.fault][0], e.message, SIGNATURE_TYPES[e.fault][1]),
+    malformed: (m) => json11('ValidationException', m),
+  };
+}
+
 // ---------- STS ----------
 export function stsMapping(): ServiceMapping {
   const xml = (status: number, code: string, message: string): ErrorReply => ({
