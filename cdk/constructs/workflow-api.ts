@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { BudgetBatchSchedule, StageConfig } from '../config.js';
 import { AppFunction, TABLE_DELETE, TABLE_READ, TABLE_WRITE } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
+import type { Mailer } from './mailer.js';
 import { workflowEnvironment } from './workflow-tasks.js';
 
 export interface WorkflowApiProps {
@@ -17,6 +18,7 @@ export interface WorkflowApiProps {
   table: ITableV2;
   stateMachine: IStateMachine;
   budgetQueue: IQueue;
+  mailer: Mailer;
   schedule: BudgetBatchSchedule;
   approval: StageConfig['approval'];
   policy: StageConfig['policy'];
@@ -38,6 +40,9 @@ export class WorkflowApi extends Construct {
   readonly approvals: AppFunction;
   readonly closeBatches: AppFunction;
   readonly closeSchedule: scheduler.CfnSchedule;
+  readonly approvalQueue: AppFunction;
+  readonly resumeDecisions: AppFunction;
+  readonly resumeSchedule: scheduler.CfnSchedule;
 
   constructor(scope: Construct, id: string, props: WorkflowApiProps) {
     super(scope, id);
@@ -112,24 +117,57 @@ export class WorkflowApi extends Construct {
     })
       .bindTable(props.table, [...TABLE_READ, ...TABLE_WRITE, ...TABLE_DELETE])
       .bindQueue(props.budgetQueue, 'send', 'BUDGET_QUEUE_URL');
+    this.closeSchedule = this.schedule(
+      'Close',
+      this.closeBatches,
+      BATCH_CLOSE_EXPRESSIONS[props.schedule],
+      `Closes the budget batch (${props.schedule})`,
+    );
+
+    this.approvalQueue = new AppFunction(this, 'ApprovalQueue', {
+      ...base,
+      entry: 'functions/http/approvals/queue.ts',
+      description: "The admins' queue of approvals only the requester could decide; naming their approver",
+    })
+      .bindTable(props.table, 'readWrite')
+      .bindMail(props.mailer.binding);
+    props.api.addRoute('GET /approval-queue', this.approvalQueue);
+    props.api.addRoute('PUT /approval-queue/{requestId}', this.approvalQueue);
+
+    this.resumeDecisions = new AppFunction(this, 'ResumeDecisions', {
+      ...base,
+      entry: 'functions/schedule/resume-decisions.ts',
+      description: 'S506: hands recorded decisions that did not reach their execution over again',
+      timeout: Duration.seconds(120),
+    })
+      // Lists the unresumed decisions (GSI2), notes each one handed over; nothing else.
+      .bindTable(props.table, ['dynamodb:Query', 'dynamodb:UpdateItem'])
+      .bindStateMachine(props.stateMachine, 'respond');
+    this.resumeSchedule = this.schedule(
+      'ResumeDecisions',
+      this.resumeDecisions,
+      'rate(5 minutes)',
+      'Hands stuck approval decisions over to their executions',
+    );
+  }
+
+  /** An EventBridge Scheduler schedule invoking `fn`, with a role that may invoke that function only. */
+  private schedule(id: string, fn: AppFunction, expression: string, description: string) {
     // L1 with its own role: the L2 target grants "<arn>:*" (every version), this names one function.
-    const role = new iam.Role(this, 'CloseScheduleRole', {
+    const role = new iam.Role(this, `${id}ScheduleRole`, {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'EventBridge Scheduler: invoke the budget batch close',
+      description: `EventBridge Scheduler: ${description}`,
     });
     role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: [this.closeBatches.functionArn],
-      }),
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
     );
-    this.closeSchedule = new scheduler.CfnSchedule(this, 'CloseSchedule', {
-      description: `Closes the budget batch (${props.schedule})`,
-      scheduleExpression: BATCH_CLOSE_EXPRESSIONS[props.schedule],
+    return new scheduler.CfnSchedule(this, `${id}Schedule`, {
+      description,
+      scheduleExpression: expression,
       scheduleExpressionTimezone: 'UTC',
       flexibleTimeWindow: { mode: 'OFF' },
       target: {
-        arn: this.closeBatches.functionArn,
+        arn: fn.functionArn,
         roleArn: role.roleArn,
         input: JSON.stringify({ source: 'schedule' }),
         retryPolicy: { maximumRetryAttempts: 2 },

@@ -98,6 +98,7 @@ export class UpdateManagementStack extends Stack {
       table: this.registry.table,
       stateMachine: this.workflow.stateMachine,
       budgetQueue: this.budgetQueue.queue,
+      mailer: this.mailer,
       schedule: config.budgetBatch.schedule,
       approval: config.approval,
       policy: config.policy,

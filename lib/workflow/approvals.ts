@@ -67,49 +67,96 @@ function phaseSeconds(settings: WorkflowSettings, phase: ApprovalPhase): number 
   return a.expirySeconds;
 }
 
-/** Who decides in this phase: the approver and their delegate; on escalation, the approver's own approver. */
+type Decider = { user: string; onBehalfOf?: string };
+
+/** How far up the approver table a search for someone other than the requester goes. */
+const MAX_LEVELS = 10;
+
+/**
+ * The deciders of one level of the approver table: the approver and their delegate, never the
+ * requester. A level whose approver is the requester has nobody (their delegate would act for
+ * the requester); a delegate who is the requester is left out.
+ */
+function decidersOfLevel(
+  level: { approver: string; delegate?: string | null },
+  requester: string,
+): Decider[] {
+  if (level.approver === requester) return [];
+  return [
+    { user: level.approver },
+    ...(level.delegate && level.delegate !== requester
+      ? [{ user: level.delegate, onBehalfOf: level.approver }]
+      : []),
+  ];
+}
+
+/**
+ * The first level above `user` in the approver table with someone other than the requester to
+ * decide: `undefined` when nobody is on record above; `{approver, deciders: []}` when everyone
+ * on record up the chain is the requester (the request then waits for an admin to name one).
+ */
+async function levelAbove(
+  ports: ApprovalPorts,
+  user: string,
+  requester: string,
+  at: Date | string,
+): Promise<{ approver: string; deciders: Decider[] } | undefined> {
+  const seen = new Set([user]);
+  let below = user;
+  let last: string | undefined;
+  for (let i = 0; i < MAX_LEVELS; i++) {
+    const found = await resolveApprover({ approvers: ports.approvers }, below, at);
+    if (!found || seen.has(found.approver)) break;
+    last = found.approver;
+    const deciders = decidersOfLevel(found, requester);
+    if (deciders.length > 0) return { approver: found.approver, deciders };
+    seen.add(found.approver);
+    below = found.approver;
+  }
+  return last === undefined ? undefined : { approver: last, deciders: [] };
+}
+
+/**
+ * Who decides in this phase: the approver and their delegate; on escalation, the approver's own
+ * approver; in the second step, the first level's approver's approver. Nobody decides their own
+ * request: where the requester would, the next level up decides, and where there is none the
+ * list is empty (an admin names an approver, docs/workflow.md).
+ */
 async function decidersOf(
   ports: ApprovalPorts,
   phase: ApprovalPhase,
   info: ApproverInfo,
+  requester: string,
   at: Date,
-): Promise<{
-  deciders: Array<{ user: string; onBehalfOf?: string }>;
-  escalatedFrom?: string;
-  note?: string;
-}> {
-  const direct = [
-    { user: info.approver },
-    ...(info.delegate ? [{ user: info.delegate, onBehalfOf: info.approver }] : []),
-  ];
+): Promise<{ deciders: Decider[]; escalatedFrom?: string; note?: string }> {
+  // The first level: the approver in force, or above them when the approver is the requester.
+  const own = decidersOfLevel(info, requester);
+  const first =
+    own.length > 0 || info.approver !== requester
+      ? { approver: info.approver, deciders: own }
+      : ((await levelAbove(ports, info.approver, requester, at)) ?? {
+          approver: info.approver,
+          deciders: [],
+        });
   if (stepOfPhase(phase) === 2) {
-    // The approver's own approver (and their delegate), at the time of the request's approval.
-    const above = await resolveApprover({ approvers: ports.approvers }, info.approver, at);
-    if (!above || above.approver === info.approver) {
-      throw new NoSecondApprover(`No approver is on record above ${info.approver} for the second approval.`);
+    const above = await levelAbove(ports, first.approver, requester, at);
+    if (!above) {
+      throw new NoSecondApprover(`No approver is on record above ${first.approver} for the second approval.`);
     }
+    return { deciders: above.deciders };
+  }
+  if (phase !== 'escalation') return { deciders: first.deciders };
+  const next = await levelAbove(ports, first.approver, requester, at);
+  if (!next || next.deciders.length === 0) {
     return {
-      deciders: [
-        { user: above.approver },
-        ...(above.delegate ? [{ user: above.delegate, onBehalfOf: above.approver }] : []),
-      ],
+      deciders: first.deciders,
+      note: `No approver on record above ${first.approver}: asked again.`,
     };
   }
-  if (phase !== 'escalation') return { deciders: direct };
-  const next = await resolveApprover({ approvers: ports.approvers }, info.approver, at);
-  if (!next || next.approver === info.approver) {
-    return { deciders: direct, note: `No approver on record above ${info.approver}: asked again.` };
-  }
-  return {
-    escalatedFrom: info.approver,
-    deciders: [
-      { user: next.approver },
-      ...(next.delegate ? [{ user: next.delegate, onBehalfOf: next.approver }] : []),
-    ],
-  };
+  return { escalatedFrom: first.approver, deciders: next.deciders };
 }
 
-export function linkOf(settings: WorkflowSettings, approvalId: string, k: string): string {
+export function linkOf(settings: Pick<WorkflowSettings, 'apiUrl'>, approvalId: string, k: string): string {
   return `${settings.apiUrl.replace(/\/$/, '')}/approvals/${approvalId}?k=${encodeURIComponent(k)}`;
 }
 
@@ -146,7 +193,15 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
     reason: '',
   };
   const step = stepOfPhase(phase);
-  const { deciders, escalatedFrom, note } = await decidersOf(ports, phase, approver, now);
+  const chosen = await decidersOf(ports, phase, approver, state.requester, now);
+  const { escalatedFrom } = chosen;
+  let { deciders, note } = chosen;
+  if (deciders.length === 0) {
+    // Nobody but the requester is on record: an admin's earlier choice for this request stands.
+    const named = (await ports.approvals.getWait(state.requestId, step === 2 ? 2 : undefined))?.namedApprover;
+    if (named && named !== state.requester) deciders = [{ user: named }];
+    else note = UNASSIGNED_NOTE;
+  }
   const linkExpiresAt = new Date(now.getTime() + phaseSeconds(ports.settings, phase) * 1000).toISOString();
   const issued = deciders.map((d) => {
     const k = newLinkSecret();
@@ -169,7 +224,9 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
       taskToken: input.taskToken,
       phase,
       deciders: users,
+      phaseEndsAt: linkExpiresAt,
       ...(step === 2 ? { step } : {}),
+      ...(users.length === 0 ? { awaitingApprover: true, requester: state.requester } : {}),
     },
     issued.map((i) => i.link),
   );
@@ -196,7 +253,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
     { at, deciders: users, ...(note ? { note } : {}) },
     {
       status: 'AWAITING_APPROVAL',
-      addDeciders: users,
+      ...(users.length > 0 ? { addDeciders: users } : {}),
       ...(resolved ? { alsoSteps: resolved } : {}),
       ...(input.executionArn ? { executionArn: input.executionArn } : {}),
     },
@@ -240,6 +297,9 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   return { approvalIds: issued.map((i) => i.link.approvalId), deciders: users };
 }
 
+export const UNASSIGNED_NOTE =
+  'Nobody but the requester is on record to decide: the request waits for an admin to name an approver.';
+
 /** Thrown by a phase's task when the decision came while no token waited (error name matched in the ASL). */
 export class AlreadyDecided extends Error {
   override name = 'AlreadyDecided';
@@ -278,6 +338,8 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
   if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
   if (link.usedAt || wait.decision) {
     const d = wait.decision;
+    // A decision whose hand-over failed reaches its execution on the link's next visit.
+    if (d && !wait.resumedAt) await resumeDecision(ports, wait);
     throw new LinkRefused(
       409,
       d
@@ -361,6 +423,49 @@ export async function decide(
   }
   // The token as read for the checks (no second read). 'gone': the phase just changed or timed
   // out; the next phase's task finds the decision and resumes.: the phase just timed out; the next phase's task finds the decision and resumes.
-  const resumed = (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered';
+  let resumed = false;
+  try {
+    resumed = (await resumeDecision(ports, { ...wait, decision })) === 'delivered';
+  } catch {
+    // Recorded all the same: the link's next visit or the sweep hands it over (the page says so).
+  }
   return { decision, request, resumed };
+}
+
+/**
+ * Hands a stored decision to its execution and notes that it arrived. 'gone': no task waits on
+ * the token any more (a retried hand-over already arrived, or the phase moved on and the next
+ * phase's task reads the decision itself), so it is noted as well. A failed call throws and
+ * leaves the decision marked for the next visit of the link and the sweep.
+ */
+export async function resumeDecision(
+  ports: Pick<LinkPorts, 'approvals' | 'callbacks' | 'clock'>,
+  wait: ApprovalWait,
+): Promise<'delivered' | 'gone'> {
+  if (!wait.decision) throw new Error(`${wait.requestId} has no decision to resume`);
+  const outcome = await ports.callbacks.succeed(wait.taskToken, wait.decision);
+  await ports.approvals.markResumed(wait.requestId, wait.step, ports.clock.now().toISOString());
+  return outcome;
+}
+
+/**
+ * The periodic sweep: every decision recorded more than `graceSeconds` ago and not known to
+ * have reached its execution is handed over again. One failure does not stop the others.
+ */
+export async function resumeStuckDecisions(
+  ports: Pick<LinkPorts, 'approvals' | 'callbacks' | 'clock'>,
+  options: { graceSeconds: number; limit: number },
+): Promise<{ resumed: string[]; failed: Array<{ requestId: string; error: string }> }> {
+  const before = new Date(ports.clock.now().getTime() - options.graceSeconds * 1000).toISOString();
+  const resumed: string[] = [];
+  const failed: Array<{ requestId: string; error: string }> = [];
+  for (const wait of await ports.approvals.unresumedDecisions(before, options.limit)) {
+    try {
+      await resumeDecision(ports, wait);
+      resumed.push(wait.requestId);
+    } catch (error) {
+      failed.push({ requestId: wait.requestId, error: (error as Error).name });
+    }
+  }
+  return { resumed, failed };
 }

@@ -28,6 +28,12 @@ export const APPROVAL_LINK_SK = 'LINK';
 export const APPROVAL_WAIT_SK = 'APPROVAL';
 /** The second approval's wait (above the cost threshold), beside the first. */
 export const approvalWaitSk = (step?: 2) => (step === 2 ? 'APPROVAL#2' : APPROVAL_WAIT_SK);
+/** GSI1 partition of the waits nobody but the requester could decide (the admins' queue). */
+export const UNASSIGNED_WAITS_PK = 'APPROVALS#UNASSIGNED';
+/** GSI2 partition of the decisions recorded but not yet known to have reached their execution. */
+export const UNRESUMED_DECISIONS_PK = 'DECISIONS#UNRESUMED';
+/** The sort key of a wait on both: since when, which request, which step. */
+export const waitIndexSk = (at: string, requestId: string, step?: 2) => `${at}#${requestId}#${step ?? 1}`;
 /** The grant recorded on approval (S508) when no vendor KeyIssuer is wired: on the request's partition. */
 export const GRANT_SK = 'GRANT';
 

@@ -143,6 +143,20 @@ export interface ApprovalWait {
   /** Who may decide now (approver and delegate, or the escalation approver and theirs). */
   deciders: string[];
   decision?: Decision;
+  /** When the phase's wait ends (its links expire then). */
+  phaseEndsAt?: string;
+  /**
+   * Nobody but the requester is on record to decide: the wait sits in the admins' queue
+   * (GET /approval-queue) until an admin names an approver.
+   */
+  awaitingApprover?: boolean;
+  /** The requester, on a wait in the admins' queue (the queue lists them). */
+  requester?: string;
+  /** The approver an admin named; later phases of the same step ask them again. */
+  namedApprover?: string;
+  namedBy?: string;
+  /** When the decision reached the execution (SendTaskSuccess delivered, or the next phase read it). */
+  resumedAt?: string;
 }
 
 export interface Decision {

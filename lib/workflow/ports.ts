@@ -111,6 +111,21 @@ export interface ApprovalStore {
    * happened yet and `decision.decidedBy` is a current decider. 'taken' otherwise.
    */
   decide(link: ApprovalLink, decision: Decision): Promise<'decided' | 'taken'>;
+  /** The decision reached its execution: it leaves the unresumed index. Idempotent. */
+  markResumed(requestId: string, step: 2 | undefined, at: string): Promise<void>;
+  /** Waits whose decision was recorded before `decidedBefore` and is not known to have reached its execution. */
+  unresumedDecisions(decidedBefore: string, limit: number): Promise<ApprovalWait[]>;
+  /** The admins' queue: waits nobody but the requester could decide, oldest first. */
+  unassignedWaits(page: PageRequest): Promise<Page<ApprovalWait>>;
+  /**
+   * An admin names the approver of a wait in the queue: the link is added and the wait leaves the
+   * queue, in one transaction, only if it still waits unassigned with the same token. 'taken' otherwise.
+   */
+  nameApprover(
+    wait: ApprovalWait,
+    named: { approver: string; namedBy: string },
+    link: ApprovalLink,
+  ): Promise<'named' | 'taken'>;
 }
 
 export type CallbackOutcome = 'delivered' | 'gone';

@@ -46,6 +46,16 @@ const EXPECTED: Record<string, string[]> = {
   ],
   WorkflowApiCloseBudgetBatchesRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],
   WorkflowApiCloseScheduleRole: ['lambda:InvokeFunction'],
+  // The admins' queue: reads the wait, names the approver (a transaction), mails the link.
+  WorkflowApiApprovalQueueRole: [...LOGS, ...READ, ...WRITE, 'ses:SendEmail'],
+  // The sweep: lists unresumed decisions (GSI2), hands each over, notes it; nothing else.
+  WorkflowApiResumeDecisionsRole: [
+    ...LOGS,
+    'dynamodb:Query',
+    'dynamodb:UpdateItem',
+    'states:SendTaskSuccess',
+  ],
+  WorkflowApiResumeDecisionsScheduleRole: ['lambda:InvokeFunction'],
   // GET /me records the caller in the people directory when their claims change.
   WhoAmIRole: [...LOGS, ...READ, ...WRITE],
   RegistryApiReadRole: [...LOGS, ...READ],

@@ -54,6 +54,8 @@ beforeAll(async () => {
       [emp, boss],
       [boss, top],
     ],
+    // The escalation target delegated to the requester: nobody decides their own request.
+    delegations: [[top, emp]],
   });
   const resolver = new TemplateResolver(loadAssembly(join(process.cwd(), 'cdk.out')), {
     region: e.region,
@@ -137,6 +139,15 @@ describe('the approval clock', () => {
     const [escalated] = await d.mailsTo(top, new RegExp(`^Escalated: approve ${software}`));
     expect(escalated!.body.text).toContain(`${boss} did not decide in time`);
     const escalatedLink = WorkflowDriver.linkOf(escalated!);
+    // Escalated to top alone: top's delegate is the requester, who gets no link.
+    const escalation = (await d.request(emp, requestId)).steps.find(
+      (s: { step: string; phase?: string }) => s.step === 'S505' && s.phase === 'escalation',
+    );
+    expect(escalation).toMatchObject({ deciders: [top] });
+    const toRequester = (await d.mailbox()).filter(
+      (m) => m.destination.to.includes(`${emp}@upman.example`) && /^Escalated/.test(m.subject),
+    );
+    expect(toRequester).toEqual([]);
 
     // The wrong person's link: boss's link no longer decides once it went up to top.
     const stale = await d.open(firstLink);

@@ -264,6 +264,20 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     expect(writes()).toBe(0);
   });
 
+  it('a revisit hands a recorded decision that never reached its execution over, then says it is decided', async () => {
+    const decision = { decision: 'approve', decidedBy: 'okachi', decidedAt: 't', comment: '', approvalId };
+    stored(linkItem({ usedAt: 't' }), waitItem({ decision }));
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const res = await open('GET');
+    expect(res.status).toBe(409);
+    const sent = sfn.commandCalls(SendTaskSuccessCommand);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.args[0].input).toEqual({ taskToken: 'TASK-TOKEN-XYZ', output: JSON.stringify(decision) });
+    const marked = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(marked.UpdateExpression).toBe('SET resumedAt = :at REMOVE gsi2pk, gsi2sk');
+    expect(marked.Key).toEqual({ pk: `REQ#${requestId}`, sk: 'APPROVAL' });
+  });
+
   it('HEAD answers the headers only and changes nothing', async () => {
     stored();
     const res = await open('HEAD');
@@ -287,7 +301,7 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
 
     stored(
       linkItem({ usedAt: 't' }),
-      waitItem({ decision: { decision: 'approve', decidedBy: 'okachi', decidedAt: 't' } }),
+      waitItem({ decision: { decision: 'approve', decidedBy: 'okachi', decidedAt: 't' }, resumedAt: 't' }),
     );
     expect((await open('GET')).status).toBe(409);
 

@@ -242,6 +242,9 @@ export function sesMapping(where: Where): ServiceMapping {
 }
 
 // ---------- Step Functions ----------
+/** X-Amz-Target prefix of the local Step Functions' fault hook (sfn/server.ts). */
+export const LOCAL_FAULTS_PREFIX = 'UpmanLocalFaults.';
+
 export function stepFunctionsMapping(
   where: Where,
   /** The state machine a task token belongs to (AWS checks SendTask* against it). */
@@ -252,6 +255,10 @@ export function stepFunctionsMapping(
   return {
     signingName: 'states',
     accessRequests(req) {
+      // The local cloud's fault hook (sfn/server.ts): an action no policy grants, so only the
+      // developer's all-powerful key pair may call it.
+      const fault = target(req, LOCAL_FAULTS_PREFIX);
+      if (fault) return [{ action: `upman-local:${fault}`, resource: '*', resourceAccount: where.account }];
       const op = target(req, 'AWSStepFunctions.');
       if (!op) throw new MappingError(`Unknown operation ${String(req.headers['x-amz-target'])}`);
       const b = json(req);

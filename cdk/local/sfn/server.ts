@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_FAULTS_PREFIX } from '../iam/services.js';
 import type { SfnEngine } from './engine.js';
 import { SfnApiError } from './errors.js';
 
@@ -25,6 +26,42 @@ const OPERATIONS: Record<string, Operation> = {
   SendTaskFailure: (e, b) => e.sendTaskFailure(b),
   SendTaskHeartbeat: (e, b) => e.sendTaskHeartbeat(b),
 };
+
+/**
+ * The local cloud's fault hook (never in shipped code): while set, SendTaskSuccess calls whose
+ * output contains `outputContains` are refused with ServiceUnavailable, as an outage would, so a
+ * test can show what happens when a decision's hand-over fails. X-Amz-Target
+ * `UpmanLocalFaults.RefuseSendTaskSuccess` {outputContains} sets one, `UpmanLocalFaults.Clear`
+ * {outputContains} removes it; only the developer's key pair may call them (the gateway's IAM).
+ */
+const refusedOutputs = new Set<string>();
+let refusedCalls = 0;
+
+const FAULTS: Record<string, (body: Record<string, unknown>) => unknown> = {
+  RefuseSendTaskSuccess: (b) => {
+    const marker = faultMarker(b);
+    refusedOutputs.add(marker);
+    return { refusing: [...refusedOutputs] };
+  },
+  Clear: (b) => {
+    refusedOutputs.delete(faultMarker(b));
+    return { refusing: [...refusedOutputs], refusedCalls };
+  },
+};
+
+function faultMarker(b: Record<string, unknown>): string {
+  const marker = b.outputContains;
+  if (typeof marker !== 'string' || marker.length < 8) {
+    throw new SfnApiError('ValidationException', 'outputContains must be a string of at least 8 characters');
+  }
+  return marker;
+}
+
+function refused(op: string, body: Record<string, unknown>): boolean {
+  if (op !== 'SendTaskSuccess' || refusedOutputs.size === 0) return false;
+  const output = String(body.output ?? '');
+  return [...refusedOutputs].some((marker) => output.includes(marker));
+}
 
 export async function startSfnServer(
   engine: SfnEngine,
@@ -49,10 +86,19 @@ async function handle(engine: SfnEngine, req: IncomingMessage, res: ServerRespon
     if (req.method !== 'POST')
       throw new SfnApiError('UnknownOperationException', 'Only POST / is served', 404);
     const target = String(req.headers['x-amz-target'] ?? '');
-    const op = target.startsWith(TARGET_PREFIX) ? OPERATIONS[target.slice(TARGET_PREFIX.length)] : undefined;
+    const fault = target.startsWith(LOCAL_FAULTS_PREFIX)
+      ? FAULTS[target.slice(LOCAL_FAULTS_PREFIX.length)]
+      : undefined;
+    if (fault) return send(res, 200, fault(await readJson(req)));
+    const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
+    const op = OPERATIONS[name];
     if (!op)
       throw new SfnApiError('UnknownOperationException', `Unknown or unsupported operation '${target}'`);
     const body = await readJson(req);
+    if (refused(name, body)) {
+      refusedCalls++;
+      throw new SfnApiError('ServiceUnavailable', 'Refused by the local fault hook', 503);
+    }
     send(res, 200, (await op(engine, body)) ?? {});
   } catch (err) {
     if (!(err instanceof SfnApiError)) throw err;

@@ -34,6 +34,9 @@ import {
   openLineSk,
   requesterPk,
   requesterSk,
+  UNASSIGNED_WAITS_PK,
+  UNRESUMED_DECISIONS_PK,
+  waitIndexSk,
 } from '../../workflow/keys.js';
 import type { Reservation } from '../../workflow/ledger.js';
 import type { LicenceHold } from '../../workflow/licences.js';
@@ -93,6 +96,12 @@ function toRequest(item: Item): UpdateRequest {
 const toLine = (item: Item) => strip(item, ['taskToken']) as unknown as BudgetLine;
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
+
+/** A wait as stored; its step is its sort key's (the second approval's is APPROVAL#2). */
+function waitOf(item: Record<string, unknown>): ApprovalWait {
+  const wait = strip(item) as unknown as ApprovalWait;
+  return item.sk === approvalWaitSk(2) ? { ...wait, step: 2 } : wait;
+}
 
 export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalStore {
   private readonly ledger: DynamoLedgerStore;
@@ -589,12 +598,25 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: requestPk(wait.requestId), sk: approvalWaitSk(wait.step) },
-        UpdateExpression: 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d',
+        // A wait nobody but the requester could decide joins the admins' queue (GSI1); one that
+        // has deciders leaves it.
+        UpdateExpression: wait.awaitingApprover
+          ? 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e, awaitingApprover = :yes, requester = :req, gsi1pk = :qpk, gsi1sk = :qsk'
+          : 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e REMOVE awaitingApprover, gsi1pk, gsi1sk',
         ExpressionAttributeValues: {
           ':r': wait.requestId,
           ':t': wait.taskToken,
           ':p': wait.phase,
           ':d': wait.deciders,
+          ':e': wait.phaseEndsAt ?? null,
+          ...(wait.awaitingApprover
+            ? {
+                ':yes': true,
+                ':req': wait.requester ?? null,
+                ':qpk': UNASSIGNED_WAITS_PK,
+                ':qsk': waitIndexSk(new Date().toISOString(), wait.requestId, wait.step),
+              }
+            : {}),
         },
         ReturnValues: 'ALL_NEW',
       }),
@@ -622,7 +644,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
         ConsistentRead: true,
       }),
     );
-    return out.Item ? (strip(out.Item) as unknown as ApprovalWait) : undefined;
+    return out.Item ? waitOf(out.Item) : undefined;
   }
 
   async getWaitAndRequest(
@@ -651,7 +673,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     const waitItem = items.find((i) => i.sk === approvalWaitSk(step));
     const requestItem = items.find((i) => i.sk === REQUEST_SK);
     return {
-      ...(waitItem ? { wait: strip(waitItem) as unknown as ApprovalWait } : {}),
+      ...(waitItem ? { wait: waitOf(waitItem) } : {}),
       ...(requestItem ? { request: toRequest(requestItem) } : {}),
     };
   }
@@ -674,9 +696,16 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
               Update: {
                 TableName: this.tableName,
                 Key: { pk: requestPk(link.requestId), sk: approvalWaitSk(link.step) },
-                UpdateExpression: 'SET decision = :d',
+                // Marked unresumed (GSI2) until the decision is known to have reached the
+                // execution: the sweep and the link's next visit resume what is marked.
+                UpdateExpression: 'SET decision = :d, gsi2pk = :upk, gsi2sk = :usk',
                 ConditionExpression: 'attribute_not_exists(decision) AND contains(deciders, :u)',
-                ExpressionAttributeValues: { ':d': decision, ':u': decision.decidedBy },
+                ExpressionAttributeValues: {
+                  ':d': decision,
+                  ':u': decision.decidedBy,
+                  ':upk': UNRESUMED_DECISIONS_PK,
+                  ':usk': waitIndexSk(decision.decidedAt, link.requestId, link.step),
+                },
               },
             },
             {
@@ -707,6 +736,109 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     } catch (e) {
       // A failed condition: decided already, link used, or no longer a decider. A conflict with
       // a concurrent transaction (the same double click) is thrown and retried by the caller.
+      if (
+        e instanceof TransactionCanceledException &&
+        (e.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
+      ) {
+        return 'taken';
+      }
+      throw e;
+    }
+  }
+
+  async markResumed(requestId: string, step: 2 | undefined, at: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: requestPk(requestId), sk: approvalWaitSk(step) },
+          UpdateExpression: 'SET resumedAt = :at REMOVE gsi2pk, gsi2sk',
+          ConditionExpression: 'attribute_exists(decision) AND attribute_not_exists(resumedAt)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+
+  async unresumedDecisions(decidedBefore: string, limit: number): Promise<ApprovalWait[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI2',
+        KeyConditionExpression: 'gsi2pk = :pk AND gsi2sk < :before',
+        ExpressionAttributeValues: { ':pk': UNRESUMED_DECISIONS_PK, ':before': decidedBefore },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => waitOf(i));
+  }
+
+  async unassignedWaits(page: PageRequest): Promise<Page<ApprovalWait>> {
+    const after = page.after as { pk: string; sk: string; gsi1sk: string } | undefined;
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': UNASSIGNED_WAITS_PK },
+        Limit: page.limit,
+        ...(after ? { ExclusiveStartKey: { ...after, gsi1pk: UNASSIGNED_WAITS_PK } } : {}),
+      }),
+    );
+    const items = out.Items ?? [];
+    const last = out.LastEvaluatedKey;
+    return {
+      items: items.map((i) => waitOf(i)),
+      ...(last ? { next: { pk: last.pk, sk: last.sk, gsi1sk: last.gsi1sk } } : {}),
+    };
+  }
+
+  async nameApprover(
+    wait: ApprovalWait,
+    named: { approver: string; namedBy: string },
+    link: ApprovalLink,
+  ): Promise<'named' | 'taken'> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  pk: approvalPk(link.approvalId),
+                  sk: APPROVAL_LINK_SK,
+                  ...link,
+                  expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: requestPk(wait.requestId), sk: approvalWaitSk(wait.step) },
+                UpdateExpression:
+                  'SET deciders = :d, namedApprover = :a, namedBy = :by REMOVE awaitingApprover, gsi1pk, gsi1sk',
+                // Only the phase the admin saw, still unassigned and undecided.
+                ConditionExpression:
+                  'awaitingApprover = :yes AND taskToken = :t AND attribute_not_exists(decision)',
+                ExpressionAttributeValues: {
+                  ':d': [named.approver],
+                  ':a': named.approver,
+                  ':by': named.namedBy,
+                  ':yes': true,
+                  ':t': wait.taskToken,
+                },
+              },
+            },
+          ],
+        }),
+      );
+      return 'named';
+    } catch (e) {
       if (
         e instanceof TransactionCanceledException &&
         (e.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed')
