@@ -1,7 +1,7 @@
 // The update-request state machine (S501–S509). The definition is the ASL file in
 // statemachines/, the same file the local cloud runs; CDK only fills in the substitutions.
 import { join } from 'node:path';
-import { Aws, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Fn, type RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -31,14 +31,27 @@ export class UpdateWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: props.numbers
-        ? sfn.DefinitionBody.fromString(renderAslFile(UPDATE_REQUEST_ASL, props.numbers))
+        ? sfn.DefinitionBody.fromString(withPartition(renderAslFile(UPDATE_REQUEST_ASL, props.numbers)))
         : sfn.DefinitionBody.fromFile(UPDATE_REQUEST_ASL),
-      // Service-integration ARNs carry the deploy's partition (aws-cn, aws-us-gov as well as aws).
-      definitionSubstitutions: { Partition: Aws.PARTITION, ...props.substitutions },
+      // Service-integration ARNs carry the deploy's partition (aws-cn, aws-us-gov as well as aws):
+      // joined in as AWS::Partition above, so cfn-lint checks them as resolved for the region;
+      // the file asset (no numbers) takes it as a substitution.
+      definitionSubstitutions: props.numbers
+        ? props.substitutions
+        : { Partition: Aws.PARTITION, ...props.substitutions },
       tracingEnabled: true,
       // Every event (cdk-nag SF1), but no execution data: inputs and outputs carry task tokens,
       // comments and requesters' data, which must not sit in CloudWatch for the log's lifetime.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
   }
+}
+
+/** The definition with each ${Partition} replaced by the stack's AWS::Partition (Fn::Join). */
+function withPartition(definition: string): string {
+  const parts = definition.split('${Partition}');
+  return Fn.join(
+    '',
+    parts.flatMap((part, i) => (i === 0 ? [part] : [Aws.PARTITION, part])),
+  );
 }
