@@ -4,9 +4,14 @@
 //   targets.json                 every artifact (key = target path) with its length and SHA-256
 //   snapshot.json                the version of targets.json (short expiry)
 //   timestamp.json               the version of snapshot.json (shortest expiry, refreshed by a schedule)
-// Every write takes the stored version + 1, so versions only go up. Signing is asynchronous (AWS
-// KMS signs remotely), so the canonical bytes are taken from the models, signed, and the
-// signature attached, instead of Metadata.sign's synchronous callback doing the signing.
+// Every write takes the stored version + 1, so versions only go up, and is conditional on the
+// ETag it read (S3 If-Match / If-None-Match): publishes of different software and the refresh
+// schedule share targets, snapshot and timestamp, and a writer that lost the race reads again
+// and merges instead of overwriting. A snapshot is built after reading the snapshot it replaces
+// and then targets (a timestamp: timestamp, then snapshot), so whichever write lands last names
+// the newest version. Signing is asynchronous (AWS KMS signs remotely), so the canonical bytes
+// are taken from the models, signed, and the signature attached, instead of Metadata.sign's
+// synchronous callback doing the signing.
 import { createHash } from 'node:crypto';
 import {
   Key,
@@ -55,11 +60,21 @@ export interface RoleSigners {
   timestamp: MetadataSigner;
 }
 
+/** A stored metadata file and the ETag to write it back on. */
+export interface StoredMetadata {
+  body: string;
+  etag: string;
+}
+
 /** Where the metadata lives: names like "timestamp.json" or "3.root.json", relative to tuf/. */
 export interface MetadataStore {
-  readMetadata(name: string): Promise<string | undefined>;
-  writeMetadata(name: string, body: string): Promise<void>;
+  readMetadata(name: string): Promise<StoredMetadata | undefined>;
+  /** Writes only if the file is still the one read (`etag`), or absent (`null`); false if not. */
+  writeMetadata(name: string, body: string, expected: { etag: string | null }): Promise<boolean>;
 }
+
+/** How often a writer that lost a conditional write reads again before it gives up. */
+const WRITE_ATTEMPTS = 10;
 
 export interface TufTarget {
   path: string;
@@ -101,19 +116,54 @@ export async function signMetadata<T extends Root | Targets | Snapshot | Timesta
 const serialise = (metadata: Metadata<Root | Targets | Snapshot | Timestamp>) =>
   `${JSON.stringify(metadata.toJSON(), null, 2)}\n`;
 
-async function read<K extends MetadataKind>(store: MetadataStore, kind: K, name = `${kind}.json`) {
-  const text = await store.readMetadata(name);
-  if (text === undefined) return undefined;
-  // biome-ignore lint/suspicious/noExplicitAny: fromJSON's overloads are keyed by kind
-  return Metadata.fromJSON(kind as any, JSON.parse(text)) as unknown as Metadata<
-    K extends MetadataKind.Root
-      ? Root
-      : K extends MetadataKind.Targets
-        ? Targets
-        : K extends MetadataKind.Snapshot
-          ? Snapshot
-          : Timestamp
-  >;
+type Signed<K extends MetadataKind> = K extends MetadataKind.Root
+  ? Root
+  : K extends MetadataKind.Targets
+    ? Targets
+    : K extends MetadataKind.Snapshot
+      ? Snapshot
+      : Timestamp;
+
+/** A role's metadata as stored, with the ETag a conditional write of it needs (null: absent). */
+async function read<K extends MetadataKind>(
+  store: MetadataStore,
+  kind: K,
+  name = `${kind}.json`,
+): Promise<{ metadata: Metadata<Signed<K>> | undefined; etag: string | null }> {
+  const stored = await store.readMetadata(name);
+  if (stored === undefined) return { metadata: undefined, etag: null };
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: fromJSON's overloads are keyed by kind
+    metadata: Metadata.fromJSON(kind as any, JSON.parse(stored.body)) as unknown as Metadata<Signed<K>>,
+    etag: stored.etag,
+  };
+}
+
+/**
+ * Read, build, sign, write on the ETag read; when another writer got in between, read again.
+ * `build` answers undefined when nothing needs writing.
+ */
+async function writeRole<K extends MetadataKind>(
+  store: MetadataStore,
+  kind: K,
+  build: (current: Metadata<Signed<K>> | undefined) => Promise<Metadata<Signed<K>> | undefined>,
+): Promise<{ metadata: Metadata<Signed<K>>; written: boolean }> {
+  for (let attempt = 1; ; attempt++) {
+    const { metadata: current, etag } = await read(store, kind);
+    const next = await build(current);
+    if (!next) return { metadata: current!, written: false };
+    if (await store.writeMetadata(`${kind}.json`, serialise(next), { etag })) {
+      return { metadata: next, written: true };
+    }
+    if (attempt >= WRITE_ATTEMPTS) {
+      throw new Conflict(
+        `${kind}.json kept changing while it was being signed (${attempt} attempts): try again`,
+        'tuf',
+      );
+    }
+    // Jittered, growing pause: two writers that collided do not collide again in step.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * attempt));
+  }
 }
 
 function rootOf(signers: RoleSigners, version: number, now: Date, lifetimes: Lifetimes): Root {
@@ -138,11 +188,12 @@ export async function initRepository(
   now = new Date(),
   lifetimes = DEFAULT_LIFETIMES,
 ): Promise<Metadata<Root>> {
-  if (await store.readMetadata('root.json'))
-    throw new Conflict('the TUF repository exists already: rotate its root instead', 'root');
+  const exists = () => new Conflict('the TUF repository exists already: rotate its root instead', 'root');
+  if (await store.readMetadata('root.json')) throw exists();
   const root = await signMetadata(new Metadata(rootOf(signers, 1, now, lifetimes)), signers.root);
-  await store.writeMetadata('1.root.json', serialise(root));
-  await store.writeMetadata('root.json', serialise(root));
+  // Created only if absent: of two inits at once, one wins and the other is refused.
+  if (!(await store.writeMetadata('1.root.json', serialise(root), { etag: null }))) throw exists();
+  if (!(await store.writeMetadata('root.json', serialise(root), { etag: null }))) throw exists();
   await writeTargets(store, signers, [], now, lifetimes);
   return root;
 }
@@ -160,64 +211,109 @@ export async function addTargets(
 
 async function writeTargets(
   store: MetadataStore,
-  signers: RoleSigners,
+  signers: Pick<RoleSigners, 'targets' | 'snapshot' | 'timestamp'>,
   add: TufTarget[],
   now: Date,
   lifetimes: Lifetimes,
 ): Promise<void> {
-  const current = await read(store, MetadataKind.Targets);
-  const targets: Record<string, TargetFile> = { ...(current?.signed.targets ?? {}) };
-  for (const t of add) {
-    targets[t.path] = new TargetFile({ path: t.path, length: t.length, hashes: { sha256: t.sha256 } });
-  }
-  const next = new Targets({
-    version: (current?.signed.version ?? 0) + 1,
-    specVersion: SPEC_VERSION,
-    expires: expiry(now, lifetimes.targetsDays),
-    targets,
+  // Merged into whatever is stored at the moment of writing: another software's publish that
+  // landed first keeps its targets.
+  await writeRole(store, MetadataKind.Targets, async (current) => {
+    const targets: Record<string, TargetFile> = { ...(current?.signed.targets ?? {}) };
+    for (const t of add) {
+      targets[t.path] = new TargetFile({ path: t.path, length: t.length, hashes: { sha256: t.sha256 } });
+    }
+    const next = new Targets({
+      version: (current?.signed.version ?? 0) + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiry(now, lifetimes.targetsDays),
+      targets,
+    });
+    return signMetadata(new Metadata(next), [signers.targets]);
   });
-  await store.writeMetadata(
-    'targets.json',
-    serialise(await signMetadata(new Metadata(next), [signers.targets])),
-  );
   await refreshTimestamp(store, signers, now, lifetimes);
 }
 
+export interface Refreshed {
+  snapshot: number;
+  timestamp: number;
+  /** The roles signed anew by this call (none when everything was current and not due). */
+  renewed: Array<'snapshot' | 'timestamp'>;
+}
+
+/** Due for renewal: less than half its lifetime left (the schedule then has many chances before expiry). */
+const due = (expires: string, now: Date, days: number) =>
+  Date.parse(expires) - now.getTime() < (days * DAY) / 2;
+
 /**
- * The schedule's job (and the end of every publish): a new snapshot naming the current
- * targets version, and a new timestamp naming it, each with a fresh short expiry.
+ * A new snapshot naming the current targets version, and a new timestamp naming it, each with a
+ * fresh short expiry: the end of every publish, and the refresh schedule's job. With
+ * `onlyWhenDue` (the schedule) a role is signed again only when it names an older version than
+ * the current one, or has less than half its lifetime left.
  */
 export async function refreshTimestamp(
   store: MetadataStore,
   signers: Pick<RoleSigners, 'snapshot' | 'timestamp'>,
   now = new Date(),
   lifetimes = DEFAULT_LIFETIMES,
-): Promise<{ snapshot: number; timestamp: number }> {
-  const targets = await read(store, MetadataKind.Targets);
-  if (!targets) throw new Conflict('the TUF repository has no targets.json: initialise it first', 'targets');
-  const snapshot = await read(store, MetadataKind.Snapshot);
-  const nextSnapshot = new Snapshot({
-    version: (snapshot?.signed.version ?? 0) + 1,
-    specVersion: SPEC_VERSION,
-    expires: expiry(now, lifetimes.snapshotDays),
-    meta: { 'targets.json': new MetaFile({ version: targets.signed.version }) },
+  options: { onlyWhenDue?: boolean } = {},
+): Promise<Refreshed> {
+  const renewed: Refreshed['renewed'] = [];
+  const snapshot = await writeRole(store, MetadataKind.Snapshot, async (current) => {
+    // Read after the snapshot it replaces: a targets write that lands later writes its own snapshot.
+    const { metadata: targets } = await read(store, MetadataKind.Targets);
+    if (!targets)
+      throw new Conflict('the TUF repository has no targets.json: initialise it first', 'targets');
+    const named = current?.signed.meta['targets.json']?.version ?? 0;
+    if (named > targets.signed.version) {
+      throw new Conflict(
+        `snapshot.json names targets version ${named}, newer than the stored targets.json (${targets.signed.version})`,
+        'targets',
+      );
+    }
+    if (
+      options.onlyWhenDue &&
+      current &&
+      named === targets.signed.version &&
+      !due(current.signed.expires, now, lifetimes.snapshotDays)
+    ) {
+      return undefined;
+    }
+    const next = new Snapshot({
+      version: (current?.signed.version ?? 0) + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiry(now, lifetimes.snapshotDays),
+      meta: { 'targets.json': new MetaFile({ version: targets.signed.version }) },
+    });
+    return signMetadata(new Metadata(next), [signers.snapshot]);
   });
-  await store.writeMetadata(
-    'snapshot.json',
-    serialise(await signMetadata(new Metadata(nextSnapshot), [signers.snapshot])),
-  );
-  const timestamp = await read(store, MetadataKind.Timestamp);
-  const nextTimestamp = new Timestamp({
-    version: (timestamp?.signed.version ?? 0) + 1,
-    specVersion: SPEC_VERSION,
-    expires: expiry(now, lifetimes.timestampDays),
-    snapshotMeta: new MetaFile({ version: nextSnapshot.version }),
+  if (snapshot.written) renewed.push('snapshot');
+  const timestamp = await writeRole(store, MetadataKind.Timestamp, async (current) => {
+    const { metadata: stored } = await read(store, MetadataKind.Snapshot);
+    const version = stored?.signed.version ?? snapshot.metadata.signed.version;
+    const named = current?.signed.snapshotMeta.version ?? 0;
+    if (
+      options.onlyWhenDue &&
+      current &&
+      named === version &&
+      !due(current.signed.expires, now, lifetimes.timestampDays)
+    ) {
+      return undefined;
+    }
+    const next = new Timestamp({
+      version: (current?.signed.version ?? 0) + 1,
+      specVersion: SPEC_VERSION,
+      expires: expiry(now, lifetimes.timestampDays),
+      snapshotMeta: new MetaFile({ version }),
+    });
+    return signMetadata(new Metadata(next), [signers.timestamp]);
   });
-  await store.writeMetadata(
-    'timestamp.json',
-    serialise(await signMetadata(new Metadata(nextTimestamp), [signers.timestamp])),
-  );
-  return { snapshot: nextSnapshot.version, timestamp: nextTimestamp.version };
+  if (timestamp.written) renewed.push('timestamp');
+  return {
+    snapshot: snapshot.metadata.signed.version,
+    timestamp: timestamp.metadata.signed.version,
+    renewed,
+  };
 }
 
 /**
@@ -232,15 +328,54 @@ export async function rotateRoot(
   now = new Date(),
   lifetimes = DEFAULT_LIFETIMES,
 ): Promise<Metadata<Root>> {
-  const old = await read(store, MetadataKind.Root);
+  const { metadata: old, etag } = await read(store, MetadataKind.Root);
   if (!old) throw new Conflict('the TUF repository has no root.json: initialise it first', 'root');
   const signers = [...current, ...next.root.filter((s) => !current.some((c) => c.key.keyID === s.key.keyID))];
   const root = await signMetadata(
     new Metadata(rootOf(next, old.signed.version + 1, now, lifetimes)),
     signers,
   );
-  await store.writeMetadata(`${root.signed.version}.root.json`, serialise(root));
-  await store.writeMetadata('root.json', serialise(root));
+  const raced = () =>
+    new Conflict(`another rotation wrote root version ${root.signed.version} first: rotate again`, 'root');
+  if (!(await store.writeMetadata(`${root.signed.version}.root.json`, serialise(root), { etag: null })))
+    throw raced();
+  if (!(await store.writeMetadata('root.json', serialise(root), { etag }))) throw raced();
   await writeTargets(store, next, [], now, lifetimes);
   return root;
+}
+
+/** A store that can tell a missing file from a refused read (the schedule's role lists tuf/). */
+export interface ListedMetadataStore extends MetadataStore {
+  metadataExists(name: string): Promise<boolean>;
+}
+
+export type ScheduledRefresh = (Refreshed & { status: 'checked' }) | { status: 'not-initialised' };
+
+/**
+ * The refresh schedule's job: nothing before the vendor has initialised the site; otherwise the
+ * keys it holds must be the ones root.json names for snapshot and timestamp (else it would
+ * sign metadata every client refuses), and each role is signed again when due.
+ */
+export async function refreshWhenDue(
+  store: ListedMetadataStore,
+  signers: Pick<RoleSigners, 'snapshot' | 'timestamp'>,
+  now = new Date(),
+  lifetimes = DEFAULT_LIFETIMES,
+): Promise<ScheduledRefresh> {
+  if (!(await store.metadataExists('root.json'))) return { status: 'not-initialised' };
+  const { metadata: root } = await read(store, MetadataKind.Root);
+  for (const role of ['snapshot', 'timestamp'] as const) {
+    const keyIds = root?.signed.roles[role]?.keyIDs ?? [];
+    if (!keyIds.includes(signers[role].key.keyID)) {
+      throw new Conflict(
+        `root.json (version ${root?.signed.version}) does not name this site's ${role} key ${signers[role].key.keyID} ` +
+          `(it names ${keyIds.join(', ') || 'none'}): initialise or rotate the root with the site's keys (--site-keys)`,
+        role,
+      );
+    }
+  }
+  return {
+    status: 'checked',
+    ...(await refreshTimestamp(store, signers, now, lifetimes, { onlyWhenDue: true })),
+  };
 }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initRepository } from '../../lib/vendor/tuf.js';
 import { createKeyFile, fileSigner } from '../../lib/vendor/tuf-signers.js';
 import { jsonOf, upman } from '../fixtures/agent/cli.js';
+import { MemoryMetadata } from '../fixtures/memory-metadata.js';
 
 let server: Server;
 let api: string;
@@ -168,21 +169,18 @@ describe('upman (the agent commands)', () => {
   }, 30_000);
 
   it('with a pinned vendor root, refuses a key without signed metadata before downloading anything', async () => {
-    const files = new Map<string, string>();
+    const store = new MemoryMetadata();
     const one = async (name: string) => {
       await createKeyFile(join(work, 'vendor-keys', `${name}.pem`));
       return fileSigner(join(work, 'vendor-keys', `${name}.pem`));
     };
-    await initRepository(
-      { readMetadata: async (n) => files.get(n), writeMetadata: async (n, b) => void files.set(n, b) },
-      {
-        root: [await one('root')],
-        targets: await one('targets'),
-        snapshot: await one('snapshot'),
-        timestamp: await one('timestamp'),
-      },
-    );
-    await writeFile(join(work, 'vendor-root.json'), files.get('root.json')!);
+    await initRepository(store, {
+      root: [await one('root')],
+      targets: await one('targets'),
+      snapshot: await one('snapshot'),
+      timestamp: await one('timestamp'),
+    });
+    await writeFile(join(work, 'vendor-root.json'), store.files.get('root.json')!);
     const pinnedEnv = { ...env, UPMAN_ROOT: join(work, 'pinned-root') };
     await mkdir(pinnedEnv.UPMAN_ROOT, { recursive: true });
     const pinned = await upman(

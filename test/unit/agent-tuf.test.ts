@@ -12,16 +12,7 @@ import {
   rotateRoot,
 } from '../../lib/vendor/tuf.js';
 import { createKeyFile, fileSigner } from '../../lib/vendor/tuf-signers.js';
-
-class MemoryMetadata implements MetadataStore {
-  files = new Map<string, string>();
-  async readMetadata(name: string) {
-    return this.files.get(name);
-  }
-  async writeMetadata(name: string, body: string) {
-    this.files.set(name, body);
-  }
-}
+import { MemoryMetadata } from '../fixtures/memory-metadata.js';
 
 let work: string;
 beforeEach(() => {
@@ -130,7 +121,8 @@ describe('verifyTarget (TUF, before any download)', () => {
     await refreshTimestamp(store, keys);
     await verify(store, pinned);
     // An attacker replays the earlier snapshot and timestamp (validly signed, not expired).
-    store.files = old;
+    store.files.clear();
+    for (const [name, body] of old) store.files.set(name, body);
     await expect(verify(store, pinned)).rejects.toMatchObject({
       message: expect.stringMatching(
         /rolled-back metadata.*timestamp version 2 is less than current version 3/,

@@ -6,8 +6,9 @@ import { CreateKeyCommand, GetPublicKeyCommand, KMSClient, SignCommand } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyTarget } from '../../agent/tuf.js';
 import { startLocalKms } from '../../cdk/local/kms.js';
-import { addTargets, initRepository, type MetadataStore, type RoleSigners } from '../../lib/vendor/tuf.js';
+import { addTargets, initRepository, type RoleSigners } from '../../lib/vendor/tuf.js';
 import { kmsSigner } from '../../lib/vendor/tuf-signers.js';
+import { MemoryMetadata } from '../fixtures/memory-metadata.js';
 
 const credentials = { accessKeyId: 'UPMANLOCALKEY', secretAccessKey: 'local-secret' };
 let kms: Awaited<ReturnType<typeof startLocalKms>>;
@@ -87,13 +88,8 @@ describe('the local KMS', () => {
       snapshot: await kmsSigner(client, await newKey()),
       timestamp: await kmsSigner(client, await newKey()),
     };
-    const files = new Map<string, string>();
-    const store: MetadataStore = {
-      readMetadata: async (name) => files.get(name),
-      writeMetadata: async (name, body) => {
-        files.set(name, body);
-      },
-    };
+    const store = new MemoryMetadata();
+    const files = store.files;
     await initRepository(store, signers);
     // Enough targets that targets.json exceeds KMS's 4096-byte RAW limit: the DIGEST path signs it.
     const targets = Array.from({ length: 40 }, (_, i) => ({

@@ -16,7 +16,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { GRANT_QUERY_PARAM, manifestKey, publishLockKey, TUF_PREFIX } from '../../vendor/layout.js';
 import { type Artifact, type Manifest, parseManifest } from '../../vendor/manifest.js';
 import type { Expected, PublishLock, ReleaseStore } from '../../vendor/publish.js';
-import type { MetadataStore } from '../../vendor/tuf.js';
+import type { ListedMetadataStore, StoredMetadata } from '../../vendor/tuf.js';
 
 /** Custom endpoints (the local cloud, other S3-compatible stores) want path-style addressing. */
 export const s3ClientConfig = () => ({
@@ -43,7 +43,7 @@ export class ReleaseAccessDenied extends Error {
   override name = 'ReleaseAccessDenied';
 }
 
-export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, MetadataStore {
+export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, ListedMetadataStore {
   constructor(
     private readonly s3: S3Client,
     readonly bucket: string,
@@ -183,28 +183,29 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, Meta
     );
   }
 
-  async readMetadata(name: string): Promise<string | undefined> {
+  async readMetadata(name: string): Promise<StoredMetadata | undefined> {
     try {
       const res = await this.s3.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: `${TUF_PREFIX}${name}` }),
       );
-      return await res.Body!.transformToString('utf8');
+      return { body: await res.Body!.transformToString('utf8'), etag: res.ETag ?? '' };
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
     }
   }
 
-  async writeMetadata(name: string, body: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: `${TUF_PREFIX}${name}`,
-        Body: body,
-        ContentType: 'application/json',
-        CacheControl: 'no-cache',
-      }),
+  /** By a listing of the key: a read of a missing key is 403 to a role without s3:ListBucket. */
+  async metadataExists(name: string): Promise<boolean> {
+    const key = `${TUF_PREFIX}${name}`;
+    const listed = await this.s3.send(
+      new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
     );
+    return (listed.Contents ?? []).some((o) => o.Key === key);
+  }
+
+  async writeMetadata(name: string, body: string, expected: Expected): Promise<boolean> {
+    return this.putIf(`${TUF_PREFIX}${name}`, body, expected);
   }
 
   async downloadArtifact(key: string, file: string): Promise<void> {
