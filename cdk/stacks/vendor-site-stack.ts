@@ -4,6 +4,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { type KeyIssuer, ReleaseBucket } from '../constructs/release-bucket.js';
+import { ReleaseMetadataRefresh } from '../constructs/release-metadata-refresh.js';
+import { suppressLambdaBaseline } from './update-management-stack.js';
 import { RELEASE_ACCESS_LOG_PREFIX, VendorLogAccess } from '../constructs/vendor-log-access.js';
 
 export interface VendorSiteStackProps extends StackProps {
@@ -17,6 +19,7 @@ export interface VendorSiteStackProps extends StackProps {
 
 export class VendorSiteStack extends Stack {
   readonly releases: ReleaseBucket;
+  readonly metadataRefresh: ReleaseMetadataRefresh;
   readonly releaseBucketExport: string;
   readonly accessLogBucketExport: string;
 
@@ -27,6 +30,12 @@ export class VendorSiteStack extends Stack {
       keyIssuer: props.keyIssuer,
       removalPolicy,
       ...(props.bucketNames ? { names: props.bucketNames } : {}),
+    });
+    // The online TUF keys (snapshot, timestamp) and the schedule that renews them before expiry.
+    this.metadataRefresh = new ReleaseMetadataRefresh(this, 'ReleaseMetadata', {
+      releases: this.releases.bucket,
+      logRetentionDays: props.config.logRetentionDays,
+      removalPolicy,
     });
     if (props.logReader) {
       new VendorLogAccess(this, 'LogAccess', {
@@ -43,9 +52,13 @@ export class VendorSiteStack extends Stack {
       value: this.releases.bucket.bucketName,
       exportName: this.releaseBucketExport,
     });
+    // What `upman vendor tuf init --site-keys` puts in the root for the snapshot and timestamp roles.
+    new CfnOutput(this, 'TufSnapshotKeyArn', { value: this.metadataRefresh.snapshotKey.keyArn });
+    new CfnOutput(this, 'TufTimestampKeyArn', { value: this.metadataRefresh.timestampKey.keyArn });
     new CfnOutput(this, 'AccessLogBucketName', {
       value: this.releases.accessLogs.bucketName,
       exportName: this.accessLogBucketExport,
     });
+    suppressLambdaBaseline(this);
   }
 }

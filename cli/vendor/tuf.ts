@@ -1,12 +1,15 @@
 // `upman vendor tuf init|refresh|rotate-root`: the vendor site's signed release metadata
 // (docs/vendor.md "Signed release metadata"). Keys live in a directory OUTSIDE the repository:
-//   <dir>/<role>.pem          ECDSA P-256 key files (root, targets, snapshot, timestamp), mode 0600
-//   <dir>/kms-keys.json       or AWS KMS key ids per role ({"root": "...", ...}): the keys stay in KMS
+//   <dir>/kms-keys.json       AWS KMS key ids by role ({"root": "...", ...}): the keys stay in KMS
+//   <dir>/<role>.pem          for a role kms-keys.json does not name: an ECDSA P-256 key file, mode 0600
+// With --site-keys the snapshot and timestamp roles use the two KMS keys VendorSiteStack made,
+// which its refresh schedule signs with; root and targets stay with the vendor.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { Command } from 'commander';
+import { AgentError } from '../../agent/errors.js';
 import { S3Releases } from '../../lib/adapters/s3/releases.js';
 import { initRepository, type RoleSigners, refreshTimestamp, rotateRoot } from '../../lib/vendor/tuf.js';
 import { createKeyFile, fileSigner, kmsSigner } from '../../lib/vendor/tuf-signers.js';
@@ -19,8 +22,29 @@ const KMS_FILE = 'kms-keys.json';
 export interface TufOptions {
   keys: string;
   kms?: boolean;
+  siteKeys?: boolean;
+  snapshotKey?: string;
+  timestampKey?: string;
   bucket?: string;
   endpoints?: string;
+}
+
+/** The stack's snapshot and timestamp keys: flags, or the local cloud's VendorSiteStack outputs. */
+function siteKeysOf(o: TufOptions): { snapshot: string; timestamp: string } | undefined {
+  if (!o.siteKeys && !o.snapshotKey && !o.timestampKey) return undefined;
+  const outputs = (
+    loadEndpoints(o.endpoints) as { outputs?: Record<string, Record<string, string>> } | undefined
+  )?.outputs?.VendorSiteStack;
+  const snapshot = o.snapshotKey ?? outputs?.TufSnapshotKeyArn;
+  const timestamp = o.timestampKey ?? outputs?.TufTimestampKeyArn;
+  if (!snapshot || !timestamp) {
+    throw new AgentError(
+      'usage',
+      'The site keys are the VendorSiteStack outputs TufSnapshotKeyArn and TufTimestampKeyArn: ' +
+        'pass --snapshot-key and --timestamp-key (aws cloudformation describe-stacks shows them)',
+    );
+  }
+  return { snapshot, timestamp };
 }
 
 /** KMS through the SDK's usual chain, or the local cloud's KMS when its endpoints file is there. */
@@ -37,53 +61,63 @@ function kmsClient(endpointsFile?: string): KMSClient {
     : new KMSClient({});
 }
 
-/** The signers in `dir`: KMS key ids if kms-keys.json is there, else the four key files. */
+/** The signers in `dir`: the KMS key kms-keys.json names for a role, else the role's key file. */
 export async function loadSigners(dir: string, endpointsFile?: string): Promise<RoleSigners> {
   const kmsFile = join(dir, KMS_FILE);
-  if (existsSync(kmsFile)) {
-    const ids = JSON.parse(await readFile(kmsFile, 'utf8')) as Record<RoleName, string>;
-    const kms = kmsClient(endpointsFile);
-    return {
-      root: [await kmsSigner(kms, ids.root)],
-      targets: await kmsSigner(kms, ids.targets),
-      snapshot: await kmsSigner(kms, ids.snapshot),
-      timestamp: await kmsSigner(kms, ids.timestamp),
-    };
-  }
-  const missing = ROLES.filter((r) => !existsSync(join(dir, `${r}.pem`)));
+  const ids = existsSync(kmsFile)
+    ? (JSON.parse(await readFile(kmsFile, 'utf8')) as Partial<Record<RoleName, string>>)
+    : {};
+  const missing = ROLES.filter((r) => !ids[r] && !existsSync(join(dir, `${r}.pem`)));
   if (missing.length > 0) {
     throw new Error(
-      `${dir} has no ${KMS_FILE} and no key file for ${missing.join(', ')}: run "upman vendor tuf init" first`,
+      `${dir} has no KMS key id (${KMS_FILE}) and no key file for ${missing.join(', ')}: run "upman vendor tuf init" first`,
     );
   }
+  let kms: KMSClient | undefined;
+  const signer = (role: RoleName) => {
+    const id = ids[role];
+    if (!id) return fileSigner(join(dir, `${role}.pem`));
+    kms ??= kmsClient(endpointsFile);
+    return kmsSigner(kms, id);
+  };
   return {
-    root: [await fileSigner(join(dir, 'root.pem'))],
-    targets: await fileSigner(join(dir, 'targets.pem')),
-    snapshot: await fileSigner(join(dir, 'snapshot.pem')),
-    timestamp: await fileSigner(join(dir, 'timestamp.pem')),
+    root: [await signer('root')],
+    targets: await signer('targets'),
+    snapshot: await signer('snapshot'),
+    timestamp: await signer('timestamp'),
   };
 }
 
-/** New keys in `dir`: key files, or KMS asymmetric keys whose ids are written to kms-keys.json. */
-async function createKeys(dir: string, kms: boolean, endpointsFile?: string): Promise<void> {
+/**
+ * New keys in `dir`: key files, or KMS asymmetric keys (--kms) whose ids go to kms-keys.json;
+ * `site` names existing KMS keys (the stack's) for snapshot and timestamp instead.
+ */
+async function createKeys(
+  dir: string,
+  kms: boolean,
+  endpointsFile?: string,
+  site?: { snapshot: string; timestamp: string },
+): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (kms) {
-    const client = kmsClient(endpointsFile);
-    const ids: Record<string, string> = {};
-    for (const role of ROLES) {
-      const { KeyMetadata } = await client.send(
-        new CreateKeyCommand({
-          KeySpec: 'ECC_NIST_P256',
-          KeyUsage: 'SIGN_VERIFY',
-          Description: `upman release metadata: ${role}`,
-        }),
-      );
-      ids[role] = KeyMetadata!.KeyId!;
+  const ids: Partial<Record<RoleName, string>> = { ...site };
+  const client = kms ? kmsClient(endpointsFile) : undefined;
+  for (const role of ROLES.filter((r) => !ids[r])) {
+    if (!client) {
+      await createKeyFile(join(dir, `${role}.pem`));
+      continue;
     }
-    await writeFile(join(dir, KMS_FILE), `${JSON.stringify(ids, null, 2)}\n`, { flag: 'wx' });
-    return;
+    const { KeyMetadata } = await client.send(
+      new CreateKeyCommand({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        Description: `upman release metadata: ${role}`,
+      }),
+    );
+    ids[role] = KeyMetadata!.KeyId!;
   }
-  for (const role of ROLES) await createKeyFile(join(dir, `${role}.pem`));
+  if (Object.keys(ids).length > 0) {
+    await writeFile(join(dir, KMS_FILE), `${JSON.stringify(ids, null, 2)}\n`, { flag: 'wx' });
+  }
 }
 
 export function registerTufCommands(vendor: Command): void {
@@ -103,11 +137,17 @@ export function registerTufCommands(vendor: Command): void {
       .description('create the keys (or KMS keys with --kms) and root, targets, snapshot, timestamp v1'),
   )
     .option('--kms', 'keys in AWS KMS (asymmetric ECC_NIST_P256) instead of key files')
+    .option(
+      '--site-keys',
+      "snapshot and timestamp signed by VendorSiteStack's KMS keys, which its hourly refresh uses (recommended)",
+    )
+    .option('--snapshot-key <arn>', 'the stack output TufSnapshotKeyArn (implies --site-keys)')
+    .option('--timestamp-key <arn>', 'the stack output TufTimestampKeyArn (implies --site-keys)')
     .action(async (o: TufOptions) => {
       const conn = connect(o);
       try {
         if (!existsSync(join(o.keys, KMS_FILE)) && !existsSync(join(o.keys, 'root.pem'))) {
-          await createKeys(o.keys, Boolean(o.kms), o.endpoints);
+          await createKeys(o.keys, Boolean(o.kms), o.endpoints, siteKeysOf(o));
         }
         const root = await initRepository(
           new S3Releases(conn.s3, conn.bucket),
@@ -143,11 +183,14 @@ export function registerTufCommands(vendor: Command): void {
   )
     .requiredOption('--new-keys <dir>', 'the new key directory (created if empty)')
     .option('--kms', 'new keys in AWS KMS')
+    .option('--site-keys', "snapshot and timestamp: VendorSiteStack's KMS keys")
+    .option('--snapshot-key <arn>', 'the stack output TufSnapshotKeyArn (implies --site-keys)')
+    .option('--timestamp-key <arn>', 'the stack output TufTimestampKeyArn (implies --site-keys)')
     .action(async (o: TufOptions & { newKeys: string }) => {
       const conn = connect(o);
       try {
         if (!existsSync(join(o.newKeys, KMS_FILE)) && !existsSync(join(o.newKeys, 'root.pem'))) {
-          await createKeys(o.newKeys, Boolean(o.kms), o.endpoints);
+          await createKeys(o.newKeys, Boolean(o.kms), o.endpoints, siteKeysOf(o));
         }
         const current = await loadSigners(o.keys, o.endpoints);
         const root = await rotateRoot(
