@@ -183,7 +183,21 @@ export class ApiClient {
     return this.call<{ items: RequestView[]; cursor?: string }>('GET', `/update-requests${q}`);
   }
 
-  requestKey(requestId: string, body: { clientId: string; currentRevision: number | null }) {
+  /** The vendor root the organisation pinned (GET /vendor-root); undefined while it has none. */
+  vendorRoot(): Promise<{ root: Record<string, unknown>; version: number; sha256: string } | undefined> {
+    return this.call<{ root: Record<string, unknown>; version: number; sha256: string }>(
+      'GET',
+      '/vendor-root',
+    ).catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    });
+  }
+
+  requestKey(
+    requestId: string,
+    body: { clientId: string; currentRevision: number | null; trustedRootVersion?: number },
+  ) {
     return this.call<IssuedKey>('POST', `/update-requests/${enc(requestId)}/key`, body);
   }
 

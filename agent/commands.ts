@@ -219,8 +219,21 @@ export function registerAgentCommands(program: Command): void {
         } catch (error) {
           throw registerRefusal(error, id, token.user, existing === undefined);
         }
-        out.result({ clientId: id, ...body, created: existing === undefined }, [
+        // Enrolment also hands out the vendor root the organisation pinned: from now on every
+        // download is checked against the vendor's signed metadata.
+        const vendorRoot = await (await tuf()).pinOrganisationRoot(
+          o.root || process.env.UPMAN_ROOT ? installRoot(o) : undefined,
+          api,
+        );
+        out.result({ clientId: id, ...body, created: existing === undefined, vendorRoot }, [
           `${existing ? 'Updated' : 'Registered'} client ${id}: ${body.name}, ${body.ipAddress}, ${department}, users ${body.users.join(', ')}`,
+          vendorRoot.status === 'none'
+            ? 'The organisation has pinned no vendor root: downloads are not checked against signed release metadata.'
+            : vendorRoot.status === 'pinned'
+              ? `Pinned the organisation's vendor root (version ${vendorRoot.version}): downloads are checked against the vendor's signed metadata.`
+              : vendorRoot.status === 'unchanged'
+                ? `The vendor root (version ${vendorRoot.version}) is pinned already.`
+                : `The organisation pinned a vendor root (version ${vendorRoot.version}), but no install root is set: run this again with --root (or UPMAN_ROOT) to pin it; downloads are refused until then.`,
         ]);
       },
     ),
@@ -472,7 +485,15 @@ async function download(
     return;
   }
 
-  const key = await api.requestKey(requestId, { clientId: id, currentRevision: current });
+  const trust = await tuf();
+  // Refuses here, before any key, when the organisation pinned a root this PC lacks.
+  await trust.requirePinnedRootIfOrganisationHasOne(root, api);
+  const trustedRootVersion = await trust.trustedRootVersion(root);
+  const key = await api.requestKey(requestId, {
+    clientId: id,
+    currentRevision: current,
+    ...(trustedRootVersion ? { trustedRootVersion } : {}),
+  });
   checkKey(key);
   if (current === key.toRevision) {
     out.result(
@@ -493,11 +514,11 @@ async function download(
     `${software}: ${key.kind} package ${current === null ? '' : `from revision ${current} `}to revision ${key.toRevision}, ${humanBytes(key.size)}`,
   );
   // Before any byte of the artifact: the vendor's signed metadata must name it (S606 otherwise).
-  const metadata = await (await tuf()).checkKeyAgainstMetadata(root, key);
+  const metadata = await trust.checkKeyAgainstMetadata(root, key);
   out.note(
     metadata === 'verified'
       ? `signed release metadata checked: ${key.artifactKey} is the vendor's`
-      : 'release metadata not checked: no vendor root is pinned (upman agent trust-vendor <root.json>)',
+      : 'release metadata not checked: neither this PC nor the organisation has pinned a vendor root',
   );
 
   const bar = o.progress && !out.json ? byteBar(software) : undefined;

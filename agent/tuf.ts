@@ -3,7 +3,8 @@
 // checking signatures, expiry and that no version went back, then the artifact's length and
 // SHA-256 must be the ones the signed targets name. The bucket stays private: every metadata
 // file is fetched through a presigned URL the API issued with the key, never a public base URL.
-import { copyFile, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata, MetadataKind } from '@tufjs/models';
 import { BaseFetcher, Updater } from 'tuf-js';
@@ -115,16 +116,102 @@ export const trustDirOf = (root: string) => join(stateDir(root), 'trust', 'tuf')
 
 /** Pins a vendor root (enrolment): it must be a TUF root; the trusted state starts afresh from it. */
 export async function pinVendorRoot(root: string, file: string): Promise<{ version: number; keys: number }> {
+  return pinRootDocument(root, await readFile(file, 'utf8'), file);
+}
+
+async function pinRootDocument(
+  root: string,
+  text: string,
+  source: string,
+): Promise<{ version: number; keys: number }> {
   let parsed: Metadata<import('@tufjs/models').Root>;
   try {
-    parsed = Metadata.fromJSON(MetadataKind.Root, JSON.parse(await readFile(file, 'utf8')));
+    parsed = Metadata.fromJSON(MetadataKind.Root, JSON.parse(text));
   } catch (error) {
-    throw new AgentError('usage', `${file} is not a TUF root.json: ${(error as Error).message}`);
+    throw new AgentError('usage', `${source} is not a TUF root.json: ${(error as Error).message}`);
   }
   await mkdir(join(stateDir(root), 'trust'), { recursive: true });
   await rm(trustDirOf(root), { recursive: true, force: true });
-  await copyFile(file, pinnedRootFile(root));
+  const file = pinnedRootFile(root);
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
   return { version: parsed.signed.version, keys: Object.keys(parsed.signed.keys).length };
+}
+
+/** The part of the API the trust steps use. */
+export interface OrganisationTrust {
+  vendorRoot(): Promise<{ root: Record<string, unknown>; version: number; sha256: string } | undefined>;
+}
+
+const sha256Of = (document: unknown) => createHash('sha256').update(JSON.stringify(document)).digest('hex');
+
+async function pinnedDocument(root: string): Promise<unknown> {
+  const text = await readFile(pinnedRootFile(root), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Enrolment: pins the vendor root the organisation pinned (GET /vendor-root, signed in), unless
+ * this PC has that very document pinned already (re-pinning would forget what it has trusted since).
+ */
+export async function pinOrganisationRoot(
+  root: string | undefined,
+  api: OrganisationTrust,
+): Promise<{ status: 'none' } | { status: 'pinned' | 'unchanged' | 'no-install-root'; version: number }> {
+  const organisation = await api.vendorRoot();
+  if (!organisation) return { status: 'none' };
+  // The root is pinned in the install root's state folder: without one there is nowhere to keep it.
+  if (root === undefined) return { status: 'no-install-root', version: organisation.version };
+  const local = await pinnedDocument(root);
+  if (local !== undefined && sha256Of(local) === organisation.sha256) {
+    return { status: 'unchanged', version: organisation.version };
+  }
+  const pinned = await pinRootDocument(
+    root,
+    `${JSON.stringify(organisation.root, null, 2)}\n`,
+    "the organisation's vendor root",
+  );
+  return { status: 'pinned', version: pinned.version };
+}
+
+/**
+ * Before asking for a key: a PC without a pinned root may install unverified releases only while
+ * the organisation has pinned none either; otherwise it refuses and says how to get the root.
+ */
+export async function requirePinnedRootIfOrganisationHasOne(
+  root: string,
+  api: OrganisationTrust,
+): Promise<void> {
+  if (await stat(pinnedRootFile(root)).catch(() => undefined)) return;
+  const organisation = await api.vendorRoot();
+  if (!organisation) return;
+  throw new AgentError(
+    'metadata-refused',
+    `S606: your organisation requires the vendor's signed release metadata (vendor root version ${organisation.version}), ` +
+      'and this PC has not pinned the vendor root. Nothing was downloaded or installed: run "upman agent register" ' +
+      'to get it, then run this command again.',
+    { what: 'no pinned root', organisationRootVersion: organisation.version },
+  );
+}
+
+/** The newest root version this PC trusts (what tuf-js has walked to, else the pinned one). */
+export async function trustedRootVersion(root: string): Promise<number | undefined> {
+  for (const file of [join(trustDirOf(root), 'root.json'), pinnedRootFile(root)]) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    try {
+      const version = (JSON.parse(text) as { signed?: { version?: unknown } }).signed?.version;
+      if (typeof version === 'number' && Number.isSafeInteger(version) && version >= 1) return version;
+    } catch {
+      // unreadable: the check itself will say so
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -119,6 +119,8 @@ export class RegistryApi extends Construct {
       ['GET /people/{key}', this.read],
       ['PUT /people/{key}', this.write],
       ['POST /people/import', this.write],
+      ['GET /vendor-root', this.read],
+      ['PUT /vendor-root', this.write],
       ['POST /announcements', this.announcements],
       ['GET /announcements/{announcementId}', this.announcements],
     ];

@@ -5,8 +5,8 @@ import type { Construct } from 'constructs';
 import type { StageConfig } from '../config.js';
 import { type KeyIssuer, ReleaseBucket } from '../constructs/release-bucket.js';
 import { ReleaseMetadataRefresh } from '../constructs/release-metadata-refresh.js';
-import { suppressLambdaBaseline } from './update-management-stack.js';
 import { RELEASE_ACCESS_LOG_PREFIX, VendorLogAccess } from '../constructs/vendor-log-access.js';
+import { suppressLambdaBaseline } from './update-management-stack.js';
 
 export interface VendorSiteStackProps extends StackProps {
   config: StageConfig;

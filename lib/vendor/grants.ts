@@ -41,6 +41,8 @@ export interface GrantStore {
 export interface ReleaseReader {
   readManifest(software: string): Promise<Manifest | undefined>;
   presignGet(key: string, options: { grantId: string; expiresInSeconds: number }): Promise<string>;
+  /** The version of the site's tuf/root.json; undefined while the site signs no metadata. */
+  currentRootVersion?(): Promise<number | undefined>;
   /**
    * When the credentials that sign keys stop working (a role session), if known: a presigned URL
    * dies with the session that signed it, whatever its X-Amz-Expires says.
@@ -79,6 +81,7 @@ async function issueKey(
   grant: Grant,
   currentRevision: number | null,
   manifest: Manifest | undefined,
+  trustedRootVersion: number | null = null,
 ): Promise<IssuedKey | undefined> {
   const release = manifest && targetOf(grant, manifest);
   if (!manifest || !release) return undefined;
@@ -93,18 +96,23 @@ async function issueKey(
     expiresInSeconds: lifetime,
   });
   // The signed metadata travels the same way as the artifact: presigned, the bucket stays private.
-  const metadata: Record<string, string> = {};
-  for (const name of tufMetadataNames()) {
-    metadata[name] = await ports.releases.presignGet(`${TUF_PREFIX}${name}`, {
-      grantId: grant.grantId,
-      expiresInSeconds: lifetime,
-    });
+  // Every root the client has not seen yet is offered, however many rotations it missed.
+  const currentRoot = await ports.releases.currentRootVersion?.();
+  let metadata: Record<string, string> | undefined;
+  if (currentRoot !== undefined) {
+    metadata = {};
+    for (const name of tufMetadataNames({ trusted: trustedRootVersion ?? 1, current: currentRoot })) {
+      metadata[name] = await ports.releases.presignGet(`${TUF_PREFIX}${name}`, {
+        grantId: grant.grantId,
+        expiresInSeconds: lifetime,
+      });
+    }
   }
   return {
     grantId: grant.grantId,
     url,
     artifactKey: artifact.key,
-    metadata,
+    ...(metadata ? { metadata } : {}),
     kind: artifact.kind,
     fromRevision: artifact.from,
     toRevision: artifact.to,
@@ -194,13 +202,17 @@ export async function freshKey(
   const b = requireObject(body);
   const clientId = clientIdOf(b.clientId);
   const currentRevision = currentRevisionOf(b.currentRevision);
+  const trustedRootVersion =
+    b.trustedRootVersion === undefined || b.trustedRootVersion === null
+      ? null
+      : revisionNumberOf(b.trustedRootVersion, 'trustedRootVersion');
   const grant = await ports.grants.grantOfRequest(requestId);
   if (!grant) throw new NotFound(`Update request ${requestId} has no download grant (is it approved?)`, 'id');
   if (grant.user !== caller.user) throw new Forbidden('This update request belongs to another user');
   if (grant.clientId !== clientId) throw new Forbidden('This download grant is for another client');
   assertUsable(grant, nowOf(ports));
   const manifest = await ports.releases.readManifest(grant.software);
-  const key = await issueKey(ports, grant, currentRevision, manifest);
+  const key = await issueKey(ports, grant, currentRevision, manifest, trustedRootVersion);
   if (!key) throw new NotFound(`No release of ${grant.software} for this grant is published yet`, 'id');
   return key;
 }

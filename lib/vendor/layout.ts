@@ -47,11 +47,14 @@ export function parseArtifactKey(key: string): ArtifactKeyParts | undefined {
 
 /** The vendor site's signed release metadata (TUF, tuf.ts) lives under this prefix. */
 export const TUF_PREFIX = 'tuf/';
-/** Root versions a key carries URLs for: a client can follow this many rotations at once. */
-export const ROOT_ROTATIONS_PER_KEY = 16;
-
-/** The metadata files a client may need: the top-level roles and the next root versions. */
-export function tufMetadataNames(): string[] {
-  const roots = Array.from({ length: ROOT_ROTATIONS_PER_KEY }, (_, i) => `${i + 2}.root.json`);
-  return ['timestamp.json', 'snapshot.json', 'targets.json', ...roots];
+/**
+ * The metadata files a client needs: the top-level roles, and every root after the one it trusts
+ * up to the site's current one (it walks them in order, each signed by its predecessor's keys).
+ */
+export function tufMetadataNames(roots: { trusted: number; current: number }): string[] {
+  const newer = Array.from(
+    { length: Math.max(0, roots.current - roots.trusted) },
+    (_, i) => `${roots.trusted + 1 + i}.root.json`,
+  );
+  return ['timestamp.json', 'snapshot.json', 'targets.json', ...newer];
 }

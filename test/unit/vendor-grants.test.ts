@@ -276,6 +276,43 @@ describe('grantDownload (S508)', () => {
 });
 
 describe('freshKey', () => {
+  it("offers the signed metadata and every root after the one the client trusts, up to the site's", async () => {
+    const f = new Fakes();
+    await grantDownload(f.ports(), request);
+    const ports = f.ports();
+    const signing = (current: number | undefined): GrantPorts => ({
+      ...ports,
+      releases: { ...ports.releases, currentRootVersion: async () => current },
+    });
+    // Forty rotations since the client's root: all of them, not a fixed window.
+    const key = await freshKey(signing(43), alice, 'req-1', {
+      clientId: 'pc-1',
+      currentRevision: 1,
+      trustedRootVersion: 3,
+    });
+    const roots = Object.keys(key.metadata!).filter((n) => n.endsWith('.root.json'));
+    expect(roots).toEqual(Array.from({ length: 40 }, (_, i) => `${i + 4}.root.json`));
+    expect(Object.keys(key.metadata!)).toEqual(
+      expect.arrayContaining(['timestamp.json', 'snapshot.json', 'targets.json']),
+    );
+    expect(key.metadata!['44.root.json']).toBeUndefined();
+    // Without a trusted version (an older agent): every root after the first.
+    const fromStart = await freshKey(signing(3), alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
+    expect(Object.keys(fromStart.metadata!).filter((n) => n.endsWith('.root.json'))).toEqual([
+      '2.root.json',
+      '3.root.json',
+    ]);
+    // A site that signs nothing: no metadata (a client with a pinned root refuses such a key).
+    const unsigned = await freshKey(signing(undefined), alice, 'req-1', {
+      clientId: 'pc-1',
+      currentRevision: 1,
+    });
+    expect(unsigned.metadata).toBeUndefined();
+    await expect(
+      freshKey(signing(3), alice, 'req-1', { clientId: 'pc-1', currentRevision: 1, trustedRootVersion: 'x' }),
+    ).rejects.toMatchObject({ statusCode: 400, field: 'trustedRootVersion' });
+  });
+
   it('answers the delta from the given revision, or the full package when none fits', async () => {
     const f = new Fakes();
     await grantDownload(f.ports(), request);

@@ -8,6 +8,7 @@ import { getPerson, listPeople } from '../../../lib/people/directory.js';
 import { listApproverPeriods, lookUpApprover } from '../../../lib/registry/approvers.js';
 import { clientsOfUser, getClient, getHistory, getInventory } from '../../../lib/registry/clients.js';
 import { forecast, getSoftware, listSoftware, whoHas } from '../../../lib/registry/software.js';
+import { readVendorRoot } from '../../../lib/registry/vendor-root.js';
 import { spareFor } from '../../../lib/workflow/licences.js';
 import { routes } from './route.js';
 
@@ -42,4 +43,5 @@ export const handler = routes({
     json(200, await lookUpApprover(ports, caller, p.user!, query)),
   'GET /approvers/{user}/periods': async ({ caller, pathParameters: p, query }) =>
     json(200, await listApproverPeriods(ports, caller, p.user!, query)),
+  'GET /vendor-root': async ({ caller }) => json(200, await readVendorRoot(ports, caller)),
 });

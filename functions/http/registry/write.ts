@@ -7,6 +7,7 @@ import { importPeople, importRowsOf, putPerson } from '../../../lib/people/direc
 import { fileApproverPeriod } from '../../../lib/registry/approvers.js';
 import { putClient, reportInventories, reportInventory } from '../../../lib/registry/clients.js';
 import { putSoftware } from '../../../lib/registry/software.js';
+import { pinVendorRoot } from '../../../lib/registry/vendor-root.js';
 import { routes } from './route.js';
 
 const ports = registryPorts();
@@ -26,6 +27,8 @@ export const handler = routes(
       const { entry, created } = await putSoftware(ports, caller, p.name!, body);
       return json(created ? 201 : 200, entry);
     },
+    // The vendor's TUF root, pinned once for every agent (they get it when they register).
+    'PUT /vendor-root': async ({ caller, body }) => json(200, await pinVendorRoot(ports, caller, body)),
     'POST /approvers/{user}/periods': async ({ caller, pathParameters: p, body }) =>
       json(201, await fileApproverPeriod(ports, caller, p.user!, body)),
     'PUT /people/{key}': async ({ caller, pathParameters: p, body }) => {

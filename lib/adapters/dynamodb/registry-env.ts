@@ -4,6 +4,7 @@ import { createCursorCodec } from '../../registry/cursor.js';
 import { sharedDocumentClient } from './client.js';
 import { DynamoPeopleStore } from './people-store.js';
 import { DynamoRegistryStore } from './registry-store.js';
+import { DynamoVendorRootStore } from './vendor-root-store.js';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -20,6 +21,7 @@ function build() {
     approvers: store,
     announcements: store,
     people: new DynamoPeopleStore(sharedDocumentClient(), required('TABLE_NAME')),
+    vendorRoot: new DynamoVendorRootStore(sharedDocumentClient(), required('TABLE_NAME')),
     cursors: createCursorCodec(required('CURSOR_KEY')),
   };
 }

@@ -195,6 +195,23 @@ export class S3Releases implements ReleaseStore, ManifestReader, KeySigner, List
     }
   }
 
+  /**
+   * The site's root version, for the key's metadata URLs. A missing root.json is 403 to the key
+   * issuer (it may list manifests only): either way the site signs nothing the client could check,
+   * and a client with a pinned root refuses such a key.
+   */
+  async currentRootVersion(): Promise<number | undefined> {
+    let stored: StoredMetadata | undefined;
+    try {
+      stored = await this.readMetadata('root.json');
+    } catch (error) {
+      if (isAccessDenied(error)) return undefined;
+      throw error;
+    }
+    const version = stored && (JSON.parse(stored.body) as { signed?: { version?: unknown } }).signed?.version;
+    return typeof version === 'number' && Number.isSafeInteger(version) && version >= 1 ? version : undefined;
+  }
+
   /** By a listing of the key: a read of a missing key is 403 to a role without s3:ListBucket. */
   async metadataExists(name: string): Promise<boolean> {
     const key = `${TUF_PREFIX}${name}`;
