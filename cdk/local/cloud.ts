@@ -23,7 +23,7 @@ import { startLocalIssuer } from './issuer/index.js';
 import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
 import { claimPort, type ServiceName } from './ports.js';
-import { provisionTables, templateBuckets, templateTables } from './provision.js';
+import { provisionTables, templateBuckets, templateKmsKeys, templateTables } from './provision.js';
 import { startLocalS3 } from './s3/index.js';
 import { LocalScheduler, templateSchedules } from './scheduler.js';
 import { type SesRules, startLocalSes } from './ses.js';
@@ -268,6 +268,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     );
 
     await provisionTables(dynamoClient, templateTables(resolver));
+    // The stacks' own keys (the vendor site's TUF snapshot and timestamp keys).
+    for (const key of templateKmsKeys(resolver)) kms.provisionKey(key);
     const queueUrls = await provisionQueues(
       sqsClient,
       resolver,

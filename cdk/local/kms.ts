@@ -85,7 +85,20 @@ export interface LocalKms {
   url: string;
   /** The key policy of a key (by ARN), as the IAM gateway evaluates it; undefined for no such key. */
   keyPolicy(keyArn: string): KeyPolicy | undefined;
+  /**
+   * A key the templates declare (AWS::KMS::Key), under the id their Ref resolves to: created once
+   * with a new key pair and kept across restarts; its policy follows the template.
+   */
+  provisionKey(spec: TemplateKey): void;
   stop(): Promise<void>;
+}
+
+export interface TemplateKey {
+  keyId: string;
+  keySpec: string;
+  keyUsage: string;
+  description: string;
+  policy?: KeyPolicy;
 }
 
 export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms> {
@@ -256,6 +269,30 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       return key.policy
         ? (JSON.parse(key.policy) as KeyPolicy)
         : defaultKeyPolicy(keyArn.split(':')[1] ?? 'aws', account);
+    },
+    provisionKey: (spec) => {
+      if (spec.keySpec !== 'ECC_NIST_P256' || spec.keyUsage !== 'SIGN_VERIFY') {
+        throw new Error(
+          `${spec.keyId}: the local KMS provides ECC_NIST_P256 SIGN_VERIFY keys only, not ${spec.keySpec} ${spec.keyUsage}`,
+        );
+      }
+      const existing = keys.get(spec.keyId);
+      const policy = spec.policy ? JSON.stringify(spec.policy) : undefined;
+      keys.set(spec.keyId, {
+        keyId: spec.keyId,
+        arn: `arn:aws:kms:${options.region}:${account}:key/${spec.keyId}`,
+        keySpec: 'ECC_NIST_P256',
+        keyUsage: 'SIGN_VERIFY',
+        description: spec.description,
+        createdAt: existing?.createdAt ?? now().toISOString(),
+        privateKeyPem:
+          existing?.privateKeyPem ??
+          generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+            .privateKey.export({ type: 'pkcs8', format: 'pem' })
+            .toString(),
+        ...(policy ? { policy } : {}),
+      });
+      save();
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -9,6 +9,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { KeyPolicy, TemplateKey } from './kms.js';
 import { physicalName, type TemplateResolver } from './template.js';
 
 export interface TableSpec {
@@ -100,6 +101,20 @@ export function templateBuckets(resolver: TemplateResolver): BucketSpec[] {
       ...(logging?.DestinationBucketName
         ? { accessLog: { targetBucket: logging.DestinationBucketName, prefix: logging.LogFilePrefix ?? '' } }
         : {}),
+    };
+  });
+}
+
+/** The templates' KMS keys, by the id their Ref resolves to (the logical id), with their key policies. */
+export function templateKmsKeys(resolver: TemplateResolver): TemplateKey[] {
+  return resolver.resourcesOfType('AWS::KMS::Key').map(({ stack, logicalId, resource }) => {
+    const p = resolver.resolve(stack, resource.Properties ?? {}) as Record<string, any>;
+    return {
+      keyId: physicalName('AWS::KMS::Key', logicalId, stack.stackName),
+      keySpec: String(p.KeySpec ?? 'SYMMETRIC_DEFAULT'),
+      keyUsage: String(p.KeyUsage ?? 'ENCRYPT_DECRYPT'),
+      description: String(p.Description ?? ''),
+      ...(p.KeyPolicy ? { policy: p.KeyPolicy as KeyPolicy } : {}),
     };
   });
 }

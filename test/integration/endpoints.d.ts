@@ -4,5 +4,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     endpoints: Endpoints;
     dataDir: string;
+    /** The global setup's control server: GET /schedules, POST /schedules/<id>/fire. */
+    control: string;
   }
 }
