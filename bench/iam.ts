@@ -3,10 +3,12 @@
 // bench-only switch that turns evaluation off (signatures are still verified). Rounds alternate
 // on/off, off/on so that a cold first start or a machine that gets busier weighs on both sides.
 // N from UPMAN_BENCH_WORKFLOW_N (default 200), rounds per side from UPMAN_BENCH_IAM_ROUNDS (2).
+
+import { withWorkflowSession } from '../scripts/workflow-costs.js';
 import type { BenchResult } from './run.js';
-import { withWorkflowSession } from './workflow.js';
 
 const ROUNDS = Number(process.env.UPMAN_BENCH_IAM_ROUNDS ?? 2);
+const N = Number(process.env.UPMAN_BENCH_WORKFLOW_N ?? 200);
 
 interface Round {
   startSeconds: number;
@@ -15,12 +17,15 @@ interface Round {
 }
 
 async function round(enforceIam: boolean): Promise<Round> {
-  return withWorkflowSession({ enforceIam }, async ({ startSeconds, throughWorkflow, coverEveryLine }) => {
-    await coverEveryLine('Bench');
-    const path = await throughWorkflow('iam', 'Bench', false);
-    const approved = Number(process.env.UPMAN_BENCH_WORKFLOW_N ?? 200) - path.lost;
-    return { startSeconds, requestsPerSecond: approved / path.seconds, lost: path.lost };
-  });
+  return withWorkflowSession(
+    { enforceIam, n: N },
+    async ({ startSeconds, throughWorkflow, coverEveryLine }) => {
+      await coverEveryLine('Bench');
+      const path = await throughWorkflow('iam', 'Bench', false);
+      const approved = N - path.lost;
+      return { startSeconds, requestsPerSecond: approved / path.seconds, lost: path.lost };
+    },
+  );
 }
 
 const median = (values: number[]): number => {

@@ -91,7 +91,7 @@ export interface LocalCloudOptions {
   /** Stage config overrides to synthesize with, as JSON (`-c config=…`), e.g. another identity preset. */
   stageConfig?: string;
   /** Called with the operation of every DynamoDB call the cloud's functions and state machines make (bench). */
-  observeDynamoDb?: (operation: string) => void;
+  observeDynamoDb?: (operation: string, body?: string) => void;
   /** Length of the role sessions of functions, the state machine and schedules (default 3600 s). */
   sessionSeconds?: number;
   /** Bench only: false turns every IAM check off (signatures are still verified). */

@@ -6,15 +6,17 @@ import type { AddressInfo } from 'node:net';
 
 export async function startDynamoDbObserver(
   target: string,
-  observe: (operation: string) => void,
+  observe: (operation: string, body?: string) => void,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
-    observe(
+    const op =
       String(req.headers['x-amz-target'] ?? '')
         .split('.')
-        .pop() ?? '',
-    );
+        .pop() ?? '';
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => observe(op, Buffer.concat(chunks).toString('utf8')));
     const forward = request(
       {
         host: upstream.hostname,

@@ -5,6 +5,7 @@ import { sharedDocumentClient } from '../../lib/adapters/dynamodb/client.js';
 import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
 import { DynamoLicenceStore } from '../../lib/adapters/dynamodb/licence-store.js';
 import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
+import { DynamoSubmissionReads } from '../../lib/adapters/dynamodb/submission-reads.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { mailerFromEnv } from '../../lib/adapters/ses-mailer.js';
 import { SfnExecutions, SfnTaskCallbacks, sfnClient } from '../../lib/adapters/sfn.js';
@@ -58,6 +59,8 @@ export const policy = (): PolicyConfig => {
   }
   return policyConfig;
 };
+export const submissionReads = () =>
+  new DynamoSubmissionReads(sharedDocumentClient(), required('TABLE_NAME'));
 export const registryStore = () => {
   registry ??= new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
   return registry;

@@ -19,6 +19,7 @@ import {
   type UpdateRequest,
 } from './model.js';
 import type { ApprovalStore, Clock, Mailer, RequestStore, TaskCallbacks, WorkflowSettings } from './ports.js';
+import { reasonOf } from './requests.js';
 
 export interface ApprovalPorts {
   approvals: ApprovalStore;
@@ -52,7 +53,6 @@ export interface ApprovalTaskInput {
   state: ExecutionInput & {
     budget: BudgetResult;
     approver?: ApproverInfo;
-    reason?: string;
     decision?: Decision;
   };
 }
@@ -218,24 +218,6 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
     return { link, k, onBehalfOf: d.onBehalfOf };
   });
   const users = deciders.map((d) => d.user);
-  const { decision } = await ports.approvals.openPhase(
-    {
-      requestId: state.requestId,
-      taskToken: input.taskToken,
-      phase,
-      deciders: users,
-      phaseEndsAt: linkExpiresAt,
-      ...(step === 2 ? { step } : {}),
-      ...(users.length === 0 ? { awaitingApprover: true, requester: state.requester } : {}),
-    },
-    issued.map((i) => i.link),
-  );
-  if (decision) {
-    // The state machine catches this and reads the decision itself (S506 ReadDecision), so
-    // this task needs no Step Functions permission (which would make a dependency cycle).
-    throw new AlreadyDecided(`${state.requestId} was decided by ${decision.decidedBy} between phases`);
-  }
-  // The status first: a decider who clicks at once must find the request waiting.
   const key = phase === 'initial' ? 'S505' : `S505.${phase}`;
   const resolved =
     phase === 'initial'
@@ -247,18 +229,36 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
           },
         }
       : undefined;
-  await ports.requests.recordStep(
-    state.requestId,
-    key,
-    { at, deciders: users, ...(note ? { note } : {}) },
+  // The links, the wait and the request's status in one write: a decider who clicks at once
+  // finds the request waiting.
+  const { decision } = await ports.approvals.openPhase(
     {
-      status: 'AWAITING_APPROVAL',
-      ...(users.length > 0 ? { addDeciders: users } : {}),
-      ...(resolved ? { alsoSteps: resolved } : {}),
-      ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+      requestId: state.requestId,
+      taskToken: input.taskToken,
+      phase,
+      deciders: users,
+      phaseEndsAt: linkExpiresAt,
+      ...(step === 2 ? { step } : {}),
+      ...(users.length === 0 ? { awaitingApprover: true, requester: state.requester } : {}),
+    },
+    issued.map((i) => i.link),
+    {
+      key,
+      step: { at, deciders: users, ...(note ? { note } : {}) },
+      change: {
+        status: 'AWAITING_APPROVAL',
+        ...(users.length > 0 ? { addDeciders: users } : {}),
+        ...(resolved ? { alsoSteps: resolved } : {}),
+        ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+      },
     },
   );
-  const request = await ports.requests.getRequest(state.requestId);
+  if (decision) {
+    // The state machine catches this and reads the decision itself (S506 ReadDecision), so
+    // this task needs no Step Functions permission (which would make a dependency cycle).
+    throw new AlreadyDecided(`${state.requestId} was decided by ${decision.decidedBy} between phases`);
+  }
+  const reason = await reasonOf(ports.requests, state);
   const named = [...users, state.requester, ...(escalatedFrom ? [escalatedFrom] : [])];
   for (const i of issued) if (i.onBehalfOf) named.push(i.onBehalfOf);
   const people = await recipientsOf(ports.people, named);
@@ -266,7 +266,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   const facts: RequestFacts = {
     ...state,
     requester: nameOf(state.requester),
-    ...(request?.reason ? { reason: request.reason } : {}),
+    ...(reason ? { reason } : {}),
   };
   for (const i of issued) {
     const recipient = people.get(i.link.issuedTo)!;

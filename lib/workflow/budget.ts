@@ -189,13 +189,16 @@ export async function answerBatch(ports: BudgetPorts, caller: Caller, batchIdPar
     // A "yes" reserves the line's cost on the department's budget, where one is set; a yes the
     // remaining budget cannot cover records nothing (finance raises the budget or answers no).
     let reserved = false;
+    // What the execution is told the answer reserved (undefined: not known, read at S507).
+    let reservation: BudgetResult['reservation'] = null;
     if (a.available) {
       const held = await reserveForAnswer(ports, batch.batchId, a.lineId, caller.user, answeredAt);
-      if (held === 'insufficient') {
+      if (held.outcome === 'insufficient') {
         results.push({ lineId: a.lineId, outcome: 'over-budget' });
         continue;
       }
-      reserved = held === 'reserved';
+      reserved = held.outcome === 'reserved';
+      reservation = held.outcome === 'held' ? undefined : (held.reservation ?? null);
     }
     const r = await ports.budget.answerLine(batch.batchId, a.lineId, answer);
     if (reserved && r.outcome !== 'recorded') {
@@ -212,7 +215,7 @@ export async function answerBatch(ports: BudgetPorts, caller: Caller, batchIdPar
       }
       results.push({ lineId: a.lineId, outcome: 'duplicate', answer: r.answer });
     } else {
-      const delivered = await deliver(ports, r.line, answer, r.taskToken);
+      const delivered = await deliver(ports, r.line, answer, r.taskToken, reservation);
       results.push({ lineId: a.lineId, outcome: delivered ? 'accepted' : 'late' });
     }
   }
@@ -228,16 +231,21 @@ async function reserveForAnswer(
   lineId: string,
   by: string,
   at: string,
-): Promise<'reserved' | 'insufficient' | 'held' | 'none'> {
+): Promise<{
+  outcome: 'reserved' | 'insufficient' | 'held' | 'none';
+  reservation?: { period: string; amount: number };
+}> {
   const line = await ports.budget.getLine(lineId);
-  if (!line || line.batchId !== batchId || line.answer || line.withdrawnAt) return 'none';
+  if (!line || line.batchId !== batchId || line.answer || line.withdrawnAt) return { outcome: 'none' };
   const budget = await budgetFor(ports, line.department, new Date(line.createdAt));
-  if (!budget) return 'none';
-  return ports.ledger.reserve(
-    { requestId: line.requestId, department: line.department, period: budget.period, amount: line.total },
+  if (!budget) return { outcome: 'none' };
+  const reservation = { period: budget.period, amount: line.total };
+  const outcome = await ports.ledger.reserve(
+    { requestId: line.requestId, department: line.department, ...reservation },
     by,
     at,
   );
+  return outcome === 'reserved' ? { outcome, reservation } : { outcome };
 }
 
 async function deliver(
@@ -245,6 +253,7 @@ async function deliver(
   line: BudgetLine,
   answer: BudgetAnswer,
   token: string,
+  reservation?: BudgetResult['reservation'],
 ): Promise<boolean> {
   const result: BudgetResult = {
     lineId: line.lineId,
@@ -255,6 +264,7 @@ async function deliver(
     quantity: line.quantity,
     unitPrice: line.unitPrice,
     total: line.total,
+    ...(reservation !== undefined ? { reservation } : {}),
   };
   const outcome = await ports.callbacks.succeed(token, result);
   if (outcome === 'delivered') await ports.budget.markDelivered(line.lineId, ports.clock.now().toISOString());

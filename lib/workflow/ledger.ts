@@ -74,11 +74,18 @@ export async function budgetFor(
   department: string,
   at: Date,
 ): Promise<(PolicyBudget & { budget: Budget }) | undefined> {
-  const { month, quarter } = periodsOf(at, ports.policy.fiscalYearStartMonth);
-  const { budgets, automaticAnswers } = await ports.ledger.budgetsOf(department, [month, quarter]);
-  const budget = budgets.get(month) ?? budgets.get(quarter);
+  const periods = periodsOf(at, ports.policy.fiscalYearStartMonth);
+  return budgetOfPeriods(await ports.ledger.budgetsOf(department, [periods.month, periods.quarter]), periods);
+}
+
+/** Of a department's budgets, the one a request draws on: the month's if set, else the quarter's. */
+export function budgetOfPeriods(
+  found: { budgets: Map<string, Budget>; automaticAnswers: boolean },
+  periods: { month: string; quarter: string },
+): (PolicyBudget & { budget: Budget }) | undefined {
+  const budget = found.budgets.get(periods.month) ?? found.budgets.get(periods.quarter);
   return budget
-    ? { period: budget.period, remaining: budget.remaining, automaticAnswers, budget }
+    ? { period: budget.period, remaining: budget.remaining, automaticAnswers: found.automaticAnswers, budget }
     : undefined;
 }
 

@@ -57,6 +57,11 @@ export interface ExecutionInput {
   department: string;
   software: string;
   targetVersion: string;
+  /**
+   * The employee's reason, for the mails of the tasks (so they need not read the request).
+   * Absent in executions started before it was carried: those tasks read the request.
+   */
+  reason?: string;
   quantity: number;
   unitPrice: number;
   createdAt: string;
@@ -111,6 +116,12 @@ export interface BudgetResult {
   quantity: number;
   unitPrice: number;
   total: number;
+  /**
+   * What the answer reserved on the ledger (the department is the request's); null when it
+   * reserved nothing. Absent when unknown (an answer handed over again, or before this was
+   * carried): the purchase order then reads the reservation before committing it.
+   */
+  reservation?: { period: string; amount: number } | null;
 }
 
 export type ApprovalPhase = 'initial' | 'reminder' | 'escalation' | 'second' | 'second-reminder';

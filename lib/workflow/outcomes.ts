@@ -19,6 +19,7 @@ import type { LedgerStore } from './ledger.js';
 import type { LicenceStore } from './licences.js';
 import type { BudgetResult, Decision, ExecutionInput } from './model.js';
 import type { BudgetStore, Clock, Mailer, MessageQueue, RequestStore } from './ports.js';
+import { reasonOf } from './requests.js';
 
 export interface OutcomePorts {
   requests: RequestStore;
@@ -51,8 +52,8 @@ async function factsOf(
   state: ExecutionInput,
   requesterName: string,
 ): Promise<RequestFacts> {
-  const r = await ports.requests.getRequest(state.requestId);
-  return { ...state, requester: requesterName, ...(r?.reason ? { reason: r.reason } : {}) };
+  const reason = await reasonOf(ports.requests, state);
+  return { ...state, requester: requesterName, ...(reason ? { reason } : {}) };
 }
 
 /** A Lambda task's error Cause is the JSON of {errorType, errorMessage}: its message. */
@@ -111,8 +112,10 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
         },
         state.requestId,
       );
-      // The purchase order commits what the line reserved.
-      await ports.ledger.commit(state.requestId, 'S507', at);
+      // The purchase order commits what the line reserved: in the write that records it when
+      // the budget answer says what that is, else read first.
+      const reserved = budget?.reservation;
+      if (reserved === undefined) await ports.ledger.commit(state.requestId, 'S507', at);
       const grant = await ports.keys.grant({
         requestId: state.requestId,
         clientId: state.clientId,
@@ -141,7 +144,13 @@ export async function concludeRequest(ports: OutcomePorts, input: OutcomeInput) 
           ...(grant.keyPending ? { keyPending: grant.keyPending.reason } : {}),
           ...(grant.keyPending?.detail ? { keyPendingDetail: grant.keyPending.detail } : {}),
         },
-        { status: 'APPROVED', alsoSteps: { S507: { at, messageId: order.messageId } } },
+        {
+          status: 'APPROVED',
+          alsoSteps: { S507: { at, messageId: order.messageId } },
+          ...(reserved
+            ? { commit: { requestId: state.requestId, department: state.department, ...reserved } }
+            : {}),
+        },
       );
       return { status: 'APPROVED', grantId: grant.grantId };
     }

@@ -2,8 +2,9 @@
 // workflow-store.ts (DynamoDB), lib/adapters/sfn.ts (Step Functions), lib/adapters/sqs.ts.
 import type { Mailer } from '../ports/mailer.js';
 import type { Page, PageRequest } from '../ports/registry.js';
-import type { Reservation } from './ledger.js';
-import type { LicenceHold } from './licences.js';
+import type { CatalogEntry, Client } from '../registry/model.js';
+import type { Budget, Reservation } from './ledger.js';
+import type { LicenceHold, LicencePool } from './licences.js';
 import type {
   ApprovalLink,
   ApprovalPhase,
@@ -54,6 +55,41 @@ export interface StepChange {
   alsoSteps?: Record<string, Omit<StepRecord, 'step'>>;
   /** Links the execution to the request (S501), by the first task that runs. */
   executionArn?: string;
+  /** The purchase order (S507): commits this reservation of the request in the same write. */
+  commit?: Reservation;
+}
+
+/** A step to record on the request in the same write as something else. */
+export interface StepWrite {
+  key: string;
+  step: Omit<StepRecord, 'step'>;
+  change?: StepChange;
+}
+
+/**
+ * What a submission (S501) reads before its one write, in two reads: the second one's keys come
+ * from the first one's answers (the client's department, the catalog's latest version).
+ */
+export interface SubmissionReads {
+  /** The request (present: this is a resend), the client, the catalog entry, what the client runs. */
+  subjects(
+    requestId: string,
+    clientId: string,
+    software: string,
+  ): Promise<{
+    request?: UpdateRequest;
+    client?: Client;
+    software?: CatalogEntry;
+    /** The version of each software installed on the client, by software name. */
+    installed: Map<string, string>;
+  }>;
+  /** The department's budgets of `periods` and its automatic-answer switch; the software's pools of `versions`. */
+  funds(
+    department: string,
+    periods: string[],
+    software: string,
+    versions: string[],
+  ): Promise<{ budgets: Map<string, Budget>; automaticAnswers: boolean; pools: LicencePool[] }>;
 }
 
 export type AddLineResult = 'added' | 'token-updated';
@@ -97,10 +133,15 @@ export interface BudgetStore {
 
 export interface ApprovalStore {
   /**
-   * Sets the request's current wait (token, phase, deciders) and adds the phase's links, in one
-   * transaction. Answers the decision if one was already taken (it came while no token waited).
+   * Sets the request's current wait (token, phase, deciders), adds the phase's links and records
+   * the phase's step, in one transaction. If a decision was already taken (it came while no
+   * token waited), writes nothing and answers it.
    */
-  openPhase(wait: Omit<ApprovalWait, 'decision'>, links: ApprovalLink[]): Promise<{ decision?: Decision }>;
+  openPhase(
+    wait: Omit<ApprovalWait, 'decision'>,
+    links: ApprovalLink[],
+    record: StepWrite,
+  ): Promise<{ decision?: Decision }>;
   getLink(approvalId: string): Promise<ApprovalLink | undefined>;
   /** The wait of the first approval, or of the second (`step` 2, above the cost threshold). */
   getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined>;

@@ -3,21 +3,20 @@
 import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
 import { bodyHashOf, idempotencyKeyOf } from '../http/idempotency.js';
 import { type Caller, readsEverything, requireRole } from '../http/identity.js';
-import type { RegistryStore } from '../ports/registry.js';
 import { clientIdOf, pageSizeOf, requireObject, softwareNameOf, textOf } from '../registry/validate.js';
 import { parseVersion } from '../registry/version.js';
 import { isRequestId, lineIdOf, requestIdOf } from './ids.js';
-import { budgetFor, type LedgerStore } from './ledger.js';
-import { type LicenceStore, poolFor } from './licences.js';
+import { budgetOfPeriods } from './ledger.js';
+import { ANY_VERSION, poolFor } from './licences.js';
 import type { BudgetResult, ExecutionInput, StepRecord, UpdateRequest } from './model.js';
+import { periodsOf } from './periods.js';
 import { evaluatePolicy, inFlightMessage, type PolicyConfig } from './policy.js';
-import type { Clock, CreateOutcome, Executions, RequestStore } from './ports.js';
+import type { Clock, CreateOutcome, Executions, RequestStore, SubmissionReads } from './ports.js';
 
 export interface SubmitPorts {
   requests: RequestStore;
-  registry: Pick<RegistryStore, 'getClient' | 'getSoftware' | 'installationsOfClient'>;
-  ledger: Pick<LedgerStore, 'budgetsOf'>;
-  licences: Pick<LicenceStore, 'pools'>;
+  /** Everything the submission reads before its write, in two reads. */
+  reads: SubmissionReads;
   policy: PolicyConfig;
   executions: Executions;
   clock: Clock;
@@ -48,30 +47,35 @@ export async function submitRequest(
   const bodyHash = bodyHashOf(input);
   const requestId = requestIdOf(caller.user, key);
 
-  let request = await ports.requests.getRequest(requestId);
+  const subjects = await ports.reads.subjects(requestId, input.clientId, input.software);
+  let request = subjects.request;
   if (!request) {
-    const client = await ports.registry.getClient(input.clientId);
+    const { client, software } = subjects;
     if (!client) throw new NotFound(`No client ${input.clientId}`, 'clientId');
     if (!client.users.includes(caller.user)) {
       throw new Forbidden(`${caller.user} is not a user of client ${input.clientId}`);
     }
-    const software = await ports.registry.getSoftware(input.software);
     if (!software) throw new NotFound(`No software ${input.software} in the catalog`, 'software');
     const now = ports.clock.now();
     const at = now.toISOString();
-    const [installed, budget, pools] = await Promise.all([
-      ports.registry.installationsOfClient(client.clientId),
-      budgetFor({ ledger: ports.ledger, policy: ports.policy }, client.department, now),
-      ports.licences.pools(software.name),
-    ]);
-    const installedVersion = installed.find((i) => i.software === software.name)?.version;
+    const targetVersion = input.targetVersion ?? software.latestVersion;
+    const periods = periodsOf(now, ports.policy.fiscalYearStartMonth);
+    const funds = await ports.reads.funds(
+      client.department,
+      [periods.month, periods.quarter],
+      software.name,
+      [targetVersion, ANY_VERSION],
+    );
+    const budget = budgetOfPeriods(funds, periods);
+    const pools = funds.pools;
+    const installedVersion = subjects.installed.get(software.name);
     const base = {
       requestId,
       requester: caller.user,
       clientId: client.clientId,
       department: client.department,
       software: software.name,
-      targetVersion: input.targetVersion ?? software.latestVersion,
+      targetVersion,
       reason: input.reason,
       quantity: 1,
       unitPrice: software.licencePrice,
@@ -96,7 +100,11 @@ export async function submitRequest(
         approvalSteps: decision.approvalSteps,
       };
       const waiting: UpdateRequest = { ...base, policy, status: 'AWAITING_BUDGET', steps: { S501: { at } } };
-      const answered = (answeredBy: 'ledger' | 'policy' | 'licence', note: string): UpdateRequest => {
+      const answered = (
+        answeredBy: 'ledger' | 'policy' | 'licence',
+        note: string,
+        reservation: BudgetResult['reservation'] = null,
+      ): UpdateRequest => {
         const budgetAnswer: BudgetResult = {
           lineId: lineIdOf(requestId),
           batchId: '',
@@ -107,6 +115,7 @@ export async function submitRequest(
           quantity: base.quantity,
           unitPrice: base.unitPrice,
           total: decision.cost,
+          reservation,
         };
         return {
           ...waiting,
@@ -133,7 +142,8 @@ export async function submitRequest(
       }
       if (decision.finance === 'ledger' && budget) {
         const note = `Within the ${client.department} budget for ${budget.period}.`;
-        const reserved = await ports.requests.createRequest(answered('ledger', note), {
+        const reservation = { period: budget.period, amount: decision.cost };
+        const reserved = await ports.requests.createRequest(answered('ledger', note, reservation), {
           reservation: {
             requestId,
             department: client.department,
@@ -171,6 +181,7 @@ export function executionInputOf(r: UpdateRequest): ExecutionInput {
     department: r.department,
     software: r.software,
     targetVersion: r.targetVersion,
+    reason: r.reason,
     quantity: r.quantity,
     unitPrice: r.unitPrice,
     createdAt: r.createdAt,
@@ -178,6 +189,15 @@ export function executionInputOf(r: UpdateRequest): ExecutionInput {
     policy: r.policy ?? { approverMayOverrideBudget: true },
     ...(r.budgetAnswer ? { budget: r.budgetAnswer } : {}),
   };
+}
+
+/** The employee's reason: carried in the execution's input, read only for executions from before. */
+export async function reasonOf(
+  requests: Pick<RequestStore, 'getRequest'>,
+  state: Pick<ExecutionInput, 'requestId' | 'reason'>,
+): Promise<string | undefined> {
+  if (state.reason !== undefined) return state.reason;
+  return (await requests.getRequest(state.requestId))?.reason;
 }
 
 /** The request as its readers see it: steps as a list in the order they were reached. */

@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { templateStateMachines } from '../../cdk/local/cloud.js';
 import { loadAssembly, TemplateResolver } from '../../cdk/local/template.js';
 import { documentClient } from '../../lib/adapters/dynamodb/client.js';
-import { DynamoLedgerStore } from '../../lib/adapters/dynamodb/ledger-store.js';
-import { DynamoLicenceStore } from '../../lib/adapters/dynamodb/licence-store.js';
-import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
+import { DynamoSubmissionReads } from '../../lib/adapters/dynamodb/submission-reads.js';
 import { DynamoWorkflowStore } from '../../lib/adapters/dynamodb/workflow-store.js';
 import { SfnExecutions, SfnTaskCallbacks } from '../../lib/adapters/sfn.js';
 import { decide } from '../../lib/workflow/approvals.js';
@@ -114,9 +112,7 @@ describe('the approval clock', () => {
     const { requestId } = await submitRequest(
       {
         requests: new DynamoWorkflowStore(db, table),
-        registry: new DynamoRegistryStore(db, table),
-        ledger: new DynamoLedgerStore(db, table),
-        licences: new DynamoLicenceStore(db, table),
+        reads: new DynamoSubmissionReads(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },
@@ -187,9 +183,7 @@ describe('the approval clock', () => {
     const { requestId, status } = await submitRequest(
       {
         requests: new DynamoWorkflowStore(db, table),
-        registry: new DynamoRegistryStore(db, table),
-        ledger: new DynamoLedgerStore(db, table),
-        licences: new DynamoLicenceStore(db, table),
+        reads: new DynamoSubmissionReads(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },
@@ -240,9 +234,7 @@ describe('the approval clock', () => {
     const { requestId } = await submitRequest(
       {
         requests: new DynamoWorkflowStore(db, table),
-        registry: new DynamoRegistryStore(db, table),
-        ledger: new DynamoLedgerStore(db, table),
-        licences: new DynamoLicenceStore(db, table),
+        reads: new DynamoSubmissionReads(db, table),
         policy: DEFAULT_POLICY,
         executions: new SfnExecutions(sfn, fastMachineArn),
         clock: { now: () => new Date() },

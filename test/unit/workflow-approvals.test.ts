@@ -111,8 +111,16 @@ describe('the S505 task: approval links', () => {
     const hours = (Date.parse(put.Item!.linkExpiresAt) - Date.now()) / 3_600_000;
     expect(hours).toBeGreaterThan(95.9); // reminder + escalation: 2 + 2 days
     expect(hours).toBeLessThan(96.1);
-    const wait = ddb.commandCalls(UpdateCommand).find((c) => c.args[0].input.Key?.sk === 'APPROVAL')!;
-    expect(wait.args[0].input.ExpressionAttributeValues).toMatchObject({
+    // The wait and the request's S505 are in the links' transaction (one write for the phase).
+    const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    const wait = items.find((i) => i.Update?.Key?.sk === 'APPROVAL')!.Update!;
+    expect(wait.ConditionExpression).toBe('attribute_not_exists(decision)');
+    expect(
+      items.find((i) => i.Update?.Key?.sk === 'REQUEST')!.Update!.ExpressionAttributeNames,
+    ).toMatchObject({
+      '#key': 'S505',
+    });
+    expect(wait.ExpressionAttributeValues).toMatchObject({
       ':t': 'TASK-TOKEN-XYZ',
       ':p': 'initial',
       ':d': ['okachi'],
@@ -158,8 +166,16 @@ describe('the S505 task: approval links', () => {
   });
 
   it('fails with AlreadyDecided (caught by the machine) when a decision came between phases', async () => {
-    ddb.on(UpdateCommand).resolves({
-      Attributes: {
+    // The wait's condition (no decision yet) fails: nothing of the phase is written.
+    ddb.on(TransactWriteCommand).rejects(
+      new TransactionCanceledException({
+        message: 'canceled',
+        $metadata: {},
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+      }),
+    );
+    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'APPROVAL' } }).resolves({
+      Item: {
         requestId,
         decision: { decision: 'approve', decidedBy: 'okachi', decidedAt: 't', comment: '' },
       },

@@ -1,6 +1,12 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext, mockDirectory, setEnv, storedRequest } from './workflow-helpers.js';
@@ -61,11 +67,14 @@ const period = (user: string, extra: Record<string, unknown>) => ({
   filedBy: 'root',
   ...extra,
 });
+/** Writes of the request item: single updates, and updates inside transactions. */
 const stepUpdates = () =>
-  ddb
-    .commandCalls(UpdateCommand)
-    .filter((c) => c.args[0].input.Key?.sk === 'REQUEST')
-    .map((c) => c.args[0].input);
+  [
+    ...ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input),
+    ...ddb
+      .commandCalls(TransactWriteCommand)
+      .flatMap((c) => c.args[0].input.TransactItems!.flatMap((i) => (i.Update ? [i.Update] : []))),
+  ].filter((u) => u.Key?.sk === 'REQUEST');
 const mails = () =>
   ses.commandCalls(SendEmailCommand).map((c) => ({
     to: c.args[0].input.Destination?.ToAddresses,
@@ -119,6 +128,15 @@ describe('S504 inside the first approval task: who approves', () => {
     expect(steps[0]!.ExpressionAttributeValues?.[':deciders']).toEqual(new Set(['okachi', 'itou']));
     // S501: the execution is linked to the request by this first task.
     expect(steps[0]!.ExpressionAttributeValues?.[':exec']).toBe('arn:exec:1');
+    // …in the transaction that writes the links and the wait: one write for the whole phase.
+    const [phase] = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
+    expect(phase!.map((i) => i.Put?.Item?.sk ?? i.Update?.Key?.sk)).toEqual([
+      'LINK',
+      'LINK',
+      'APPROVAL',
+      'REQUEST',
+    ]);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
     expect(mails().map((m) => m.to)).toEqual([['okachi@corp.example'], ['itou@corp.example']]);
   });
 
@@ -185,6 +203,47 @@ describe('the ends of a request', () => {
     // No key and no link at all: a scanner fetching every URL of the mail finds none.
     expect(mail!.text).not.toMatch(/https?:|X-Amz-/i);
     expect(mail!.html).not.toMatch(/href=|https?:|X-Amz-/i);
+  });
+
+  it('S507 commits the reservation the budget answer carried in the write that records it, reading neither it nor the request', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const reserved = { ...budget, reservation: { period: '2025-01', amount: 120 } };
+    const out = await conclude(
+      {
+        outcome: 'approved',
+        decision: decision('approve'),
+        state: { ...state, reason: 'security fix', budget: reserved },
+      },
+      lambdaContext,
+    );
+    expect(out.status).toBe('APPROVED');
+    const final = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((c) => c.args[0].input.TransactItems!)
+      .find((items) => items.some((i) => i.Update?.Key?.sk === 'REQUEST'))!;
+    expect(final.map((i) => i.Update?.Key ?? { pk: i.Put?.Item?.pk, sk: 'ENTRY' })).toEqual([
+      { pk: `REQ#${state.requestId}`, sk: 'REQUEST' },
+      { pk: `REQ#${state.requestId}`, sk: 'LEDGER' },
+      { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' },
+      { pk: 'BUDGET#Sales', sk: 'ENTRY' },
+    ]);
+    expect(final[1]!.Update!.ConditionExpression).toBe('#state = :reserved');
+    expect(final[2]!.Update!.ExpressionAttributeValues).toEqual({ ':c': 120 });
+    expect(final[0]!.Update!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
+    // The reason came with the state; the reservation with the budget answer: no read of either.
+    const reads = ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.sk);
+    expect(reads.filter((sk) => sk === 'LEDGER' || sk === 'REQUEST')).toEqual([]);
+    expect(mails()[0]!.text).toContain('security fix');
+  });
+
+  it('S507 without the reservation in the budget answer (an older execution) reads it before committing', async () => {
+    await conclude(
+      { outcome: 'approved', decision: decision('approve'), state: { ...state, budget } },
+      lambdaContext,
+    );
+    const reads = ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.sk);
+    expect(reads).toContain('LEDGER');
+    expect(reads).toContain('REQUEST'); // and the reason, from the request
   });
 
   it('S508 names people by their display names, and records a mail SES refuses on the request', async () => {

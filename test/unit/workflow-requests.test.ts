@@ -29,49 +29,60 @@ const body = { clientId: 'pc-ando', software: 'editor', reason: 'security fix' }
 const key = 'key-0001-abcdef';
 const requestId = requestIdOf('ando', key);
 
-function registryHas(price = 120, installed?: string) {
-  ddb.on(GetCommand, { Key: { pk: 'CLIENT#pc-ando', sk: 'CLIENT' } }).resolves({
-    Item: { pk: 'CLIENT#pc-ando', sk: 'CLIENT', clientId: 'pc-ando', department: 'Sales', users: ['ando'] },
+// The registry table as the submission reads it (GetItem and BatchGetItem by key).
+const table = new Map<string, Record<string, unknown>>();
+const keyOf = (k: { pk?: unknown; sk?: unknown }) => `${String(k.pk)}|${String(k.sk)}`;
+const store = (item: Record<string, unknown>) => table.set(keyOf(item), item);
+const unstore = (pk: string, sk: string) => table.delete(keyOf({ pk, sk }));
+
+function fakeTable() {
+  ddb.on(GetCommand).callsFake((input: { Key: { pk: string; sk: string } }) => {
+    const item = table.get(keyOf(input.Key));
+    return item ? { Item: item } : {};
   });
-  ddb.on(GetCommand, { Key: { pk: 'SOFTWARE#editor', sk: 'SOFTWARE' } }).resolves({
-    Item: { name: 'editor', latestVersion: '2.0', licencePrice: price, latestRevision: 20 },
-  });
-  // The client's installations (its inventory).
-  ddb.on(QueryCommand).resolves({
-    Items: installed
-      ? [
-          {
-            pk: 'CLIENT#pc-ando',
-            sk: 'SW#editor',
-            clientId: 'pc-ando',
-            software: 'editor',
-            version: installed,
-          },
-        ]
-      : [],
-  });
-  // No budget set for Sales unless a test says so.
-  ddb.on(BatchGetCommand).resolves({ Responses: {} });
+  ddb
+    .on(BatchGetCommand)
+    .callsFake((input: { RequestItems: Record<string, { Keys: Array<{ pk: string; sk: string }> }> }) => {
+      const [name, request] = Object.entries(input.RequestItems)[0]!;
+      const items = request.Keys.map((k) => table.get(keyOf(k))).filter((i) => i !== undefined);
+      return { Responses: { [name]: items } };
+    });
 }
 
-const withBudget = (remaining: number, automaticAnswers?: boolean) =>
-  ddb.on(BatchGetCommand).resolves({
-    Responses: {
-      registry: [
-        {
-          pk: 'BUDGET#Sales',
-          sk: 'PERIOD#2025-01',
-          department: 'Sales',
-          period: '2025-01',
-          amount: 1000,
-          remaining,
-        },
-        ...(automaticAnswers === undefined
-          ? []
-          : [{ pk: 'BUDGET#Sales', sk: 'SETTINGS', department: 'Sales', automaticAnswers }]),
-      ],
-    },
+function registryHas(price = 120, installed?: string) {
+  store({ pk: 'CLIENT#pc-ando', sk: 'CLIENT', clientId: 'pc-ando', department: 'Sales', users: ['ando'] });
+  store({
+    pk: 'SOFTWARE#editor',
+    sk: 'SOFTWARE',
+    name: 'editor',
+    latestVersion: '2.0',
+    licencePrice: price,
+    latestRevision: 20,
   });
+  // The client's inventory head: what it runs, as the registry knows it.
+  store({
+    pk: 'CLIENT#pc-ando',
+    sk: 'INVENTORY',
+    type: 'inventory',
+    clientId: 'pc-ando',
+    seq: 1,
+    installed: installed ? { editor: { software: 'editor', version: installed, revision: 20 } } : {},
+  });
+}
+
+// No budget set for Sales unless a test says so.
+const withBudget = (remaining: number, automaticAnswers?: boolean) => {
+  store({
+    pk: 'BUDGET#Sales',
+    sk: 'PERIOD#2025-01',
+    department: 'Sales',
+    period: '2025-01',
+    amount: 1000,
+    remaining,
+  });
+  if (automaticAnswers === undefined) unstore('BUDGET#Sales', 'SETTINGS');
+  else store({ pk: 'BUDGET#Sales', sk: 'SETTINGS', department: 'Sales', automaticAnswers });
+};
 
 const canceled = (...codes: string[]) =>
   new TransactionCanceledException({
@@ -94,9 +105,14 @@ describe('POST /update-requests (S501)', () => {
     vi.setSystemTime(new Date('2025-01-15T10:00:00.000Z'));
     ddb.reset();
     sfn.reset();
+    table.clear();
+    fakeTable();
     registryHas();
+    // The callers are in the directory as their tokens say: no directory write.
+    for (const key of ['ando', 'kaneda']) {
+      store({ pk: `PERSON#${key}`, sk: 'PERSON', key, login: key, active: true, revision: 1 });
+    }
     sfn.on(StartExecutionCommand).resolves({ executionArn: `arn:exec:${requestId}` });
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({});
     ddb.on(TransactWriteCommand).resolves({});
   });
 
@@ -129,6 +145,28 @@ describe('POST /update-requests (S501)', () => {
     expect(start.name).toBe(requestId);
     expect(started()).toMatchObject({ requestId, requester: 'ando', software: 'editor', quantity: 1 });
     expect(started()).not.toHaveProperty('budget');
+    // Everything it read, in two reads: the request, client, catalog and inventory head; then the
+    // department's budgets with its switch and the software's licence pools.
+    const reads = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.registry!.Keys);
+    expect(reads).toEqual([
+      [
+        { pk: `REQ#${requestId}`, sk: 'REQUEST' },
+        { pk: 'CLIENT#pc-ando', sk: 'CLIENT' },
+        { pk: 'SOFTWARE#editor', sk: 'SOFTWARE' },
+        { pk: 'CLIENT#pc-ando', sk: 'INVENTORY' },
+      ],
+      [
+        { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' },
+        { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-Q1' },
+        { pk: 'BUDGET#Sales', sk: 'SETTINGS' },
+        { pk: 'LICENCES#editor', sk: 'POOL#2.0' },
+        { pk: 'LICENCES#editor', sk: 'POOL#*' },
+      ],
+    ]);
+    // (The caller's directory entry is read once per container, to keep it in step with the token.)
+    const singleReads = ddb.commandCalls(GetCommand).map((c) => String(c.args[0].input.Key?.pk));
+    expect(singleReads.filter((pk) => !pk.startsWith('PERSON#'))).toEqual([]);
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(0);
   });
 
   it('answers the same request for a resend of the same key, and starts with the same name and input', async () => {
@@ -141,9 +179,7 @@ describe('POST /update-requests (S501)', () => {
     // The stored body hash is whatever the first call computed: take it from a first run.
     await post(body);
     const first = transactions()[0]![0]!.Put!.Item!;
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({
-      Item: { ...stored, ...first },
-    });
+    store({ ...stored, ...first });
     const again = await post(body);
     expect(again.status).toBe(202);
     expect(again.body.requestId).toBe(requestId);
@@ -165,12 +201,15 @@ describe('POST /update-requests (S501)', () => {
   it('refuses while a request of the same client and software is in flight (409 naming it)', async () => {
     const other = 'r-BBBBBBBBBBBBBBBBBBBBBBBB';
     ddb.on(TransactWriteCommand).rejects(canceled('None', 'ConditionalCheckFailed'));
-    ddb.on(GetCommand, { Key: { pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK' } }).resolves({
-      Item: { requestId: other },
-    });
-    ddb.on(GetCommand, { Key: { pk: `REQ#${other}`, sk: 'REQUEST' } }).resolves({
-      Item: storedRequest({ requestId: other, status: 'AWAITING_APPROVAL', targetVersion: '2.0' }),
-    });
+    store({ pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK', requestId: other });
+    store(
+      storedRequest({
+        pk: `REQ#${other}`,
+        requestId: other,
+        status: 'AWAITING_APPROVAL',
+        targetVersion: '2.0',
+      }),
+    );
     const res = await post(body);
     expect(res.status).toBe(409);
     expect(res.body.message).toContain(other);
@@ -181,12 +220,8 @@ describe('POST /update-requests (S501)', () => {
   it('takes over the lock of a request that left flight, conditionally on it naming that request', async () => {
     const old = 'r-CCCCCCCCCCCCCCCCCCCCCCCC';
     ddb.on(TransactWriteCommand).rejectsOnce(canceled('None', 'ConditionalCheckFailed')).resolves({});
-    ddb
-      .on(GetCommand, { Key: { pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK' } })
-      .resolves({ Item: { requestId: old } });
-    ddb.on(GetCommand, { Key: { pk: `REQ#${old}`, sk: 'REQUEST' } }).resolves({
-      Item: storedRequest({ requestId: old, status: 'REJECTED' }),
-    });
+    store({ pk: 'REQLOCK#pc-ando#editor', sk: 'LOCK', requestId: old });
+    store(storedRequest({ pk: `REQ#${old}`, requestId: old, status: 'REJECTED' }));
     const res = await post(body);
     expect(res.status).toBe(202);
     const lock = transactions()[1]![1]!.Put!;
@@ -220,7 +255,13 @@ describe('POST /update-requests (S501)', () => {
       pk: 'BUDGET#Sales',
       sk: 'SETTINGS',
     });
-    expect(started().budget).toMatchObject({ available: true, answeredBy: 'ledger', total: 120 });
+    // The execution carries what was reserved, so the purchase order commits it without a read.
+    expect(started().budget).toMatchObject({
+      available: true,
+      answeredBy: 'ledger',
+      total: 120,
+      reservation: { period: '2025-01', amount: 120 },
+    });
   });
 
   it("sends the line to finance's batch when the reservation fails (others took the budget first)", async () => {
@@ -240,17 +281,12 @@ describe('POST /update-requests (S501)', () => {
     withBudget(100);
     expect((await post(body)).body.status).toBe('AWAITING_BUDGET');
     withBudget(500, false);
-    ddb
-      .on(GetCommand, { Key: { pk: `REQ#${requestIdOf('ando', 'key-0002-abcdef')}`, sk: 'REQUEST' } })
-      .resolves({});
     expect((await post(body, { 'idempotency-key': 'key-0002-abcdef' })).body.status).toBe('AWAITING_BUDGET');
     for (const items of transactions()) expect(items).toHaveLength(2);
   });
 
   it('refuses the same key with another body (409 naming Idempotency-Key)', async () => {
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({
-      Item: storedRequest({ requestId, bodyHash: 'another' }),
-    });
+    store(storedRequest({ pk: `REQ#${requestId}`, requestId, bodyHash: 'another' }));
     const res = await post({ ...body, reason: 'something else' });
     expect(res.status).toBe(409);
     expect(res.body.field).toBe('Idempotency-Key');
@@ -272,10 +308,7 @@ describe('POST /update-requests (S501)', () => {
   });
 
   it('refuses a client the caller does not use (403) and software not in the catalog (404)', async () => {
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestIdOf('kaneda', key)}`, sk: 'REQUEST' } }).resolves({});
     expect((await post(body, { 'idempotency-key': key }, 'kaneda')).status).toBe(403);
-    ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({});
-    ddb.on(GetCommand, { Key: { pk: 'SOFTWARE#nothing', sk: 'SOFTWARE' } }).resolves({});
     const res = await post({ ...body, software: 'nothing' });
     expect(res.status).toBe(404);
     expect(res.body.field).toBe('software');

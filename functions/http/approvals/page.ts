@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { peopleStore } from '../../../lib/adapters/dynamodb/people-env.js';
 import { AppError } from '../../../lib/errors.js';
 import { recipientsOf } from '../../../lib/mail/delivery.js';
+import { DisplayNameCache } from '../../../lib/people/name-cache.js';
 import {
   approvalPage,
   decidedPage,
@@ -18,9 +19,10 @@ import { callbacks, clock, workflowStore } from '../../workflow/deps.js';
 
 const logger = new Logger();
 const ports = { approvals: workflowStore(), requests: workflowStore(), callbacks: callbacks(), clock };
-const people = peopleStore();
+// Names only: a minute-old display name is fine on a page, a directory read per view is not.
+const people = new DisplayNameCache(peopleStore());
 
-/** Display names for the page, from the directory. */
+/** Display names for the page, from the directory (cached per container). */
 async function namesOf(...keys: string[]) {
   const found = await recipientsOf(people, keys);
   return (key: string) => found.get(key)?.name ?? key;

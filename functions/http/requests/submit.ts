@@ -2,21 +2,11 @@
 import { tokenDirectory } from '../../../lib/adapters/dynamodb/people-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
-import {
-  clock,
-  executions,
-  ledgerStore,
-  licenceStore,
-  policy,
-  registryStore,
-  workflowStore,
-} from '../../workflow/deps.js';
+import { clock, executions, policy, submissionReads, workflowStore } from '../../workflow/deps.js';
 
 const ports = {
   requests: workflowStore(),
-  registry: registryStore(),
-  ledger: ledgerStore(),
-  licences: licenceStore(),
+  reads: submissionReads(),
   policy: policy(),
   executions: executions(),
   clock,

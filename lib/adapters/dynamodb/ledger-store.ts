@@ -10,7 +10,6 @@
 // item keeps `used` (= reserved + committed) and `remaining` (= amount − used) beside them.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -22,7 +21,7 @@ import { BadRequest } from '../../errors.js';
 import type { Page, PageRequest } from '../../ports/registry.js';
 import { requestPk } from '../../registry/keys.js';
 import type { Budget, LedgerEntry, LedgerMovement, LedgerStore, Reservation } from '../../workflow/ledger.js';
-import { queryAllItems } from './client.js';
+import { batchGetItems, queryAllItems } from './client.js';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
@@ -49,7 +48,7 @@ export const failedConditions = (e: unknown): number[] =>
     ? (e.CancellationReasons ?? []).flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []))
     : [];
 
-function toBudget(item: Item): Budget {
+export function toBudget(item: Item): Budget {
   return {
     department: String(item.department),
     period: String(item.period),
@@ -60,6 +59,17 @@ function toBudget(item: Item): Budget {
     updatedAt: String(item.updatedAt),
     updatedBy: String(item.updatedBy),
   };
+}
+
+/** A department's budget items (and its settings item) as budgets by period and the switch. */
+export function budgetsFromItems(items: Item[]): { budgets: Map<string, Budget>; automaticAnswers: boolean } {
+  const budgets = new Map<string, Budget>();
+  let automaticAnswers = true;
+  for (const item of items) {
+    if (item.sk === SETTINGS_SK) automaticAnswers = item.automaticAnswers !== false;
+    else budgets.set(String(item.period), toBudget(item));
+  }
+  return { budgets, automaticAnswers };
 }
 
 /** Runs a transaction, retrying while it only conflicts with another one. */
@@ -135,17 +145,7 @@ export class DynamoLedgerStore implements LedgerStore {
       ...periods.map((p) => ({ pk: budgetPk(department), sk: budgetSk(p) })),
       { pk: budgetPk(department), sk: SETTINGS_SK },
     ];
-    const out = await this.db.send(
-      new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-    );
-    const items = out.Responses?.[this.tableName] ?? [];
-    const budgets = new Map<string, Budget>();
-    let automaticAnswers = true;
-    for (const item of items) {
-      if (item.sk === SETTINGS_SK) automaticAnswers = item.automaticAnswers !== false;
-      else budgets.set(String(item.period), toBudget(item));
-    }
-    return { budgets, automaticAnswers };
+    return budgetsFromItems(await batchGetItems(this.db, this.tableName, keys, true));
   }
 
   async setBudget(
@@ -209,6 +209,63 @@ export class DynamoLedgerStore implements LedgerStore {
     }
   }
 
+  /** The items of one movement of a held reservation: its state (conditional), the counters, the entry. */
+  private movementItems(
+    held: Reservation,
+    kind: Extract<LedgerMovement, 'commit' | 'release'>,
+    by: string,
+    at: string,
+    note?: string,
+  ): TransactItem[] {
+    const counters =
+      kind === 'commit'
+        ? 'SET reserved = reserved - :c, committed = committed + :c'
+        : 'SET reserved = reserved - :c, used = used - :c, remaining = remaining + :c';
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: requestPk(held.requestId), sk: RESERVATION_SK },
+          UpdateExpression: 'SET #state = :next, movedAt = :at',
+          ConditionExpression: '#state = :reserved',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':next': kind === 'commit' ? 'committed' : 'released',
+            ':reserved': 'reserved',
+            ':at': at,
+          },
+        },
+      },
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: budgetPk(held.department), sk: budgetSk(held.period) },
+          UpdateExpression: counters,
+          ExpressionAttributeValues: { ':c': held.amount },
+        },
+      },
+      this.entryPut({
+        department: held.department,
+        period: held.period,
+        kind,
+        amount: held.amount,
+        at,
+        by,
+        requestId: held.requestId,
+        ...(note ? { note } : {}),
+      }),
+    ];
+  }
+
+  /**
+   * The items that commit a reservation known to the caller (it carried it from the budget
+   * answer), inside another transaction: no read first. Its first item fails its condition when
+   * the reservation is no longer reserved.
+   */
+  commitItems(held: Reservation, by: string, at: string): TransactItem[] {
+    return this.movementItems(held, 'commit', by, at);
+  }
+
   private async move(
     requestId: string,
     kind: Extract<LedgerMovement, 'commit' | 'release'>,
@@ -226,45 +283,14 @@ export class DynamoLedgerStore implements LedgerStore {
     );
     const held = out.Item as (Reservation & { state: string }) | undefined;
     if (!held || held.state !== 'reserved') return false;
-    const counters =
-      kind === 'commit'
-        ? 'SET reserved = reserved - :c, committed = committed + :c'
-        : 'SET reserved = reserved - :c, used = used - :c, remaining = remaining + :c';
+    const reservation = {
+      requestId,
+      department: held.department,
+      period: held.period,
+      amount: held.amount,
+    };
     try {
-      await transactWithRetry(this.db, [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk: requestPk(requestId), sk: RESERVATION_SK },
-            UpdateExpression: 'SET #state = :next, movedAt = :at',
-            ConditionExpression: '#state = :reserved',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: {
-              ':next': kind === 'commit' ? 'committed' : 'released',
-              ':reserved': 'reserved',
-              ':at': at,
-            },
-          },
-        },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk: budgetPk(held.department), sk: budgetSk(held.period) },
-            UpdateExpression: counters,
-            ExpressionAttributeValues: { ':c': held.amount },
-          },
-        },
-        this.entryPut({
-          department: held.department,
-          period: held.period,
-          kind,
-          amount: held.amount,
-          at,
-          by,
-          requestId,
-          ...(note ? { note } : {}),
-        }),
-      ]);
+      await transactWithRetry(this.db, this.movementItems(reservation, kind, by, at, note));
       return true;
     } catch (e) {
       if (failedConditions(e).includes(0)) return false; // moved meanwhile by another caller

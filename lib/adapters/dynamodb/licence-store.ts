@@ -21,7 +21,7 @@ export const licencesPk = (software: string) => `LICENCES#${software}`;
 export const poolSk = (version: string) => `POOL#${version}`;
 export const HOLD_SK = 'LICENCE';
 
-const toPool = (i: Record<string, unknown>): LicencePool => ({
+export const toPool = (i: Record<string, unknown>): LicencePool => ({
   software: String(i.software),
   version: String(i.version),
   owned: Number(i.owned ?? 0),

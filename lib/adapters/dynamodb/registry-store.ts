@@ -91,6 +91,11 @@ function strip<T>(item: Item): T {
   return out as T;
 }
 
+/** A client item as the registry reads it (for adapters that read it in a batch of their own). */
+export const clientFromItem = (item: Item) => strip<Client>(item);
+/** A catalog item as the registry reads it. */
+export const catalogEntryFromItem = (item: Item) => strip<CatalogEntry>(item);
+
 /** A cursor's state must be exactly what this adapter wrote: anything else is not a position. */
 function stringField(state: PageState | undefined, name: string): string | undefined {
   if (state === undefined) return undefined;

@@ -58,9 +58,10 @@ import type {
   CreateOutcome,
   RequestStore,
   StepChange,
+  StepWrite,
 } from '../../workflow/ports.js';
 import { queryAllItems } from './client.js';
-import { DynamoLedgerStore, failedConditions, isConflict } from './ledger-store.js';
+import { DynamoLedgerStore, failedConditions, isConflict, transactWithRetry } from './ledger-store.js';
 import { DynamoLicenceStore } from './licence-store.js';
 
 type Item = Record<string, unknown>;
@@ -85,7 +86,7 @@ function strip(item: Item, also: string[] = []): Item {
   return out;
 }
 
-function toRequest(item: Item): UpdateRequest {
+export function toRequest(item: Item): UpdateRequest {
   const { deciderSet, ...rest } = strip(item) as Item & { deciderSet?: Set<string> };
   return {
     ...(rest as unknown as UpdateRequest),
@@ -240,6 +241,26 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     step: Omit<StepRecord, 'step'>,
     change: StepChange = {},
   ): Promise<void> {
+    const update = this.stepUpdate(requestId, key, step, change);
+    if (!change.commit) {
+      await this.db.send(new UpdateCommand(update));
+      return;
+    }
+    // The purchase order commits the reservation in the same write that records it.
+    try {
+      await transactWithRetry(this.db, [
+        { Update: update },
+        ...this.ledger.commitItems(change.commit, 'S507', String(step.at)),
+      ]);
+    } catch (e) {
+      // Not reserved any more: committed by an earlier attempt of this task. The step alone.
+      if (!failedConditions(e).includes(1)) throw e;
+      await this.db.send(new UpdateCommand(update));
+    }
+  }
+
+  /** The update of the request item that records a step (and its status, deciders, …). */
+  private stepUpdate(requestId: string, key: string, step: Omit<StepRecord, 'step'>, change: StepChange) {
     const set = ['steps.#key = :step'];
     const names: Record<string, string> = { '#key': key };
     const values: Item = { ':step': step };
@@ -269,16 +290,14 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     }
     // Leaving flight: the forecast's sparse index must stop counting the request.
     if (change.status && !isInFlight(change.status)) clauses.push('REMOVE gsi2pk, gsi2sk');
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: requestPk(requestId), sk: REQUEST_SK },
-        UpdateExpression: clauses.join(' '),
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    return {
+      TableName: this.tableName,
+      Key: { pk: requestPk(requestId), sk: REQUEST_SK },
+      UpdateExpression: clauses.join(' '),
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
 
   // ---- budget lines and batches ------------------------------------------------------------
@@ -575,54 +594,61 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
   async openPhase(
     wait: Omit<ApprovalWait, 'decision'>,
     links: ApprovalLink[],
+    record: StepWrite,
   ): Promise<{ decision?: Decision }> {
-    if (links.length > 0) {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: links.map((link) => ({
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk: approvalPk(link.approvalId),
-                sk: APPROVAL_LINK_SK,
-                ...link,
-                expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          })),
-        }),
-      );
-    }
-    const out = await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: requestPk(wait.requestId), sk: approvalWaitSk(wait.step) },
-        // A wait nobody but the requester could decide joins the admins' queue (GSI1); one that
-        // has deciders leaves it.
-        UpdateExpression: wait.awaitingApprover
-          ? 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e, awaitingApprover = :yes, requester = :req, gsi1pk = :qpk, gsi1sk = :qsk'
-          : 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e REMOVE awaitingApprover, gsi1pk, gsi1sk',
-        ExpressionAttributeValues: {
-          ':r': wait.requestId,
-          ':t': wait.taskToken,
-          ':p': wait.phase,
-          ':d': wait.deciders,
-          ':e': wait.phaseEndsAt ?? null,
-          ...(wait.awaitingApprover
-            ? {
-                ':yes': true,
-                ':req': wait.requester ?? null,
-                ':qpk': UNASSIGNED_WAITS_PK,
-                ':qsk': waitIndexSk(new Date().toISOString(), wait.requestId, wait.step),
-              }
-            : {}),
+    // One transaction: the links, the wait (only while undecided) and the request's step.
+    const items: TransactItem[] = [
+      ...links.map((link) => ({
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            pk: approvalPk(link.approvalId),
+            sk: APPROVAL_LINK_SK,
+            ...link,
+            expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const decision = out.Attributes?.decision as Decision | undefined;
-    return decision ? { decision } : {};
+      })),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: requestPk(wait.requestId), sk: approvalWaitSk(wait.step) },
+          // A wait nobody but the requester could decide joins the admins' queue (GSI1); one that
+          // has deciders leaves it.
+          UpdateExpression: wait.awaitingApprover
+            ? 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e, awaitingApprover = :yes, requester = :req, gsi1pk = :qpk, gsi1sk = :qsk'
+            : 'SET requestId = :r, taskToken = :t, phase = :p, deciders = :d, phaseEndsAt = :e REMOVE awaitingApprover, gsi1pk, gsi1sk',
+          ConditionExpression: 'attribute_not_exists(decision)',
+          ExpressionAttributeValues: {
+            ':r': wait.requestId,
+            ':t': wait.taskToken,
+            ':p': wait.phase,
+            ':d': wait.deciders,
+            ':e': wait.phaseEndsAt ?? null,
+            ...(wait.awaitingApprover
+              ? {
+                  ':yes': true,
+                  ':req': wait.requester ?? null,
+                  ':qpk': UNASSIGNED_WAITS_PK,
+                  ':qsk': waitIndexSk(new Date().toISOString(), wait.requestId, wait.step),
+                }
+              : {}),
+          },
+        },
+      },
+      { Update: this.stepUpdate(wait.requestId, record.key, record.step, record.change ?? {}) },
+    ];
+    try {
+      await transactWithRetry(this.db, items);
+      return {};
+    } catch (e) {
+      // Decided while no token waited: nothing was written; the caller hands the decision over.
+      if (!failedConditions(e).includes(links.length)) throw e;
+      const decided = await this.getWait(wait.requestId, wait.step);
+      if (!decided?.decision) throw e;
+      return { decision: decided.decision };
+    }
   }
 
   async getLink(approvalId: string): Promise<ApprovalLink | undefined> {
