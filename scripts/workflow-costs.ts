@@ -61,7 +61,7 @@ export interface WorkflowSession {
     label: string,
     department: string,
     viaFinance: boolean,
-    size?: { n?: number; concurrency?: number },
+    size?: { n?: number; concurrency?: number; users?: number },
   ) => Promise<PathFigures>;
   /** Sets a budget in `department` that covers every line of a run. */
   coverEveryLine: (department: string) => Promise<void>;
@@ -122,8 +122,10 @@ export async function withWorkflowSession<T>(
       label: string,
       department: string,
       viaFinance: boolean,
-      size: { n?: number; concurrency?: number } = {},
+      size: { n?: number; concurrency?: number; users?: number } = {},
     ): Promise<PathFigures> => {
+      // Requesters take turns; fewer of them: fewer people each container meets for the first time.
+      const requesters = users.slice(0, size.users ?? users.length);
       const N = size.n ?? options.n ?? 200;
       const CONCURRENCY = size.concurrency ?? CONCURRENT_CLIENTS;
       // One client per request: a client has one request per software in flight at a time.
@@ -135,7 +137,7 @@ export async function withWorkflowSession<T>(
       const started = performance.now();
       const ids: Array<{ user: string; requestId: string }> = [];
       await pool(clients, CONCURRENCY, async (pc, i) => {
-        const user = users[i % users.length]!;
+        const user = requesters[i % requesters.length]!;
         const sent = await d.submit(
           user,
           { clientId: pc, software, reason: `bench ${i}` },
