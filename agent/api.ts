@@ -71,6 +71,25 @@ export class ApiClient {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<T> {
+    const text = await this.send(method, path, body, { accept: 'application/json', ...headers });
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      return undefined as T;
+    }
+  }
+
+  /** The answer as text (a CSV report, say), refused the same way as `call`. */
+  text(method: string, path: string, accept: string): Promise<string> {
+    return this.send(method, path, undefined, { accept });
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<string> {
     const url = `${this.options.api}${path}`;
     let res: Response;
     try {
@@ -78,7 +97,6 @@ export class ApiClient {
         method,
         headers: {
           authorization: `Bearer ${this.options.token}`,
-          accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
@@ -94,19 +112,19 @@ export class ApiClient {
       );
     }
     const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
     if (!res.ok) {
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
       const b = (json ?? {}) as { message?: unknown; field?: unknown };
       const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || res.statusText;
       const field = typeof b.field === 'string' ? b.field : undefined;
       throw new ApiError(res.status, explain(res.status, message, field), field, message);
     }
-    return json as T;
+    return text;
   }
 
   getClient(clientId: string): Promise<ClientRecord | undefined> {

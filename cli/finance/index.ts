@@ -5,6 +5,10 @@
 //   close    close the open budget batch now
 //   answer   answer lines of a batch: `upman finance answer <batchId> --all yes` or
 //            `--line <lineId>=no:"over budget"` (repeatable)
+//   budget   `budget set <department> <period> <amount>`, `budget show <department> <period>`:
+//            the ledger (a period is a month 2026-12 or a fiscal quarter 2026-Q4)
+//   licences the licences owned of a software, per version; `--owned <n> [--version <v>]` sets them
+//   report   spend against budget per department for a period, as a table, --json or --csv
 // The token is the one `upman login` stored (a person of the finance group), or UPMAN_TOKEN;
 // the API is --api, UPMAN_API or the local cloud's; queue URLs come from the environment or the
 // local cloud's endpoints file. Every command takes --json and exits by kind (agent/errors.ts).
@@ -15,6 +19,7 @@ import { run } from '../../agent/commands.js';
 import { apiUrl, loadEndpoints } from '../../agent/config.js';
 import { AgentError } from '../../agent/errors.js';
 import type { BudgetAnswer, BudgetLine } from '../../lib/workflow/model.js';
+import { parsePeriod } from '../../lib/workflow/periods.js';
 
 interface Options {
   endpoints?: string;
@@ -111,6 +116,85 @@ function show(name: QueueName, body: any): string {
     return `order ${body.orderId}: ${body.software} ${body.version} x${body.quantity} = ${Number(body.total).toFixed(2)} for ${body.requester} (${body.department}), approved by ${body.approvedBy}; budget ${body.budgetAvailable ? 'available' : 'NOT available'}`;
   }
   return JSON.stringify(body, null, 2);
+}
+
+/** A budget as GET/PUT /budgets answer it. */
+export interface BudgetView {
+  department: string;
+  period: string;
+  currency: string;
+  amount: number;
+  reserved: number;
+  committed: number;
+  remaining: number;
+  automaticAnswers?: boolean;
+}
+
+const money = (n: number) => n.toFixed(2);
+
+export function formatBudget(b: BudgetView): string[] {
+  return [
+    `${b.department} ${b.period}: ${money(b.amount)} ${b.currency}`,
+    `  reserved ${money(b.reserved)}, committed ${money(b.committed)}, remaining ${money(b.remaining)}`,
+    ...(b.automaticAnswers === undefined
+      ? []
+      : [`  automatic answers ${b.automaticAnswers ? 'on' : 'off'} (the ledger answers lines it covers)`]),
+  ];
+}
+
+/** A table of rows under `head`, columns padded to their widest cell. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+export interface Report {
+  period: string;
+  currency: string;
+  departments: Array<Omit<BudgetView, 'automaticAnswers'>>;
+}
+
+export function formatReport(r: Report): string[] {
+  if (r.departments.length === 0) return [`No budget is set for ${r.period}.`];
+  const rows = r.departments.map((d) => [
+    d.department,
+    money(d.amount),
+    money(d.reserved),
+    money(d.committed),
+    money(d.remaining),
+  ]);
+  const sum = (k: 'amount' | 'reserved' | 'committed' | 'remaining') =>
+    money(r.departments.reduce((n, d) => n + d[k], 0));
+  return [
+    `Spend against budget, ${r.period} (${r.currency})`,
+    ...table(
+      ['department', 'amount', 'reserved', 'committed', 'remaining'],
+      [...rows, ['total', sum('amount'), sum('reserved'), sum('committed'), sum('remaining')]],
+    ),
+  ];
+}
+
+/** An amount as finance types it: a number of at most two decimals, at least 0. */
+export function parseAmount(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || Math.round(value * 100) !== value * 100) {
+    throw new AgentError('usage', `amount must be a number from 0 with at most two decimals, got ${text}`);
+  }
+  return value;
+}
+
+/** A period as the API takes it, refused here (exit 2) before any call. */
+function periodArg(text: string): string {
+  try {
+    return parsePeriod(text);
+  } catch (error) {
+    throw new AgentError('usage', (error as Error).message);
+  }
 }
 
 export function parseLineAnswer(spec: string): { lineId: string; available: boolean; note?: string } {
@@ -285,4 +369,109 @@ export function registerFinanceCommands(program: Command): void {
       );
     }),
   );
+
+  const budget = finance.command('budget').description("the ledger: a department's budget for a period");
+  json(
+    budget
+      .command('set')
+      .description(
+        'set (or lower) a budget: finance only; below what is reserved only stops automatic answers',
+      )
+      .argument('<department>', 'the department, as clients name it')
+      .argument('<period>', 'a month (2026-12) or a fiscal quarter (2026-Q4)')
+      .argument('<amount>', "in the organisation's currency, at most two decimals"),
+  ).action(
+    run<Options>(async (out, o, cmd) => {
+      const [department, periodText, amountText] = cmd.args as [string, string, string];
+      const period = periodArg(periodText);
+      const amount = parseAmount(amountText);
+      const api = await financeApi(o);
+      const set = await api.call<BudgetView>(
+        'PUT',
+        `/budgets/${encodeURIComponent(department)}/${encodeURIComponent(period)}`,
+        { amount },
+      );
+      out.result(set, formatBudget(set));
+    }),
+  );
+  json(
+    budget
+      .command('show')
+      .description('a budget: amount, reserved, committed, remaining')
+      .argument('<department>', 'the department')
+      .argument('<period>', 'a month (2026-12) or a fiscal quarter (2026-Q4)'),
+  ).action(
+    run<Options>(async (out, o, cmd) => {
+      const [department, periodText] = cmd.args as [string, string];
+      const period = periodArg(periodText);
+      const api = await financeApi(o);
+      const shown = await api.call<BudgetView>(
+        'GET',
+        `/budgets?${new URLSearchParams({ department, period })}`,
+      );
+      out.result(shown, formatBudget(shown));
+    }),
+  );
+
+  json(
+    finance
+      .command('licences')
+      .description('the licences the organisation owns of a software, per version (* = any version)')
+      .argument('<software>', 'the software, as the catalog names it')
+      .option('--owned <n>', 'set how many licences are owned (then shows them)')
+      .option('--version <version>', 'with --owned: licences bound to this version (default: any version)'),
+  ).action(
+    run<Options & { owned?: string; version?: string }>(async (out, o, cmd) => {
+      const software = cmd.args[0]!;
+      if (o.version !== undefined && o.owned === undefined)
+        throw new AgentError('usage', '--version goes with --owned <n>');
+      const owned = o.owned === undefined ? undefined : Number(o.owned);
+      if (owned !== undefined && (!Number.isInteger(owned) || owned < 0 || o.owned!.trim() === ''))
+        throw new AgentError('usage', `--owned must be a whole number from 0, got ${o.owned}`);
+      const api = await financeApi(o);
+      const path = `/software/${encodeURIComponent(software)}/licences`;
+      if (owned !== undefined) {
+        await api.call('PUT', path, { owned, ...(o.version ? { version: o.version } : {}) });
+      }
+      const listed = await api.call<{
+        software: string;
+        pools: Array<{ version: string; owned: number; taken: number; spare: number }>;
+      }>('GET', path);
+      out.result(
+        listed,
+        listed.pools.length === 0
+          ? [`No licences of ${listed.software} are recorded as owned.`]
+          : [
+              `Licences of ${listed.software}`,
+              ...table(
+                ['version', 'owned', 'taken', 'spare'],
+                listed.pools.map((p) => [p.version, String(p.owned), String(p.taken), String(p.spare)]),
+              ),
+            ],
+      );
+    }),
+  );
+
+  finance
+    .command('report')
+    .description('spend against budget per department for a period (a table; --json or --csv)')
+    .requiredOption('--period <period>', 'a month (2026-12) or a fiscal quarter (2026-Q4)')
+    .option('--department <department>', 'only this department')
+    .option('--json', 'machine-readable output')
+    .option('--csv', 'CSV (RFC 4180) as the API gives it, with a header line')
+    .action(
+      run<Options & { period: string; department?: string; csv?: boolean }>(async (out, o) => {
+        if (o.csv && o.json) throw new AgentError('usage', '--csv and --json exclude each other');
+        const period = periodArg(o.period);
+        const api = await financeApi(o);
+        const query = (format: string) =>
+          `/budget-reports?${new URLSearchParams({ period, ...(o.department ? { department: o.department } : {}), format })}`;
+        if (o.csv) {
+          process.stdout.write(await api.text('GET', query('csv'), 'text/csv'));
+          return;
+        }
+        const report = await api.call<Report>('GET', query('json'));
+        out.result(report, formatReport(report));
+      }),
+    );
 }
