@@ -8,6 +8,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -213,10 +214,47 @@ describe("finance's answers (S503)", () => {
       available: true,
       note: 'within Q1 budget',
       total: 120.5,
+      // No budget is set for Sales: the answer reserved nothing, and says so.
+      reservation: null,
     });
     const record = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(record.ConditionExpression).toContain('attribute_not_exists(answer)');
     expect(record.ConditionExpression).toContain('batchId = :b');
+  });
+
+  it("a yes reserves the line's cost where a budget is set, and hands over what it reserved", async () => {
+    ddb.on(GetCommand, { Key: { pk: `LINE#${lineId}`, sk: 'LINE' } }).resolves({ Item: line({ batchId }) });
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        registry: [
+          {
+            pk: 'BUDGET#Sales',
+            sk: 'PERIOD#2025-01',
+            department: 'Sales',
+            period: '2025-01',
+            amount: 500,
+            remaining: 500,
+          },
+        ],
+      },
+    });
+    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(UpdateCommand).resolves({});
+    ddb
+      .on(UpdateCommand, { UpdateExpression: 'SET answer = :a' })
+      .resolves({ Attributes: line({ batchId, answer: { available: true } }) });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const res = await answer([{ lineId, available: true }]);
+    expect(res.body.results).toEqual([{ lineId, outcome: 'accepted' }]);
+    const reserve = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(reserve[0]!.Update).toMatchObject({
+      Key: { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' },
+      ConditionExpression: 'remaining >= :c',
+      ExpressionAttributeValues: { ':c': 120.5 },
+    });
+    // The purchase order (S507) commits exactly this, without reading the reservation first.
+    const output = JSON.parse(sfn.commandCalls(SendTaskSuccessCommand)[0]!.args[0].input.output!);
+    expect(output.reservation).toEqual({ period: '2025-01', amount: 120.5 });
   });
 
   it('reports a duplicate without resuming again, and a late answer as late', async () => {

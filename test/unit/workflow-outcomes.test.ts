@@ -355,4 +355,32 @@ describe('the ends of a request', () => {
     expect(mails()[0]!.text).toContain('Lambda.Unknown');
     expect(stepUpdates()[0]!.ExpressionAttributeValues?.[':status']).toBe('FAILED');
   });
+
+  it("a failed request gives its reservation back: the budget's reserved cost is released, as an entry", async () => {
+    ddb.on(GetCommand, { Key: { pk: `REQ#${state.requestId}`, sk: 'LEDGER' } }).resolves({
+      Item: {
+        requestId: state.requestId,
+        department: 'Sales',
+        period: '2025-01',
+        amount: 120,
+        state: 'reserved',
+      },
+    });
+    ddb.on(TransactWriteCommand).resolves({});
+    await conclude(
+      { outcome: 'failed', error: { Error: 'Lambda.Unknown', Cause: 'boom' }, state },
+      lambdaContext,
+    );
+    const release = ddb
+      .commandCalls(TransactWriteCommand)
+      .map((c) => c.args[0].input.TransactItems!)
+      .find((items) => items[0]?.Update?.Key?.sk === 'LEDGER')!;
+    expect(release[0]!.Update!.ExpressionAttributeValues).toMatchObject({ ':next': 'released' });
+    expect(release[1]!.Update).toMatchObject({
+      Key: { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' },
+      UpdateExpression: 'SET reserved = reserved - :c, used = used - :c, remaining = remaining + :c',
+      ExpressionAttributeValues: { ':c': 120 },
+    });
+    expect(release[2]!.Put!.Item).toMatchObject({ kind: 'release', requestId: state.requestId, amount: 120 });
+  });
 });
