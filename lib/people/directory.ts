@@ -5,7 +5,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { isValidUserName } from '../directory.js';
-import { BadRequest, Conflict, Forbidden, NotFound } from '../errors.js';
+import { BadRequest, badRequestOf, Conflict, Forbidden, NotFound } from '../errors.js';
 import { type Caller, readsEverything, requireRole } from '../http/identity.js';
 import type { PeopleStore } from '../ports/people.js';
 import type { CursorCodec } from '../registry/cursor.js';
@@ -27,7 +27,7 @@ const displayName = z.string().trim().min(1).max(200).refine(noControl, 'must be
 const department = z.string().regex(DEPARTMENT, 'must be 1-64 letters, digits, spaces or ._&()/-');
 
 /** What an admin may set on a person; absent fields keep their value. */
-const PersonInput = z
+export const PersonInput = z
   .object({
     login: login.optional(),
     name: displayName.optional(),
@@ -42,17 +42,6 @@ const ImportRow = PersonInput.extend({
   key: z.string().refine(isValidUserName, 'must be a person key (letters, digits, "._@+=:|-")'),
 });
 type ImportRow = z.infer<typeof ImportRow>;
-
-function badRequestOf(error: z.ZodError, prefix = ''): BadRequest {
-  const issue = error.issues[0]!;
-  const field = `${prefix}${issue.path.join('.')}` || prefix.replace(/\.$/, '') || 'body';
-  const message =
-    issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
-  return new BadRequest(
-    `${field}: ${message}`,
-    issue.code === 'unrecognized_keys' ? `${prefix}${issue.keys[0]}` : field,
-  );
-}
 
 const sameEntry = (a: Person, b: Person) =>
   a.login === b.login &&

@@ -48,6 +48,7 @@ const nowOf = (ports: { now?: () => Date }) => (ports.now ?? (() => new Date()))
 export function parseClientBody(body: unknown) {
   const b = requireObject(body);
   if (!Array.isArray(b.users)) throw new BadRequest('users must be a list of user names', 'users');
+  if (b.users.length === 0) throw new BadRequest('users must name at least one user', 'users');
   if (b.users.length > MAX_USERS_PER_CLIENT)
     throw new BadRequest(`users may list at most ${MAX_USERS_PER_CLIENT}`, 'users');
   const users = b.users.map((u, i) => userOf(u, `users[${i}]`));

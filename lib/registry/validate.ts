@@ -8,12 +8,14 @@ import type { Revision } from './model.js';
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const SOFTWARE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const SOFTWARE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 // Letters, digits, spaces and a little punctuation; never "#" or control characters (key parts).
-const DEPARTMENT = /^[\p{L}\p{N}][\p{L}\p{N} ._&()/-]{0,63}$/u;
-const REVISION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+export const DEPARTMENT_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N} ._&()/-]{0,63}$/u;
+export const REVISION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+export const INSTANT_PATTERN = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 export function requireObject(value: unknown, field = 'body'): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -23,14 +25,14 @@ export function requireObject(value: unknown, field = 'body'): Record<string, un
 }
 
 export function clientIdOf(value: unknown, field = 'clientId'): string {
-  if (typeof value !== 'string' || !ID.test(value)) {
+  if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
     throw new BadRequest(`${field} must be 1-64 letters, digits, ".", "_" or "-"`, field);
   }
   return value;
 }
 
 export function softwareNameOf(value: unknown, field = 'name'): string {
-  if (typeof value !== 'string' || !SOFTWARE.test(value)) {
+  if (typeof value !== 'string' || !SOFTWARE_PATTERN.test(value)) {
     throw new BadRequest(`${field} must be 1-100 letters, digits, ".", "_", "+" or "-"`, field);
   }
   return value;
@@ -44,7 +46,7 @@ export function userOf(value: unknown, field = 'user'): string {
 }
 
 export function departmentOf(value: unknown, field = 'department'): string {
-  if (typeof value !== 'string' || !DEPARTMENT.test(value)) {
+  if (typeof value !== 'string' || !DEPARTMENT_PATTERN.test(value)) {
     throw new BadRequest(`${field} must be 1-64 letters, digits, spaces or ._&()/-`, field);
   }
   return value;
@@ -54,8 +56,7 @@ export function textOf(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
     throw new BadRequest(`${field} must be a non-empty string of at most ${max} characters`, field);
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(value)) {
+  if (CONTROL_CHARACTERS.test(value)) {
     throw new BadRequest(`${field} must not contain control characters`, field);
   }
   return value;
@@ -69,7 +70,7 @@ export function ipAddressOf(value: unknown, field = 'ipAddress'): string {
 
 export function revisionOf(value: unknown, field = 'revision'): Revision {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && REVISION.test(value)) return value;
+  if (typeof value === 'string' && REVISION_PATTERN.test(value)) return value;
   throw new BadRequest(
     `${field} must be a non-negative integer or a short token (letters, digits, ._-)`,
     field,
@@ -78,7 +79,7 @@ export function revisionOf(value: unknown, field = 'revision'): Revision {
 
 /** An ISO-8601 date or date-time with zone, normalised to UTC "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 export function instantOf(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !INSTANT.test(value) || Number.isNaN(Date.parse(value))) {
+  if (typeof value !== 'string' || !INSTANT_PATTERN.test(value) || Number.isNaN(Date.parse(value))) {
     throw new BadRequest(`${field} must be an ISO-8601 date-time such as 2025-04-01T09:00:00Z`, field);
   }
   const iso = new Date(value).toISOString();

@@ -108,7 +108,8 @@ export type PolicyDecision =
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function departmentPolicy(config: PolicyConfig, department: string): Required<DepartmentPolicy> {
-  const own = config.departments[department] ?? {};
+  // Own keys only: a department named "constructor" must not find Object's member.
+  const own = Object.hasOwn(config.departments, department) ? config.departments[department]! : {};
   return {
     approverMayOverrideBudget: own.approverMayOverrideBudget ?? config.approverMayOverrideBudget,
     twoStepAboveCost: own.twoStepAboveCost ?? config.twoStepAboveCost,

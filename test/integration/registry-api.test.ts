@@ -496,7 +496,15 @@ describe('registry API', () => {
       const mine = all.items.map((s) => s.name).filter((n: string) => n.endsWith(`-${run}`));
       expect(mine).toEqual([...mine].sort());
       expect(mine).toEqual(expect.arrayContaining(names));
-      expect((await call(await EMP('ando'), 'PUT', `/software/X-${run}`, {})).status).toBe(403);
+      // A well-formed entry, so the refusal is the role's (a malformed one is refused at the edge first).
+      const entry = {
+        vendor: 'V',
+        latestVersion: '1',
+        latestRevision: 1,
+        licencePrice: 1,
+        licenceModel: 'per-user',
+      };
+      expect((await call(await EMP('ando'), 'PUT', `/software/X-${run}`, entry)).status).toBe(403);
       expect(
         await call(admin, 'PUT', `/software/X-${run}`, {
           vendor: 'V',

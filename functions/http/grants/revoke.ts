@@ -1,9 +1,13 @@
 // DELETE /grants/{grantId} (admins): revokes a grant; asking for a fresh key then answers 410.
 import { grantPorts } from '../../../lib/adapters/dynamodb/grants-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
+import { route } from '../../../lib/http/input.js';
+import { GrantPath } from '../../../lib/http/schemas/workflow.js';
 import { revokeGrant } from '../../../lib/vendor/grants.js';
 
-export const handler = httpHandler(async ({ caller, pathParameters }) => {
-  const grant = await revokeGrant(grantPorts(), caller, pathParameters.grantId ?? '');
-  return json(200, { grantId: grant.grantId, status: grant.status, revokedAt: grant.revokedAt });
-});
+export const handler = httpHandler(
+  route({ params: GrantPath }, async ({ params }, { caller }) => {
+    const grant = await revokeGrant(grantPorts(), caller, params.grantId);
+    return json(200, { grantId: grant.grantId, status: grant.status, revokedAt: grant.revokedAt });
+  }),
+);

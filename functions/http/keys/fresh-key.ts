@@ -2,8 +2,12 @@
 // approved request, to the delta from the client's revision or the full package (S601–S603).
 import { grantPorts } from '../../../lib/adapters/dynamodb/grants-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
+import { route } from '../../../lib/http/input.js';
+import { KeyBody, RequestPath } from '../../../lib/http/schemas/workflow.js';
 import { freshKey } from '../../../lib/vendor/grants.js';
 
-export const handler = httpHandler(async ({ caller, pathParameters, body }) =>
-  json(200, await freshKey(grantPorts(), caller, pathParameters.id ?? '', body)),
+export const handler = httpHandler(
+  route({ params: RequestPath, body: KeyBody }, async ({ params, body }, { caller }) =>
+    json(200, await freshKey(grantPorts(), caller, params.id, body)),
+  ),
 );

@@ -4,6 +4,18 @@ import { sharedDocumentClient } from '../../../lib/adapters/dynamodb/client.js';
 import { DynamoLicenceStore } from '../../../lib/adapters/dynamodb/licence-store.js';
 import { registryPorts } from '../../../lib/adapters/dynamodb/registry-env.js';
 import { json } from '../../../lib/http/handler.js';
+import { route } from '../../../lib/http/input.js';
+import {
+  AtQuery,
+  ClientPath,
+  ForecastQuery,
+  InstallationsQuery,
+  PageQuery,
+  PeriodsQuery,
+  PersonPath,
+  SoftwarePath,
+  UserPath,
+} from '../../../lib/http/schemas/registry.js';
 import { getPerson, listPeople } from '../../../lib/people/directory.js';
 import { listApproverPeriods, lookUpApprover } from '../../../lib/registry/approvers.js';
 import { clientsOfUser, getClient, getHistory, getInventory } from '../../../lib/registry/clients.js';
@@ -22,26 +34,54 @@ const forecastPorts = {
 };
 
 export const handler = routes({
-  'GET /clients/{clientId}': async ({ caller, pathParameters: p }) =>
-    json(200, await getClient(ports, caller, p.clientId!)),
-  'GET /clients/{clientId}/software': async ({ caller, pathParameters: p, query }) =>
-    json(200, await getInventory(ports, caller, p.clientId!, query)),
-  'GET /clients/{clientId}/history': async ({ caller, pathParameters: p, query }) =>
-    json(200, await getHistory(ports, caller, p.clientId!, query)),
-  'GET /users/{user}/clients': async ({ caller, pathParameters: p, query }) =>
-    json(200, await clientsOfUser(ports, caller, p.user!, query)),
-  'GET /software': async ({ query }) => json(200, await listSoftware(ports, query)),
-  'GET /software/{name}': async ({ pathParameters: p }) => json(200, await getSoftware(ports, p.name!)),
-  'GET /software/{name}/installations': async ({ caller, pathParameters: p, query }) =>
-    json(200, await whoHas(ports, caller, p.name!, query)),
-  'GET /software/{name}/forecast': async ({ caller, pathParameters: p, query }) =>
-    json(200, await forecast(forecastPorts, caller, p.name!, query)),
-  'GET /people': async ({ caller, query }) => json(200, await listPeople(ports, caller, query)),
-  'GET /people/{key}': async ({ caller, pathParameters: p }) =>
-    json(200, await getPerson(ports, caller, p.key!)),
-  'GET /approvers/{user}': async ({ caller, pathParameters: p, query }) =>
-    json(200, await lookUpApprover(ports, caller, p.user!, query)),
-  'GET /approvers/{user}/periods': async ({ caller, pathParameters: p, query }) =>
-    json(200, await listApproverPeriods(ports, caller, p.user!, query)),
-  'GET /vendor-root': async ({ caller }) => json(200, await readVendorRoot(ports, caller)),
+  'GET /clients/{clientId}': route({ params: ClientPath }, async ({ params }, { caller }) =>
+    json(200, await getClient(ports, caller, params.clientId)),
+  ),
+  'GET /clients/{clientId}/software': route(
+    { params: ClientPath, query: PageQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await getInventory(ports, caller, params.clientId, query)),
+  ),
+  'GET /clients/{clientId}/history': route(
+    { params: ClientPath, query: PageQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await getHistory(ports, caller, params.clientId, query)),
+  ),
+  'GET /users/{user}/clients': route(
+    { params: UserPath, query: PageQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await clientsOfUser(ports, caller, params.user, query)),
+  ),
+  'GET /software': route({ query: PageQuery }, async (_, { query }) =>
+    json(200, await listSoftware(ports, query)),
+  ),
+  'GET /software/{name}': route({ params: SoftwarePath }, async ({ params }) =>
+    json(200, await getSoftware(ports, params.name)),
+  ),
+  'GET /software/{name}/installations': route(
+    { params: SoftwarePath, query: InstallationsQuery },
+    async ({ params }, { caller, query }) => json(200, await whoHas(ports, caller, params.name, query)),
+  ),
+  'GET /software/{name}/forecast': route(
+    { params: SoftwarePath, query: ForecastQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await forecast(forecastPorts, caller, params.name, query)),
+  ),
+  'GET /people': route({ query: PageQuery }, async (_, { caller, query }) =>
+    json(200, await listPeople(ports, caller, query)),
+  ),
+  'GET /people/{key}': route({ params: PersonPath }, async ({ params }, { caller }) =>
+    json(200, await getPerson(ports, caller, params.key)),
+  ),
+  'GET /approvers/{user}': route(
+    { params: UserPath, query: AtQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await lookUpApprover(ports, caller, params.user, query)),
+  ),
+  'GET /approvers/{user}/periods': route(
+    { params: UserPath, query: PeriodsQuery },
+    async ({ params }, { caller, query }) =>
+      json(200, await listApproverPeriods(ports, caller, params.user, query)),
+  ),
+  'GET /vendor-root': route({}, async (_, { caller }) => json(200, await readVendorRoot(ports, caller))),
 });

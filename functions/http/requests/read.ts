@@ -1,15 +1,20 @@
 // GET /update-requests (the caller's own, paginated) and GET /update-requests/{id}.
-import { NotFound } from '../../../lib/errors.js';
-import { httpHandler, json } from '../../../lib/http/handler.js';
+
+import { json } from '../../../lib/http/handler.js';
+import { route } from '../../../lib/http/input.js';
+import { PageQuery } from '../../../lib/http/schemas/registry.js';
+import { RequestPath } from '../../../lib/http/schemas/workflow.js';
 import { getRequest, listOwnRequests } from '../../../lib/workflow/requests.js';
 import { workflowStore } from '../../workflow/deps.js';
+import { routes } from '../registry/route.js';
 
 const ports = { requests: workflowStore() };
 
-export const handler = httpHandler(async ({ caller, event, pathParameters, query }) => {
-  if (event.routeKey === 'GET /update-requests')
-    return json(200, await listOwnRequests(ports, caller, query));
-  if (event.routeKey === 'GET /update-requests/{id}')
-    return json(200, await getRequest(ports, caller, pathParameters.id!));
-  throw new NotFound(`No route ${event.routeKey}`);
+export const handler = routes({
+  'GET /update-requests': route({ query: PageQuery }, async (_, { caller, query }) =>
+    json(200, await listOwnRequests(ports, caller, query)),
+  ),
+  'GET /update-requests/{id}': route({ params: RequestPath }, async ({ params }, { caller }) =>
+    json(200, await getRequest(ports, caller, params.id)),
+  ),
 });

@@ -1,6 +1,8 @@
 // POST /update-requests (S501): records the request and starts its execution. 202 {requestId}.
 import { tokenDirectory } from '../../../lib/adapters/dynamodb/people-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
+import { route } from '../../../lib/http/input.js';
+import { IdempotencyHeaders, SubmissionBody } from '../../../lib/http/schemas/workflow.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
 import { clock, executions, policy, submissionReads, workflowStore } from '../../workflow/deps.js';
 
@@ -13,6 +15,8 @@ const ports = {
 };
 
 export const handler = httpHandler(
-  async ({ caller, headers, body }) => json(202, await submitRequest(ports, caller, headers, body)),
+  route({ headers: IdempotencyHeaders, body: SubmissionBody }, async ({ body }, { caller, headers }) =>
+    json(202, await submitRequest(ports, caller, headers, body)),
+  ),
   { directory: tokenDirectory() },
 );

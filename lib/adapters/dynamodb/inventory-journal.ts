@@ -74,7 +74,9 @@ export interface HeadItem {
   type: 'inventory';
   clientId: string;
   seq: number;
-  installed: Record<string, HeldInstallation>;
+  // A Map, never a plain object: software names are keys, and a name such as "constructor"
+  // must neither find an inherited member nor trip the marshaller.
+  installed: Map<string, HeldInstallation>;
   pending?: PendingSet;
 }
 
@@ -128,7 +130,13 @@ export class InventoryJournal {
     const ids = [...new Set(clientIds)];
     const heads = new Map<string, HeadItem>();
     for (const item of await this.io.batchGet(ids.map(headKey), true)) {
-      heads.set(String(item.clientId), item as unknown as HeadItem);
+      const stored = item as unknown as Omit<HeadItem, 'installed'> & {
+        installed?: Record<string, HeldInstallation>;
+      };
+      heads.set(String(item.clientId), {
+        ...stored,
+        installed: new Map(Object.entries(stored.installed ?? {})),
+      });
     }
     const open = [...heads.values()].filter((h) => h.pending);
     const markers = open.map(markerKey);
@@ -146,7 +154,7 @@ export class InventoryJournal {
     return new Map(
       ids.map((clientId) => {
         const head = heads.get(clientId);
-        const installations = Object.values(head?.installed ?? {}).map((i) => ({ clientId, ...i }));
+        const installations = [...(head?.installed.values() ?? [])].map((i) => ({ clientId, ...i }));
         return [clientId, { clientId, seq: head?.seq ?? 0, installations, busy: busy.has(clientId) }];
       }),
     );
@@ -187,11 +195,11 @@ export class InventoryJournal {
     const TableName = this.tableName;
     const next = set.base.seq + 1;
     const writes: Item[] = [];
-    const puts: Record<string, HeldInstallation> = {};
+    const puts = new Map<string, HeldInstallation>();
     const removed: string[] = [];
     for (const change of set.changes) {
       if (change.kind === 'put') {
-        puts[change.installation.software] = heldOf(change.installation);
+        puts.set(change.installation.software, heldOf(change.installation));
         writes.push({ Put: { TableName, Item: this.shapes.installationItem(change.installation) } });
       } else {
         removed.push(change.previous.software);
@@ -227,7 +235,7 @@ export class InventoryJournal {
     const names: Record<string, string> = { '#i': 'installed' };
     const values: Record<string, unknown> = { ':seq': set.base.seq, ':next': next };
     const sets = ['seq = :next'];
-    Object.entries(puts).forEach(([software, held], k) => {
+    [...puts].forEach(([software, held], k) => {
       names[`#p${k}`] = software;
       values[`:p${k}`] = held;
       sets.push(`#i.#p${k} = :p${k}`);
@@ -276,8 +284,7 @@ export class InventoryJournal {
 
   /** The head after a set: its new installations, and the set as pending. */
   private headAfter(set: ClientChanges): HeadItem {
-    const installed: Record<string, HeldInstallation> = {};
-    for (const i of set.base.installations) installed[i.software] = heldOf(i);
+    const installed = new Map(set.base.installations.map((i) => [i.software, heldOf(i)]));
     // A journaled set has history (apply sends the others to transactions); its entries share
     // when they were recorded and where they came from.
     const { recordedAt, source } = set.changes.find((c) => c.history)!.history!;
@@ -291,10 +298,10 @@ export class InventoryJournal {
     };
     for (const change of set.changes) {
       if (change.kind === 'put') {
-        installed[change.installation.software] = heldOf(change.installation);
+        installed.set(change.installation.software, heldOf(change.installation));
         pending.put.push(change.installation.software);
       } else {
-        delete installed[change.previous.software];
+        installed.delete(change.previous.software);
         pending.delete.push(change.previous.software);
       }
       if (change.history) pending.history.push(pack(change));
@@ -396,7 +403,7 @@ export class InventoryJournal {
 
 const installationOf = (head: HeadItem, software: string): Installation => ({
   clientId: head.clientId,
-  ...head.installed[software]!,
+  ...head.installed.get(software)!,
 });
 
 function pack(change: InventoryChange): PackedHistory {
@@ -415,7 +422,7 @@ function pack(change: InventoryChange): PackedHistory {
 function historyOf(head: HeadItem): HistoryEntry[] {
   const pending = head.pending!;
   return pending.history.map((p) => {
-    const now = head.installed[p.software];
+    const now = head.installed.get(p.software);
     const { software, change, at, previousVersion, previousRevision } = p;
     return {
       clientId: head.clientId,
