@@ -1,12 +1,10 @@
 // Helpers for tests that drive the whole HTTP API of the local cloud: tokens per role, a call
 // that never throws on a status, the routes of the synthesized template, and a fingerprint of
 // the registry table and the queues to prove that a refused request wrote nothing.
-import { createHash } from 'node:crypto';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { mintToken } from '../../cdk/local/issuer/index.js';
 import { loadAssembly } from '../../cdk/local/template.js';
+import { storeFingerprintOf } from '../fixtures/http-fuzz.js';
 
 export const e = inject('endpoints');
 export const dataDir = inject('dataDir');
@@ -75,45 +73,5 @@ export function templateRoutes(assemblyDir = 'cdk.out'): TemplateRoute[] {
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
 }
 
-const awsClients = () => ({
-  dynamodb: new DynamoDBClient({ endpoint: e.dynamodb, region: e.region, credentials: e.credentials }),
-  sqs: new SQSClient({ endpoint: e.sqs, region: e.region, credentials: e.credentials }),
-});
-
-/**
- * A digest of every item in the app's table and the message counts of every queue: equal
- * before and after a batch of refused requests means they wrote nothing.
- */
-export async function storeFingerprint(): Promise<string> {
-  const { dynamodb, sqs } = awsClients();
-  try {
-    const items: string[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamodb.send(
-        new ScanCommand({
-          TableName: e.tables.registry,
-          ...(start ? { ExclusiveStartKey: start as never } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(JSON.stringify(item, Object.keys(item).sort()));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    const queues = (await sqs.send(new ListQueuesCommand({}))).QueueUrls ?? [];
-    for (const url of queues.sort()) {
-      const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      items.push(
-        `${url} ${Attributes?.ApproximateNumberOfMessages} ${Attributes?.ApproximateNumberOfMessagesNotVisible}`,
-      );
-    }
-    return createHash('sha256').update(items.sort().join('\n')).digest('hex');
-  } finally {
-    dynamodb.destroy();
-    sqs.destroy();
-  }
-}
+/** A digest of the app's table and queues (test/fixtures/http-fuzz.ts). */
+export const storeFingerprint = () => storeFingerprintOf(e);

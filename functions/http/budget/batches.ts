@@ -5,19 +5,7 @@
 // /software/{name}/licences.
 import { json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { PageQuery, SoftwarePath } from '../../../lib/http/schemas/registry.js';
-import {
-  AnswersBody,
-  BatchesQuery,
-  BatchPath,
-  BudgetBody,
-  BudgetPath,
-  BudgetQuery,
-  DepartmentPath,
-  LicencesBody,
-  ReportQuery,
-  SettingsBody,
-} from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { answerBatch, closeNow, listBatches } from '../../../lib/workflow/budget.js';
 import {
   budgetReport,
@@ -35,41 +23,44 @@ const ledgerPorts = { ledger: ledgerStore(), clock, policy: policy() };
 const licencePorts = { licences: licenceStore(), clock };
 
 export const handler = routes({
-  'POST /budget-batches/close': route({}, async (_, { caller }) => json(200, await closeNow(ports, caller))),
+  'POST /budget-batches/close': route(API_INPUTS['POST /budget-batches/close'], async (_, { caller }) =>
+    json(200, await closeNow(ports, caller)),
+  ),
   'POST /budget-batches/{batchId}/answers': route(
-    { params: BatchPath, body: AnswersBody },
+    API_INPUTS['POST /budget-batches/{batchId}/answers'],
     async ({ params, body }, { caller }) => json(200, await answerBatch(ports, caller, params.batchId, body)),
   ),
-  'GET /budget-batches': route({ query: BatchesQuery }, async (_, { caller, query }) =>
+  'GET /budget-batches': route(API_INPUTS['GET /budget-batches'], async (_, { caller, query }) =>
     json(200, await listBatches(ports, caller, query)),
   ),
   'PUT /budgets/{department}/{period}': route(
-    { params: BudgetPath, body: BudgetBody },
+    API_INPUTS['PUT /budgets/{department}/{period}'],
     async ({ params, body }, { caller }) => json(200, await setBudget(ledgerPorts, caller, params, body)),
   ),
-  'GET /budgets': route({ query: BudgetQuery }, async (_, { caller, query }) =>
+  'GET /budgets': route(API_INPUTS['GET /budgets'], async (_, { caller, query }) =>
     json(200, await getBudget(ledgerPorts, caller, query)),
   ),
   'GET /budgets/{department}/{period}/entries': route(
-    { params: BudgetPath, query: PageQuery },
+    API_INPUTS['GET /budgets/{department}/{period}/entries'],
     async ({ params }, { caller, query }) => json(200, await listEntries(ledgerPorts, caller, params, query)),
   ),
-  'GET /budget-reports': route({ query: ReportQuery }, async (_, { caller, query }) => {
+  'GET /budget-reports': route(API_INPUTS['GET /budget-reports'], async (_, { caller, query }) => {
     const report = await budgetReport(ledgerPorts, caller, query);
     return report.format === 'csv'
       ? json(200, report.body, { 'content-type': 'text/csv; charset=utf-8' })
       : json(200, report.body);
   }),
   'PUT /software/{name}/licences': route(
-    { params: SoftwarePath, body: LicencesBody },
+    API_INPUTS['PUT /software/{name}/licences'],
     async ({ params, body }, { caller }) =>
       json(200, await setOwnedLicences(licencePorts, caller, params.name, body)),
   ),
-  'GET /software/{name}/licences': route({ params: SoftwarePath }, async ({ params }, { caller }) =>
-    json(200, await listLicences(licencePorts, caller, params.name)),
+  'GET /software/{name}/licences': route(
+    API_INPUTS['GET /software/{name}/licences'],
+    async ({ params }, { caller }) => json(200, await listLicences(licencePorts, caller, params.name)),
   ),
   'PUT /budget-settings/{department}': route(
-    { params: DepartmentPath, body: SettingsBody },
+    API_INPUTS['PUT /budget-settings/{department}'],
     async ({ params, body }, { caller }) =>
       json(200, await setDepartmentSettings(ledgerPorts, caller, params, body)),
   ),

@@ -3,11 +3,11 @@
 import { grantPorts } from '../../../lib/adapters/dynamodb/grants-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { ConfirmationBody, GrantPath } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { confirmDownload } from '../../../lib/vendor/grants.js';
 
 export const handler = httpHandler(
-  route({ params: GrantPath, body: ConfirmationBody }, async ({ params, body }, { caller }) =>
+  route(API_INPUTS['POST /grants/{grantId}/confirmation'], async ({ params, body }, { caller }) =>
     json(200, await confirmDownload(grantPorts(), caller, params.grantId, body)),
   ),
 );

@@ -2,11 +2,11 @@
 import { grantPorts } from '../../../lib/adapters/dynamodb/grants-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { GrantPath } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { revokeGrant } from '../../../lib/vendor/grants.js';
 
 export const handler = httpHandler(
-  route({ params: GrantPath }, async ({ params }, { caller }) => {
+  route(API_INPUTS['DELETE /grants/{grantId}'], async ({ params }, { caller }) => {
     const grant = await revokeGrant(grantPorts(), caller, params.grantId);
     return json(200, { grantId: grant.grantId, status: grant.status, revokedAt: grant.revokedAt });
   }),

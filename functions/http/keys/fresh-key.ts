@@ -3,11 +3,11 @@
 import { grantPorts } from '../../../lib/adapters/dynamodb/grants-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { KeyBody, RequestPath } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { freshKey } from '../../../lib/vendor/grants.js';
 
 export const handler = httpHandler(
-  route({ params: RequestPath, body: KeyBody }, async ({ params, body }, { caller }) =>
+  route(API_INPUTS['POST /update-requests/{id}/key'], async ({ params, body }, { caller }) =>
     json(200, await freshKey(grantPorts(), caller, params.id, body)),
   ),
 );

@@ -9,8 +9,7 @@ import { S3Releases, s3ClientConfig } from '../../../lib/adapters/s3/releases.js
 import { SqsAnnouncementQueue } from '../../../lib/adapters/sqs/announcement-queue.js';
 import { json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { AnnouncementBody, AnnouncementPath } from '../../../lib/http/schemas/registry.js';
-import { OptionalIdempotencyHeaders } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { announce, announcementStatus } from '../../../lib/registry/announcements.js';
 import { routes } from './route.js';
 
@@ -25,14 +24,13 @@ const ports = {
 };
 
 export const handler = routes({
-  'POST /announcements': route(
-    { headers: OptionalIdempotencyHeaders, body: AnnouncementBody },
-    async ({ body }, { caller, headers }) => {
-      const { status, body: answer } = await announce(ports, caller, body, headers);
-      return json(status, answer);
-    },
-  ),
-  'GET /announcements/{announcementId}': route({ params: AnnouncementPath }, async ({ params }, { caller }) =>
-    json(200, await announcementStatus(ports, caller, params.announcementId)),
+  'POST /announcements': route(API_INPUTS['POST /announcements'], async ({ body }, { caller, headers }) => {
+    const { status, body: answer } = await announce(ports, caller, body, headers);
+    return json(status, answer);
+  }),
+  'GET /announcements/{announcementId}': route(
+    API_INPUTS['GET /announcements/{announcementId}'],
+    async ({ params }, { caller }) =>
+      json(200, await announcementStatus(ports, caller, params.announcementId)),
   ),
 });

@@ -5,17 +5,7 @@ import { DynamoLicenceStore } from '../../../lib/adapters/dynamodb/licence-store
 import { registryPorts } from '../../../lib/adapters/dynamodb/registry-env.js';
 import { json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import {
-  AtQuery,
-  ClientPath,
-  ForecastQuery,
-  InstallationsQuery,
-  PageQuery,
-  PeriodsQuery,
-  PersonPath,
-  SoftwarePath,
-  UserPath,
-} from '../../../lib/http/schemas/registry.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { getPerson, listPeople } from '../../../lib/people/directory.js';
 import { listApproverPeriods, lookUpApprover } from '../../../lib/registry/approvers.js';
 import { clientsOfUser, getClient, getHistory, getInventory } from '../../../lib/registry/clients.js';
@@ -34,54 +24,54 @@ const forecastPorts = {
 };
 
 export const handler = routes({
-  'GET /clients/{clientId}': route({ params: ClientPath }, async ({ params }, { caller }) =>
+  'GET /clients/{clientId}': route(API_INPUTS['GET /clients/{clientId}'], async ({ params }, { caller }) =>
     json(200, await getClient(ports, caller, params.clientId)),
   ),
   'GET /clients/{clientId}/software': route(
-    { params: ClientPath, query: PageQuery },
+    API_INPUTS['GET /clients/{clientId}/software'],
     async ({ params }, { caller, query }) =>
       json(200, await getInventory(ports, caller, params.clientId, query)),
   ),
   'GET /clients/{clientId}/history': route(
-    { params: ClientPath, query: PageQuery },
+    API_INPUTS['GET /clients/{clientId}/history'],
     async ({ params }, { caller, query }) =>
       json(200, await getHistory(ports, caller, params.clientId, query)),
   ),
   'GET /users/{user}/clients': route(
-    { params: UserPath, query: PageQuery },
+    API_INPUTS['GET /users/{user}/clients'],
     async ({ params }, { caller, query }) =>
       json(200, await clientsOfUser(ports, caller, params.user, query)),
   ),
-  'GET /software': route({ query: PageQuery }, async (_, { query }) =>
+  'GET /software': route(API_INPUTS['GET /software'], async (_, { query }) =>
     json(200, await listSoftware(ports, query)),
   ),
-  'GET /software/{name}': route({ params: SoftwarePath }, async ({ params }) =>
+  'GET /software/{name}': route(API_INPUTS['GET /software/{name}'], async ({ params }) =>
     json(200, await getSoftware(ports, params.name)),
   ),
   'GET /software/{name}/installations': route(
-    { params: SoftwarePath, query: InstallationsQuery },
+    API_INPUTS['GET /software/{name}/installations'],
     async ({ params }, { caller, query }) => json(200, await whoHas(ports, caller, params.name, query)),
   ),
   'GET /software/{name}/forecast': route(
-    { params: SoftwarePath, query: ForecastQuery },
+    API_INPUTS['GET /software/{name}/forecast'],
     async ({ params }, { caller, query }) =>
       json(200, await forecast(forecastPorts, caller, params.name, query)),
   ),
-  'GET /people': route({ query: PageQuery }, async (_, { caller, query }) =>
+  'GET /people': route(API_INPUTS['GET /people'], async (_, { caller, query }) =>
     json(200, await listPeople(ports, caller, query)),
   ),
-  'GET /people/{key}': route({ params: PersonPath }, async ({ params }, { caller }) =>
+  'GET /people/{key}': route(API_INPUTS['GET /people/{key}'], async ({ params }, { caller }) =>
     json(200, await getPerson(ports, caller, params.key)),
   ),
-  'GET /approvers/{user}': route(
-    { params: UserPath, query: AtQuery },
-    async ({ params }, { caller, query }) =>
-      json(200, await lookUpApprover(ports, caller, params.user, query)),
+  'GET /approvers/{user}': route(API_INPUTS['GET /approvers/{user}'], async ({ params }, { caller, query }) =>
+    json(200, await lookUpApprover(ports, caller, params.user, query)),
   ),
   'GET /approvers/{user}/periods': route(
-    { params: UserPath, query: PeriodsQuery },
+    API_INPUTS['GET /approvers/{user}/periods'],
     async ({ params }, { caller, query }) =>
       json(200, await listApproverPeriods(ports, caller, params.user, query)),
   ),
-  'GET /vendor-root': route({}, async (_, { caller }) => json(200, await readVendorRoot(ports, caller))),
+  'GET /vendor-root': route(API_INPUTS['GET /vendor-root'], async (_, { caller }) =>
+    json(200, await readVendorRoot(ports, caller)),
+  ),
 });

@@ -2,8 +2,7 @@
 
 import { json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { PageQuery } from '../../../lib/http/schemas/registry.js';
-import { RequestPath } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { getRequest, listOwnRequests } from '../../../lib/workflow/requests.js';
 import { workflowStore } from '../../workflow/deps.js';
 import { routes } from '../registry/route.js';
@@ -11,10 +10,11 @@ import { routes } from '../registry/route.js';
 const ports = { requests: workflowStore() };
 
 export const handler = routes({
-  'GET /update-requests': route({ query: PageQuery }, async (_, { caller, query }) =>
+  'GET /update-requests': route(API_INPUTS['GET /update-requests'], async (_, { caller, query }) =>
     json(200, await listOwnRequests(ports, caller, query)),
   ),
-  'GET /update-requests/{id}': route({ params: RequestPath }, async ({ params }, { caller }) =>
-    json(200, await getRequest(ports, caller, params.id)),
+  'GET /update-requests/{id}': route(
+    API_INPUTS['GET /update-requests/{id}'],
+    async ({ params }, { caller }) => json(200, await getRequest(ports, caller, params.id)),
   ),
 });

@@ -2,7 +2,7 @@
 import { tokenDirectory } from '../../../lib/adapters/dynamodb/people-env.js';
 import { httpHandler, json } from '../../../lib/http/handler.js';
 import { route } from '../../../lib/http/input.js';
-import { IdempotencyHeaders, SubmissionBody } from '../../../lib/http/schemas/workflow.js';
+import { API_INPUTS } from '../../../lib/http/schemas/api.js';
 import { submitRequest } from '../../../lib/workflow/requests.js';
 import { clock, executions, policy, submissionReads, workflowStore } from '../../workflow/deps.js';
 
@@ -15,7 +15,7 @@ const ports = {
 };
 
 export const handler = httpHandler(
-  route({ headers: IdempotencyHeaders, body: SubmissionBody }, async ({ body }, { caller, headers }) =>
+  route(API_INPUTS['POST /update-requests'], async ({ body }, { caller, headers }) =>
     json(202, await submitRequest(ports, caller, headers, body)),
   ),
   { directory: tokenDirectory() },

@@ -17,6 +17,8 @@ import {
 } from '../fields.js';
 
 export const RequestPath = z.object({ id: requestId });
+/** The request a grant was made for: any short id (grants name requests the store gave them). */
+export const GrantRequestPath = z.object({ id: clientId });
 export const IdempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey });
 export const OptionalIdempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey.optional() });
 export const SubmissionBody = z.object({
