@@ -119,6 +119,10 @@ export class UpdateManagementStack extends Stack {
     // It records the caller's directory entry from their token.
     whoAmI.bindTable(this.registry.table, 'readWrite');
     this.api.addRoute('GET /me', whoAmI);
+    const openApi = fn('OpenApi', 'functions/http/openapi.ts', 'GET /openapi.json: the API description');
+    this.api.addRoute('GET /openapi.json', openApi, {
+      publicBecause: 'The OpenAPI description of the API is public: it holds routes and shapes, no secrets',
+    });
     new RegistryApi(this, 'RegistryApi', {
       api: this.api,
       table: this.registry.table,

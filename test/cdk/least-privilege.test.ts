@@ -58,6 +58,7 @@ const EXPECTED: Record<string, string[]> = {
   WorkflowApiResumeDecisionsScheduleRole: ['lambda:InvokeFunction'],
   // GET /me records the caller in the people directory when their claims change.
   WhoAmIRole: [...LOGS, ...READ, ...WRITE],
+  OpenApiRole: [...LOGS],
   RegistryApiReadRole: [...LOGS, ...READ],
   RegistryApiWriteRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL],
   RegistryApiAnnouncementsRole: [...LOGS, ...READ, ...WRITE, 'sqs:SendMessage', ...MANIFESTS],

@@ -24,19 +24,24 @@ import {
 } from './registry.js';
 import {
   AnswersBody,
+  ApprovalPath,
   BatchesQuery,
   BatchPath,
   BudgetBody,
   BudgetPath,
   BudgetQuery,
   ConfirmationBody,
+  DecisionForm,
   DepartmentPath,
   GrantPath,
   GrantRequestPath,
   IdempotencyHeaders,
   KeyBody,
   LicencesBody,
+  LinkQuery,
+  NameApproverBody,
   OptionalIdempotencyHeaders,
+  QueuedRequestPath,
   ReportQuery,
   RequestPath,
   SettingsBody,
@@ -46,6 +51,8 @@ import {
 export const API_INPUTS = {
   'GET /vendor-root': {},
   'PUT /vendor-root': { body: VendorRootBody },
+  'GET /approval-queue': { query: PageQuery },
+  'PUT /approval-queue/{requestId}': { params: QueuedRequestPath, body: NameApproverBody },
   'DELETE /grants/{grantId}': { params: GrantPath },
   'GET /announcements/{announcementId}': { params: AnnouncementPath },
   'GET /approvers/{user}': { params: UserPath, query: AtQuery },
@@ -87,3 +94,15 @@ export const API_INPUTS = {
 } satisfies Record<string, InputSchemas>;
 
 export type ApiRouteKey = keyof typeof API_INPUTS;
+
+const LINK = "Public: mail links open it without a token; the link's secret `k` authorises it.";
+/** Routes outside the JWT authorizer, and why they may be. */
+export const PUBLIC_INPUTS: Record<string, { input: InputSchemas; because: string }> = {
+  'GET /approvals/{id}': { input: { params: ApprovalPath, query: LinkQuery }, because: LINK },
+  'HEAD /approvals/{id}': { input: { params: ApprovalPath, query: LinkQuery }, because: LINK },
+  'POST /approvals/{id}': {
+    input: { params: ApprovalPath, query: LinkQuery, body: DecisionForm },
+    because: LINK,
+  },
+  'GET /openapi.json': { input: {}, because: 'Public: the description of the API, which holds no secrets.' },
+};

@@ -2,6 +2,7 @@
 // licences, fresh download keys, grant confirmations, and the approval page's form.
 import { z } from 'zod';
 import {
+  approvalId,
   batchId,
   clientId,
   department,
@@ -13,10 +14,13 @@ import {
   requestId,
   softwareName,
   text,
+  user,
   version,
 } from '../fields.js';
 
 export const RequestPath = z.object({ id: requestId });
+export const QueuedRequestPath = z.object({ requestId });
+export const NameApproverBody = z.object({ approver: user });
 /** The request a grant was made for: any short id (grants name requests the store gave them). */
 export const GrantRequestPath = z.object({ id: clientId });
 export const IdempotencyHeaders = z.object({ 'idempotency-key': idempotencyKey });
@@ -79,4 +83,14 @@ export const KeyBody = z.object({
 export const GrantPath = z.object({ grantId });
 export const ConfirmationBody = z.object({
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal digits'),
+});
+
+export const ApprovalPath = z.object({ id: approvalId });
+export const LinkQuery = z.object({ k: z.string().max(100).optional() });
+/** The approval page's form (application/x-www-form-urlencoded). */
+export const DecisionForm = z.object({
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().max(1000).optional(),
+  approver: user,
+  k: z.string().max(100).optional(),
 });
