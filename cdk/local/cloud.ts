@@ -31,6 +31,7 @@ import { startLocalStepFunctions } from './sfn/index.js';
 import { provisionQueues, QueuePoller, startLocalSqs, templateEventSourceMappings } from './sqs.js';
 import { ensureAssembly } from './synth.js';
 import {
+  accountOf,
   LOCAL_ACCOUNT,
   loadAssembly,
   physicalName,
@@ -72,6 +73,8 @@ export interface Endpoints {
   credentialsAre: string;
   /** Each function's, the state machine's and each schedule's role, by logical id: assume one for its view. */
   roles: Record<string, string>;
+  /** The account each stack runs in (a vendor site in its own account when the config says so). */
+  accounts: Record<string, string>;
   /** Stack outputs, resolved to local values, by stack artifact id (like `cdk deploy --outputs-file`). */
   outputs: Record<string, Record<string, string>>;
   tables: { registry: string };
@@ -119,6 +122,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   mkdirSync(options.dataDir, { recursive: true });
   ensureAssembly(options.root, options.assemblyDir, log, options.stageConfig ?? '');
   const stacks = loadAssembly(options.assemblyDir);
+  checkAccounts(stacks);
 
   // Every port is checked before anything starts, so a clash is reported by name.
   const ports = {} as Record<ServiceName, number>;
@@ -464,6 +468,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           role,
         ]),
       ),
+      accounts: Object.fromEntries(stacks.map((s) => [s.artifactId, accountOf(s)])),
       outputs,
       tables: { registry: outputs.UpdateManagementStack?.RegistryTableName ?? '' },
     };
@@ -482,6 +487,30 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/**
+ * Tables, queues, state machines and the API are kept in the local account only (fauxqs names
+ * every queue in it); another account, such as a vendor site's own, may hold buckets, their
+ * policies, roles and functions. A stack elsewhere that needs more fails the start, by name.
+ */
+const SINGLE_ACCOUNT_TYPES = [
+  'AWS::DynamoDB::Table',
+  'AWS::DynamoDB::GlobalTable',
+  'AWS::SQS::Queue',
+  'AWS::StepFunctions::StateMachine',
+  'AWS::ApiGatewayV2::Api',
+];
+export function checkAccounts(stacks: StackTemplate[]): void {
+  for (const stack of stacks) {
+    if (accountOf(stack) === LOCAL_ACCOUNT) continue;
+    const found = Object.values(stack.template.Resources).find((r) => SINGLE_ACCOUNT_TYPES.includes(r.Type));
+    if (found) {
+      throw new Error(
+        `${stack.artifactId} is in account ${accountOf(stack)}, but the local cloud keeps ${found.Type} resources in ${LOCAL_ACCOUNT} only: locally, env.account must be ${LOCAL_ACCOUNT} (or unset); vendorEnv.account may be another`,
+      );
+    }
   }
 }
 
@@ -550,7 +579,7 @@ export function templateStateMachines(resolver: TemplateResolver) {
       );
       return {
         name: logicalId,
-        arn: resolver.arn('states', `stateMachine:${logicalId}`),
+        arn: resolver.arn('states', `stateMachine:${logicalId}`, stack),
         definition,
         ...(props.RoleArn ? { roleArn: resolver.resolveString(stack, props.RoleArn) } : {}),
       };

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { type Endpoints, startLocalCloud } from './cloud.js';
 import { portsFromEnv } from './ports.js';
 import { seedDemoData } from './seed.js';
+import { TWO_ACCOUNT_STAGE_CONFIG } from './two-accounts.js';
 
 const program = new Command()
   .name('npm start')
@@ -13,9 +14,19 @@ const program = new Command()
   .option('--no-seed', 'do not write the demo data')
   .option('--time-scale <n>', 'speed up Step Functions waits and timeouts (e.g. 60)', '1')
   .option('--assembly-dir <dir>', 'where the synthesized app goes (bench: a cold synth)', 'cdk.out')
+  .option(
+    '--two-accounts',
+    'the vendor site in an account of its own (cdk/local/two-accounts.ts); use another --data-dir and --assembly-dir',
+  )
   .parse();
 
-const opts = program.opts<{ dataDir: string; seed: boolean; timeScale: string; assemblyDir: string }>();
+const opts = program.opts<{
+  dataDir: string;
+  seed: boolean;
+  timeScale: string;
+  assemblyDir: string;
+  twoAccounts?: boolean;
+}>();
 const root = process.cwd();
 const started = Date.now();
 const log = (line: string) => console.log(`[upman] ${line}`);
@@ -30,6 +41,7 @@ try {
     ports: portsFromEnv(),
     timeScale,
     log,
+    ...(opts.twoAccounts ? { stageConfig: JSON.stringify(TWO_ACCOUNT_STAGE_CONFIG) } : {}),
     ...(opts.seed
       ? { seed: (endpoints: Endpoints) => seedDemoData(endpoints, log, resolve(root, opts.dataDir)) }
       : {}),

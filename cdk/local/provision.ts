@@ -97,7 +97,7 @@ export function templateBuckets(resolver: TemplateResolver): BucketSpec[] {
       | { DestinationBucketName?: string; LogFilePrefix?: string }
       | undefined;
     return {
-      name: physicalName('AWS::S3::Bucket', logicalId, stack.stackName),
+      name: resolver.resolveString(stack, { Ref: logicalId }),
       ...(logging?.DestinationBucketName
         ? { accessLog: { targetBucket: logging.DestinationBucketName, prefix: logging.LogFilePrefix ?? '' } }
         : {}),

@@ -27,6 +27,8 @@ export interface StackTemplate {
   template: CfnTemplate;
   /** Directory of cdk.out, for resolving asset paths. */
   assemblyDir: string;
+  /** The account the stack's environment names (aws://<account>/…), when it names one. */
+  account?: string;
 }
 
 /** Runtime facts the resolver needs that are not in the template. */
@@ -40,6 +42,7 @@ export interface ResolveContext {
 
 interface ManifestArtifact {
   type: string;
+  environment?: string;
   properties?: { templateFile?: string; stackName?: string };
   displayName?: string;
 }
@@ -59,11 +62,13 @@ export function loadAssembly(assemblyDir: string): StackTemplate[] {
     const template = JSON.parse(
       readFileSync(join(assemblyDir, artifact.properties.templateFile), 'utf8'),
     ) as CfnTemplate;
+    const account = /^aws:\/\/(\d{12})\//.exec(artifact.environment ?? '')?.[1];
     stacks.push({
       artifactId,
       stackName: artifact.properties.stackName ?? artifactId,
       template,
       assemblyDir,
+      ...(account ? { account } : {}),
     });
   }
   return stacks;
@@ -170,8 +175,9 @@ export class TemplateResolver {
     return resolved;
   }
 
-  arn(service: string, resource: string): string {
-    return `arn:aws:${service}:${this.ctx.region}:${LOCAL_ACCOUNT}:${resource}`;
+  /** An ARN in the stack's account (the local account when none is given or the stack names none). */
+  arn(service: string, resource: string, stack?: StackTemplate): string {
+    return `arn:aws:${service}:${this.ctx.region}:${accountOf(stack)}:${resource}`;
   }
 
   /** Queue URL as the local SQS forms it: <endpoint>/<account>/<name>. */
@@ -190,7 +196,7 @@ export class TemplateResolver {
       case 'AWS::Region':
         return this.ctx.region;
       case 'AWS::AccountId':
-        return LOCAL_ACCOUNT;
+        return accountOf(stack);
       case 'AWS::Partition':
         return 'aws';
       case 'AWS::URLSuffix':
@@ -198,7 +204,7 @@ export class TemplateResolver {
       case 'AWS::StackName':
         return stack.stackName;
       case 'AWS::StackId':
-        return this.arn('cloudformation', `stack/${stack.stackName}/local`);
+        return this.arn('cloudformation', `stack/${stack.stackName}/local`, stack);
       case 'AWS::NoValue':
         return undefined;
       default:
@@ -220,7 +226,7 @@ export class TemplateResolver {
       case 'AWS::SQS::Queue':
         return this.queueUrl(this.queueName(stack, name));
       case 'AWS::StepFunctions::StateMachine':
-        return this.arn('states', `stateMachine:${physical}`);
+        return this.arn('states', `stateMachine:${physical}`, stack);
       case 'AWS::ApiGatewayV2::Api':
         return physical.toLowerCase();
       case 'AWS::SES::EmailIdentity':
@@ -231,10 +237,16 @@ export class TemplateResolver {
     }
   }
 
-  /** A role keeps the RoleName its template gives it: bucket policies match roles by that name. */
-  private physical(stack: StackTemplate, logicalId: string, resource: CfnResource): string {
+  /**
+   * A role keeps the RoleName its template gives it (bucket policies match roles by that name), a
+   * bucket its BucketName (another stack may name it literally: a vendor site in another account).
+   */
+  physical(stack: StackTemplate, logicalId: string, resource: CfnResource): string {
     if (resource.Type === 'AWS::IAM::Role' && resource.Properties?.RoleName !== undefined) {
       return this.resolveString(stack, resource.Properties.RoleName);
+    }
+    if (resource.Type === 'AWS::S3::Bucket' && resource.Properties?.BucketName !== undefined) {
+      return this.resolveString(stack, resource.Properties.BucketName);
     }
     return physicalName(resource.Type, logicalId, stack.stackName);
   }
@@ -252,39 +264,39 @@ export class TemplateResolver {
     switch (key) {
       case 'AWS::DynamoDB::Table.Arn':
       case 'AWS::DynamoDB::GlobalTable.Arn':
-        return this.arn('dynamodb', `table/${physical}`);
+        return this.arn('dynamodb', `table/${physical}`, stack);
       case 'AWS::DynamoDB::Table.StreamArn':
       case 'AWS::DynamoDB::GlobalTable.StreamArn':
-        return this.arn('dynamodb', `table/${physical}/stream/local`);
+        return this.arn('dynamodb', `table/${physical}/stream/local`, stack);
       case 'AWS::S3::Bucket.Arn':
         return `arn:aws:s3:::${physical}`;
       case 'AWS::S3::Bucket.DomainName':
       case 'AWS::S3::Bucket.RegionalDomainName':
         return `${physical}.s3.${this.ctx.region}.amazonaws.com`;
       case 'AWS::SQS::Queue.Arn':
-        return this.arn('sqs', this.queueName(stack, logicalId));
+        return this.arn('sqs', this.queueName(stack, logicalId), stack);
       case 'AWS::SQS::Queue.QueueName':
         return this.queueName(stack, logicalId);
       case 'AWS::SQS::Queue.QueueUrl':
         return this.queueUrl(this.queueName(stack, logicalId));
       case 'AWS::Lambda::Function.Arn':
-        return this.arn('lambda', `function:${physical}`);
+        return this.arn('lambda', `function:${physical}`, stack);
       case 'AWS::StepFunctions::StateMachine.Arn':
-        return this.arn('states', `stateMachine:${physical}`);
+        return this.arn('states', `stateMachine:${physical}`, stack);
       case 'AWS::StepFunctions::StateMachine.Name':
         return physical;
       case 'AWS::IAM::Role.Arn':
-        return `arn:aws:iam::${LOCAL_ACCOUNT}:role/${physical}`;
+        return `arn:aws:iam::${accountOf(stack)}:role/${physical}`;
       case 'AWS::Logs::LogGroup.Arn':
-        return this.arn('logs', `log-group:${physical}:*`);
+        return this.arn('logs', `log-group:${physical}:*`, stack);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
         return this.ctx.apiEndpoint;
       case 'AWS::SES::ConfigurationSet.Name':
         return physical;
       case 'AWS::KMS::Key.Arn':
-        return this.arn('kms', `key/${physical}`);
+        return this.arn('kms', `key/${physical}`, stack);
       case 'AWS::Scheduler::ScheduleGroup.Arn':
-        return this.arn('scheduler', `schedule-group/${physical}`);
+        return this.arn('scheduler', `schedule-group/${physical}`, stack);
       default:
         throw new Error(
           `${stack.artifactId}: the local cloud cannot resolve Fn::GetAtt ${logicalId}.${attr} (${resource.Type})`,
@@ -304,6 +316,11 @@ export class TemplateResolver {
       return String(this.ref(stack, name));
     });
   }
+}
+
+/** The account a stack runs in locally: the one its environment names, else the local account. */
+export function accountOf(stack: StackTemplate | undefined): string {
+  return stack?.account ?? LOCAL_ACCOUNT;
 }
 
 /** The stack whose artifact id is given, or an error naming what is there. */

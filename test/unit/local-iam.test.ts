@@ -289,6 +289,17 @@ describe('the authoriser (iam-simulate over the role and resource policies)', ()
     });
   });
 
+  it("needs the bucket's policy as well when the bucket is in another account", async () => {
+    const authorizer = new PolicyAuthorizer(policies, { region: 'us-east-1' });
+    // The same grant as above, on a bucket of account 222222222222 whose policy names nobody.
+    expect(
+      await authorizer.authorize(caller, {
+        ...request(`${bucket}/editor/manifest.json`),
+        resourceAccount: '222222222222',
+      }),
+    ).toMatchObject({ allowed: false, denial: 'implicit' });
+  });
+
   it('never evaluates the developer, and allows everything with enforcement off (the bench baseline)', async () => {
     const authorizer = new PolicyAuthorizer(policies, { region: 'us-east-1' });
     const dev: Caller = { kind: 'developer', ...developer };

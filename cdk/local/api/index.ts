@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalLambdaRuntime } from '../lambda/runtime.js';
-import { LOCAL_ACCOUNT, type TemplateResolver } from '../template.js';
+import type { TemplateResolver } from '../template.js';
 import { buildEvent, type HttpResponse, MalformedResponse, newRequestId, toHttpResponse } from './event.js';
 import { JwtAuthorizer } from './jwt.js';
 import { httpApisFromTemplate, invokeSourceArn, type LocalHttpApi, matchRoute } from './routes.js';
@@ -109,7 +109,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       },
       match,
       {
-        accountId: LOCAL_ACCOUNT,
+        accountId: api.stageArn.split(':')[4]!,
         apiId: api.apiId,
         requestId,
         now: new Date(started),
@@ -120,7 +120,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     // Without a permission for apigateway.amazonaws.com API Gateway cannot call the integration
     // and answers 500, logging it as an integration error.
     if (options.mayInvoke) {
-      const sourceArn = invokeSourceArn(options.resolver, api, route, method);
+      const sourceArn = invokeSourceArn(api, route, method);
       if (!(await options.mayInvoke(route.functionArn, sourceArn))) {
         options.log?.(
           `${route.routeKey}: integrationError: API Gateway does not have permission to invoke ${route.functionArn} (source ${sourceArn})`,

@@ -35,6 +35,8 @@ export interface LocalHttpApi {
   apiId: string;
   /** The stage requests are served from ($default unless the template names another). */
   stage: string;
+  /** arn:aws:execute-api:<region>:<account>:<api>/<stage>, in the API's stack's account. */
+  stageArn: string;
   routes: LocalRoute[];
 }
 
@@ -48,15 +50,20 @@ export function httpApisFromTemplate(resolver: TemplateResolver): LocalHttpApi[]
   return resolver
     .resourcesOfType('AWS::ApiGatewayV2::Api')
     .filter(({ resource }) => (resource.Properties?.ProtocolType ?? 'HTTP') === 'HTTP')
-    .map(({ stack, logicalId }) => ({
-      logicalId,
-      apiId: resolver.resolveString(stack, { Ref: logicalId }),
-      stage: stageOf(resolver, stack, logicalId),
-      routes: resolver
-        .resourcesOfType('AWS::ApiGatewayV2::Route')
-        .filter((r) => r.stack === stack && refersTo(r.resource.Properties?.ApiId, logicalId))
-        .map((r) => routeOf(resolver, stack, r.logicalId, r.resource.Properties ?? {})),
-    }));
+    .map(({ stack, logicalId }) => {
+      const apiId = resolver.resolveString(stack, { Ref: logicalId });
+      const stage = stageOf(resolver, stack, logicalId);
+      return {
+        logicalId,
+        apiId,
+        stage,
+        stageArn: resolver.arn('execute-api', `${apiId}/${stage}`, stack),
+        routes: resolver
+          .resourcesOfType('AWS::ApiGatewayV2::Route')
+          .filter((r) => r.stack === stack && refersTo(r.resource.Properties?.ApiId, logicalId))
+          .map((r) => routeOf(resolver, stack, r.logicalId, r.resource.Properties ?? {})),
+      };
+    });
 }
 
 function stageOf(resolver: TemplateResolver, stack: StackTemplate, apiLogicalId: string): string {
@@ -71,15 +78,14 @@ function stageOf(resolver: TemplateResolver, stack: StackTemplate, apiLogicalId:
  * <api>/<stage>/<method>/<route path as declared>, or <api>/<stage>/$default for the default route.
  */
 export function invokeSourceArn(
-  resolver: TemplateResolver,
-  api: Pick<LocalHttpApi, 'apiId' | 'stage'>,
+  api: Pick<LocalHttpApi, 'stageArn'>,
   route: LocalRoute,
   method: string,
 ): string {
   const path = route.isDefault
     ? '$default'
     : `${method}${route.routeKey.slice(route.routeKey.indexOf(' ') + 1)}`;
-  return resolver.arn('execute-api', `${api.apiId}/${api.stage}/${path}`);
+  return `${api.stageArn}/${path}`;
 }
 
 function refersTo(value: unknown, logicalId: string): boolean {

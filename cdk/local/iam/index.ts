@@ -3,7 +3,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { S3Access } from '../s3/action.js';
 import type { KnownKey } from '../s3/verify.js';
-import type { TemplateResolver } from '../template.js';
+import { accountOf, type TemplateResolver } from '../template.js';
 import { type AccessRequest, denialMessage, PolicyAuthorizer } from './authorizer.js';
 import {
   type Caller,
@@ -42,6 +42,7 @@ export class LocalIam {
   readonly authorizer: PolicyAuthorizer;
   readonly sts: LocalSts;
   readonly sessionSeconds: number;
+  private readonly bucketAccounts = new Map<string, string>();
 
   constructor(private readonly options: LocalIamOptions) {
     this.sessionSeconds = options.sessionSeconds ?? DEFAULT_SESSION_SECONDS;
@@ -60,6 +61,9 @@ export class LocalIam {
       ...(options.serviceResourcePolicy ? { serviceResourcePolicy: options.serviceResourcePolicy } : {}),
     });
     this.sts = new LocalSts(this.store, this.policies, this.authorizer);
+    for (const { stack, logicalId } of options.resolver.resourcesOfType('AWS::S3::Bucket')) {
+      this.bucketAccounts.set(options.resolver.resolveString(stack, { Ref: logicalId }), accountOf(stack));
+    }
   }
 
   /** The role a function (by ARN), state machine (by ARN) or schedule ("schedule:<id>") runs with. */
@@ -165,7 +169,8 @@ export class LocalIam {
     return undefined;
   };
 
-  private bucketAccount(_bucket: string): string {
-    return this.options.account;
+  /** A bucket belongs to its stack's account (the vendor site's may be another one). */
+  private bucketAccount(bucket: string): string {
+    return this.bucketAccounts.get(bucket) ?? this.options.account;
   }
 }

@@ -88,7 +88,7 @@ export function templatePolicies(resolver: TemplateResolver): TemplatePolicies {
     };
     const functionArn = p.FunctionName.startsWith('arn:')
       ? p.FunctionName
-      : resolver.arn('lambda', `function:${p.FunctionName}`);
+      : resolver.arn('lambda', `function:${p.FunctionName}`, stack);
     const condition: Record<string, Record<string, string>> = {};
     if (p.SourceArn) condition.ArnLike = { 'AWS:SourceArn': p.SourceArn };
     if (p.SourceAccount) condition.StringEquals = { 'AWS:SourceAccount': p.SourceAccount };

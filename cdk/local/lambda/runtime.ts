@@ -391,7 +391,7 @@ function functionOf(
   return {
     logicalId,
     name,
-    arn: resolver.arn('lambda', `function:${name}`),
+    arn: resolver.arn('lambda', `function:${name}`, stack),
     handlerFile,
     exportName,
     timeoutMs: Number(props.Timeout ?? 3) * 1000,
