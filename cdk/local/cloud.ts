@@ -236,7 +236,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }),
       // Through the observer when there is one (bench): the gateway forwards what it allows.
       gateway(ports.dynamodb, dynamoDbUrl, dynamoDbMapping(where)),
-      gateway(ports.sqs, sqs.url, sqsMapping(where)),
+      gateway(ports.sqs, sqs.url, sqsMapping(where, queueAccounts(resolver))),
       gateway(ports.mail, ses.url, sesMapping(where)),
       startAuthorisingGateway({
         port: ports.sts,
@@ -251,7 +251,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       gateway(
         ports.kms,
         kms.url,
-        kmsMapping(where, (arn) => kms.keyPolicy(arn) !== undefined),
+        kmsMapping(where, (id) => kms.keyArn(id)),
       ),
     ]);
     stoppers.push(
@@ -347,7 +347,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
               await iam.authorizeAs(roleArn, {
                 action: 'lambda:InvokeFunction',
                 resource: fn.arn,
-                resourceAccount: LOCAL_ACCOUNT,
+                resourceAccount: fn.arn.split(':')[4]!,
               });
             }
             return runtime.invoke(name, payload);
@@ -430,7 +430,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           await iam.authorizeAs(role, {
             action: 'lambda:InvokeFunction',
             resource: fn.arn,
-            resourceAccount: LOCAL_ACCOUNT,
+            resourceAccount: fn.arn.split(':')[4]!,
           });
         return runtime.invoke(target, input);
       },
@@ -491,17 +491,25 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 }
 
 /**
- * Tables, queues, state machines and the API are kept in the local account only (fauxqs names
- * every queue in it); another account, such as a vendor site's own, may hold buckets, their
- * policies, roles and functions. A stack elsewhere that needs more fails the start, by name.
+ * Tables, state machines and the API are kept in the local account only (the gateways and the
+ * local SFN know one); another account, such as a vendor site's own, may hold buckets, queues, keys,
+ * roles, functions and schedules. A stack elsewhere that needs more fails the start, by name.
  */
 const SINGLE_ACCOUNT_TYPES = [
   'AWS::DynamoDB::Table',
   'AWS::DynamoDB::GlobalTable',
-  'AWS::SQS::Queue',
   'AWS::StepFunctions::StateMachine',
   'AWS::ApiGatewayV2::Api',
 ];
+
+/** Which account owns each queue, by name: fauxqs puts every URL in the local account. */
+function queueAccounts(resolver: TemplateResolver): Map<string, string> {
+  return new Map(
+    resolver
+      .resourcesOfType('AWS::SQS::Queue')
+      .map(({ stack, logicalId }) => [resolver.queueName(stack, logicalId), accountOf(stack)]),
+  );
+}
 export function checkAccounts(stacks: StackTemplate[]): void {
   for (const stack of stacks) {
     if (accountOf(stack) === LOCAL_ACCOUNT) continue;

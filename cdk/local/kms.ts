@@ -85,6 +85,8 @@ export interface LocalKms {
   url: string;
   /** The key policy of a key (by ARN), as the IAM gateway evaluates it; undefined for no such key. */
   keyPolicy(keyArn: string): KeyPolicy | undefined;
+  /** A key's ARN from its id or ARN; undefined for no such key. */
+  keyArn(keyIdOrArn: string): string | undefined;
   /**
    * A key the templates declare (AWS::KMS::Key), under the id their Ref resolves to: created once
    * with a new key pair and kept across restarts; its policy follows the template.
@@ -95,6 +97,8 @@ export interface LocalKms {
 
 export interface TemplateKey {
   keyId: string;
+  /** The account of the stack that declares it (the local account when unset). */
+  account?: string;
   keySpec: string;
   keyUsage: string;
   description: string;
@@ -263,6 +267,10 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://127.0.0.1:${port}`,
+    keyArn: (idOrArn) => {
+      const key = keys.get(idOrArn.split('/').pop() ?? '');
+      return key && (idOrArn === key.keyId || idOrArn === key.arn) ? key.arn : undefined;
+    },
     keyPolicy: (keyArn) => {
       const key = keys.get(keyArn.split('/').pop() ?? '');
       if (!key || key.arn !== keyArn) return undefined;
@@ -280,7 +288,7 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       const policy = spec.policy ? JSON.stringify(spec.policy) : undefined;
       keys.set(spec.keyId, {
         keyId: spec.keyId,
-        arn: `arn:aws:kms:${options.region}:${account}:key/${spec.keyId}`,
+        arn: `arn:aws:kms:${options.region}:${spec.account ?? account}:key/${spec.keyId}`,
         keySpec: 'ECC_NIST_P256',
         keyUsage: 'SIGN_VERIFY',
         description: spec.description,

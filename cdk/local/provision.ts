@@ -10,7 +10,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { KeyPolicy, TemplateKey } from './kms.js';
-import { physicalName, type TemplateResolver } from './template.js';
+import { accountOf, physicalName, type TemplateResolver } from './template.js';
 
 export interface TableSpec {
   name: string;
@@ -111,6 +111,7 @@ export function templateKmsKeys(resolver: TemplateResolver): TemplateKey[] {
     const p = resolver.resolve(stack, resource.Properties ?? {}) as Record<string, any>;
     return {
       keyId: physicalName('AWS::KMS::Key', logicalId, stack.stackName),
+      account: accountOf(stack),
       keySpec: String(p.KeySpec ?? 'SYMMETRIC_DEFAULT'),
       keyUsage: String(p.KeyUsage ?? 'ENCRYPT_DECRYPT'),
       description: String(p.Description ?? ''),

@@ -145,13 +145,18 @@ const SQS_BATCH: Record<string, string> = {
   ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
 };
 
-export function sqsMapping(where: Where): ServiceMapping {
+export function sqsMapping(
+  where: Where,
+  /** The account that owns a queue, by name, when the URL cannot say (fauxqs names one account). */
+  queueAccounts: Map<string, string> = new Map(),
+): ServiceMapping {
   const queueArn = (url: unknown, name?: unknown) => {
     const queueName =
       typeof name === 'string' && name ? name : typeof url === 'string' ? url.split('/').pop() : undefined;
     if (!queueName) throw new MappingError('QueueUrl is required');
-    const account = typeof url === 'string' ? (url.split('/').slice(-2)[0] ?? where.account) : where.account;
-    return `arn:aws:sqs:${where.region}:${/^\d{12}$/.test(account) ? account : where.account}:${queueName}`;
+    const inUrl = typeof url === 'string' ? url.split('/').slice(-2)[0] : undefined;
+    const account = queueAccounts.get(queueName) ?? (inUrl && /^\d{12}$/.test(inUrl) ? inUrl : where.account);
+    return `arn:aws:sqs:${where.region}:${account}:${queueName}`;
   };
   return {
     signingName: 'sqs',
@@ -311,8 +316,8 @@ export function stepFunctionsMapping(
 // ---------- KMS (JSON 1.1, TrentService.*) ----------
 export function kmsMapping(
   where: Where,
-  /** Whether the key (by ARN) exists: an unknown key is the service's NotFoundException, after authorisation. */
-  keyExists: (keyArn: string) => boolean,
+  /** A key's ARN from its id or ARN; undefined for no such key (the service's NotFoundException, after authorisation). */
+  keyArn: (keyIdOrArn: string) => string | undefined,
 ): ServiceMapping {
   const json11 = (type: string, message: string, status = 400): ErrorReply => ({
     status,
@@ -330,10 +335,10 @@ export function kmsMapping(
         return [{ action, resource: '*', resourceAccount: where.account }];
       const keyId = json(req).KeyId;
       if (typeof keyId !== 'string' || !keyId) throw new MappingError('KeyId is required');
-      const resource = keyId.startsWith('arn:')
-        ? keyId
-        : `arn:aws:kms:${where.region}:${where.account}:${keyId.startsWith('alias/') ? keyId : `key/${keyId}`}`;
-      if (resource.includes(':key/') && !keyExists(resource)) return [];
+      const resource = keyId.startsWith('alias/')
+        ? `arn:aws:kms:${where.region}:${where.account}:${keyId}`
+        : keyArn(keyId);
+      if (!resource) return [];
       return [{ action, resource, resourceAccount: resource.split(':')[4] ?? where.account }];
     },
     accessDenied: (m) => json11('AccessDeniedException', m),
