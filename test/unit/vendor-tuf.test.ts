@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { Metadata, type MetadataKind, type Snapshot, type Targets, type Timestamp } from '@tufjs/models';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyTarget } from '../../agent/tuf.js';
-import { addTargets, initRepository, type RoleSigners, refreshTimestamp } from '../../lib/vendor/tuf.js';
+import {
+  addTargets,
+  initRepository,
+  type RoleSigners,
+  refreshTimestamp,
+  refreshWhenDue,
+} from '../../lib/vendor/tuf.js';
 import { createKeyFile, fileSigner } from '../../lib/vendor/tuf-signers.js';
 import { MemoryMetadata } from '../fixtures/memory-metadata.js';
 
@@ -14,8 +20,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
+let n = 0;
 async function signers(): Promise<RoleSigners> {
-  let n = 0;
   const one = async () => {
     const file = join(work, 'keys', `k${n++}.pem`);
     await createKeyFile(file);
@@ -179,5 +185,37 @@ describe('refresh when due (the schedule)', () => {
     });
     expect(r.renewed).toEqual(['snapshot', 'timestamp']);
     expect(signed<Snapshot>(store, 'snapshot.json').meta['targets.json']?.version).toBe(2);
+  });
+});
+
+describe('the scheduled refresh (refreshWhenDue)', () => {
+  const listed = (store: MemoryMetadata) =>
+    Object.assign(store, { metadataExists: async (name: string) => store.files.has(name) });
+
+  it('does nothing before the site is initialised', async () => {
+    const store = listed(new MemoryMetadata());
+    expect(await refreshWhenDue(store, await signers())).toEqual({ status: 'not-initialised' });
+    expect(store.files.size).toBe(0);
+  });
+
+  it('refuses to sign with keys the root does not name for snapshot and timestamp, and writes nothing', async () => {
+    const store = listed(new MemoryMetadata());
+    await initRepository(store, await signers());
+    const before = new Map(store.files);
+    const other = await signers();
+    await expect(refreshWhenDue(store, other, new Date(Date.now() + 20 * HOUR))).rejects.toMatchObject({
+      statusCode: 409,
+      message: expect.stringMatching(/does not name this site's snapshot key .*--site-keys/),
+    });
+    expect(store.files).toEqual(before);
+  });
+
+  it('renews what is due with the keys the root names', async () => {
+    const store = listed(new MemoryMetadata());
+    const keys = await signers();
+    const t0 = new Date('2026-01-01T00:00:00Z');
+    await initRepository(store, keys, t0);
+    const r = await refreshWhenDue(store, keys, new Date(t0.getTime() + 20 * HOUR));
+    expect(r).toMatchObject({ status: 'checked', renewed: ['timestamp'], timestamp: 2 });
   });
 });
