@@ -7,7 +7,7 @@
 //
 // Per pair, from the same run: the full package (tar + gzip -9), upman's delta, what
 // `zstd --patch-from -19 --long` makes of the same uncompressed trees (the bound), xdelta3 if
-// installed, and the agent's install time (applyPackage, median of 5, alternating) of the delta
+// installed, and the agent's install time (applyPackage, median of 5 or UPMAN_BENCH_INSTALL_RUNS, alternating) of the delta
 // against the full package onto the same installed old revision.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -29,7 +29,8 @@ const DEFAULT_PAIRS = [
   'vite@5.4.10..5.4.11',
   'typescript@5.8.2..5.8.3',
 ];
-const INSTALL_RUNS = 5;
+/** Installs timed per kind (median); a busy machine wants more (UPMAN_BENCH_INSTALL_RUNS). */
+const INSTALL_RUNS = Number(process.env.UPMAN_BENCH_INSTALL_RUNS ?? 5);
 
 const cacheDir = () => process.env.UPMAN_BENCH_CACHE ?? join(homedir(), '.cache', 'upman-bench', 'npm');
 
