@@ -8,6 +8,7 @@ import { booleanOf, pageSizeOf, requireObject, textOf } from '../registry/valida
 import { isBatchId, isLineId, lineIdOf, newBatchId } from './ids.js';
 import { budgetFor, type LedgerStore } from './ledger.js';
 import type { BudgetAnswer, BudgetBatch, BudgetLine, BudgetResult, ExecutionInput } from './model.js';
+import { isStoredInstant } from './periods.js';
 import type { PolicyConfig } from './policy.js';
 import type { BudgetStore, Clock, MessageQueue, RequestStore, TaskCallbacks } from './ports.js';
 
@@ -329,7 +330,7 @@ function decodeBatchCursor(cursor: string | undefined): Record<string, unknown> 
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof state.closedAt === 'string' && typeof state.batchId === 'string' && isBatchId(state.batchId)) {
+    if (isStoredInstant(state.closedAt) && typeof state.batchId === 'string' && isBatchId(state.batchId)) {
       return { closedAt: state.closedAt, batchId: state.batchId };
     }
   } catch {

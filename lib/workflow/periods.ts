@@ -39,3 +39,7 @@ export function monthsOf(period: string, fiscalYearStartMonth: number): string[]
     return `${Number(y) + Math.floor(m / 12)}-${String((m % 12) + 1).padStart(2, '0')}`;
   });
 }
+
+/** A UTC instant as the store writes it (toISOString): what a cursor may carry into a key. */
+export const isStoredInstant = (value: unknown): value is string =>
+  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/.test(value);

@@ -9,7 +9,7 @@ import { isRequestId, lineIdOf, requestIdOf } from './ids.js';
 import { budgetOfPeriods } from './ledger.js';
 import { ANY_VERSION, poolFor } from './licences.js';
 import type { BudgetResult, ExecutionInput, StepRecord, UpdateRequest } from './model.js';
-import { periodsOf } from './periods.js';
+import { isStoredInstant, periodsOf } from './periods.js';
 import { evaluatePolicy, inFlightMessage, type PolicyConfig } from './policy.js';
 import type { Clock, CreateOutcome, Executions, RequestStore, SubmissionReads } from './ports.js';
 
@@ -256,7 +256,7 @@ function decodeCursor(cursor: string | undefined): { at: string; requestId: stri
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof state.at === 'string' && typeof state.requestId === 'string' && isRequestId(state.requestId)) {
+    if (isStoredInstant(state.at) && typeof state.requestId === 'string' && isRequestId(state.requestId)) {
       return { at: state.at, requestId: state.requestId };
     }
   } catch {

@@ -95,6 +95,24 @@ describe('inputs at the edge', () => {
     expect(who).toMatchObject({ status: 200, body: { items: [{ clientId: client, version: '1.1' }] } });
   });
 
+  it('refuses a listing cursor that would carry 3,000 characters into a key, naming cursor', async () => {
+    const state = { at: 'x'.repeat(3000), requestId: `r-${'A'.repeat(24)}` };
+    const cursor = Buffer.from(JSON.stringify(state)).toString('base64url');
+    const res = await call(
+      await tokenOf(`edge-ando-${run}`, ['employees']),
+      'GET',
+      `/update-requests?cursor=${cursor}`,
+    );
+    expect(res).toMatchObject({ status: 400, body: { field: 'cursor' } });
+    const batches = Buffer.from(
+      JSON.stringify({ closedAt: 'x'.repeat(3000), batchId: 'b-20300101T000000-0a0b0c0d' }),
+    ).toString('base64url');
+    expect(await call(await ADMIN(), 'GET', `/budget-batches?cursor=${batches}`)).toMatchObject({
+      status: 400,
+      body: { field: 'cursor' },
+    });
+  });
+
   it('refuses __proto__ as a name with 400', async () => {
     const res = await call(await ADMIN(), 'PUT', '/software/__proto__', {
       vendor: 'V',
