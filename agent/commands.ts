@@ -3,6 +3,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { closestNames } from '../lib/suggest.js';
 import { ApiClient, ApiError, type IssuedKey } from './api.js';
 import {
   currentToken,
@@ -22,7 +23,6 @@ import { makeOut, type Out, reportError } from './output.js';
 import { clearPending, readPending, writePending } from './pending.js';
 import { byteBar, humanBytes } from './progress.js';
 import { describeStep } from './steps.js';
-import { closestNames } from './suggest.js';
 
 type Action<O> = (out: Out, options: O & GlobalOptions, cmd: Command) => Promise<void>;
 

@@ -8,8 +8,9 @@ import { isValidUserName } from '../directory.js';
 import { BadRequest, badRequestOf, Conflict, Forbidden, NotFound } from '../errors.js';
 import { type Caller, readsEverything, requireRole } from '../http/identity.js';
 import type { PeopleStore } from '../ports/people.js';
-import type { CursorCodec } from '../registry/cursor.js';
+import type { CursorCodec, PageState } from '../registry/cursor.js';
 import { pageSizeOf } from '../registry/validate.js';
+import { closestNames } from '../suggest.js';
 import type { Person } from './model.js';
 
 export interface PeoplePorts {
@@ -120,10 +121,37 @@ export async function resolvePerson(ports: PeoplePorts, value: unknown, field: s
     if (key) person = await ports.people.getPerson(key);
   }
   if (!person) {
-    throw new BadRequest(`${field}: nobody in the directory has the login name or e-mail "${typed}"`, field);
+    const near = await peopleNamedLike(ports, typed);
+    throw new BadRequest(
+      `${field}: nobody in the directory has the login name or e-mail "${typed}"` +
+        (near.length > 0 ? `. Did you mean ${near.join(' or ')}?` : ''),
+      field,
+    );
   }
   if (!person.active) throw new BadRequest(`${field}: ${typed} is no longer active`, field);
   return person.key;
+}
+
+/** How much of the directory a typo may read for its "did you mean" (an error path stays cheap). */
+const SUGGESTION_SCAN = { pageSize: 250, pages: 4 };
+
+/**
+ * "Did you mean …?" for a name that matches nobody: the login names of active people closest to
+ * it (lib/suggest.ts), from the first thousand entries of the directory.
+ */
+async function peopleNamedLike(ports: PeoplePorts, typed: string): Promise<string[]> {
+  const logins: string[] = [];
+  let after: PageState | undefined;
+  for (let page = 0; page < SUGGESTION_SCAN.pages; page++) {
+    const found = await ports.people.listPeople({
+      limit: SUGGESTION_SCAN.pageSize,
+      ...(after ? { after } : {}),
+    });
+    for (const person of found.items) if (person.active) logins.push(person.login);
+    if (!found.next) break;
+    after = found.next;
+  }
+  return closestNames(typed, logins);
 }
 
 /** resolvePerson for a list, keeping order. */

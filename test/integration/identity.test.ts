@@ -142,6 +142,13 @@ describe('generic OIDC tokens (the dev stage’s preset)', () => {
     });
     expect(nobody.status).toBe(400);
     expect(nobody.body.field).toBe('approver');
+    // A typo of a person's login name: the answer says whom it may have meant.
+    const typo = await d.api('POST', `/approvers/${emp}/periods`, {
+      ...admin,
+      body: { approver: `${boss}x`, validFrom },
+    });
+    expect([typo.status, typo.body.field]).toEqual([400, 'approver']);
+    expect(typo.body.message).toMatch(new RegExp(`Did you mean (\\S+ or )*${boss}[ ?]`));
     const byMail = await d.api('POST', `/approvers/${encodeURIComponent(`${emp}@upman.example`)}/periods`, {
       ...admin,
       body: { approver: `${boss}@UPMAN.example`, validFrom },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closestNames, distance } from '../../agent/suggest.js';
+import { closestNames, distance } from '../../lib/suggest.js';
 
 describe('did you mean', () => {
   it('measures edits case-insensitively', () => {

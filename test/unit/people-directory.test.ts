@@ -46,6 +46,28 @@ describe('resolvePerson', () => {
   });
 });
 
+describe('did you mean, for people', () => {
+  it('names the active people whose login is closest to a name that matches nobody', async () => {
+    const ports = portsWith('ando', 'andou-k', 'suzuki', 'kaneda');
+    await putPerson(ports, admin, 'andou-k', { active: false });
+    const e = await errorOf(() => resolvePerson(ports, 'andou', 'users[0]'));
+    expect([e.statusCode, e.field, e.message]).toEqual([
+      400,
+      'users[0]',
+      'users[0]: nobody in the directory has the login name or e-mail "andou". Did you mean ando?',
+    ]);
+    const far = await errorOf(() => resolvePerson(ports, 'bucho', 'approver'));
+    expect(far.message).toBe('approver: nobody in the directory has the login name or e-mail "bucho"');
+  });
+
+  it('reads the directory a page at a time', async () => {
+    const keys = Array.from({ length: 600 }, (_, i) => `person-${String(i).padStart(3, '0')}`);
+    const ports = portsWith(...keys, 'yamada');
+    const e = await errorOf(() => resolvePerson(ports, 'yamda', 'delegate'));
+    expect(e.message).toMatch(/Did you mean yamada\?$/);
+  });
+});
+
 describe('putPerson', () => {
   it('creates, changes and leaves unchanged entries; only admins', async () => {
     const ports = portsWith();

@@ -1,4 +1,4 @@
-// "Did you mean …?" for names a person types (software): the catalog's names closest to what
+// "Did you mean …?" for names a person types (software, people): the names closest to what
 // was typed, by case-insensitive equality first, then edit distance.
 
 /** Levenshtein distance, case-insensitive. */
