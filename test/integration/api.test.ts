@@ -38,20 +38,10 @@ describe('local HTTP API: GET /me behind the JWT authorizer', () => {
     expect(await res.json()).toMatchObject({ user: 'alice', groups: ['employees', 'approvers'] });
   });
 
-  it('accepts a token minted by `npm run token`', async () => {
+  it('accepts a token from `npm run token` (upman login against the issuer)', async () => {
     const { stdout } = await run(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'cdk/local/token.ts',
-        '--user',
-        'bob',
-        '--groups',
-        'finance',
-        '--data-dir',
-        dataDir,
-      ],
+      ['scripts/token.mjs', '--user', 'bob', '--groups', 'finance', '--data-dir', dataDir],
       { cwd: process.cwd() },
     );
     const res = await me(`Bearer ${stdout.trim()}`);

@@ -162,40 +162,51 @@ describe('mintToken', () => {
   });
 });
 
-// The CLI runs as `npm run token` runs it (tsx), in a child process: ~1 s per run.
-describe('npm run token', { timeout: 30_000 }, () => {
+// `npm run token` is a thin wrapper over `upman login`: it gets the token from the running
+// issuer's token endpoint, in a child process as npm runs it.
+describe('npm run token', { timeout: 60_000 }, () => {
   const token = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'cdk/local/token.ts', ...args], { cwd: process.cwd() });
+    run(process.execPath, ['scripts/token.mjs', ...args], { cwd: process.cwd() });
 
-  it('prints only the token, newline-terminated', async () => {
-    await (await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] })).stop();
-    writeFileSync(
-      join(dataDir, 'endpoints.json'),
-      JSON.stringify({ issuer: 'http://127.0.0.1:1', jwtIssuer: ISSUER, audience: ['upman'] }),
-    );
-    const { stdout } = await token(
-      '--user',
-      'carol',
-      '--groups',
-      'employees,approvers',
-      '--data-dir',
-      dataDir,
-    );
-    expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    expect(decodeJwt(stdout.trim())).toMatchObject({
-      sub: 'carol',
-      groups: ['employees', 'approvers'],
-      iss: ISSUER,
-    });
+  it('prints only the token the issuer granted through upman login, newline-terminated', async () => {
+    const issuer = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    try {
+      writeFileSync(
+        join(dataDir, 'endpoints.json'),
+        JSON.stringify({
+          api: 'http://127.0.0.1:1',
+          issuer: issuer.url,
+          jwtIssuer: ISSUER,
+          audience: ['upman'],
+        }),
+      );
+      const { stdout } = await token(
+        '--user',
+        'carol',
+        '--groups',
+        'employees,approvers',
+        '--data-dir',
+        dataDir,
+      );
+      expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(decodeJwt(stdout.trim())).toMatchObject({
+        sub: 'carol',
+        groups: ['employees', 'approvers'],
+        iss: ISSUER,
+      });
+    } finally {
+      await issuer.stop();
+    }
   });
 
-  it('fails with a clear message when the local cloud never ran, or --user is missing', async () => {
-    await expect(token('--user', 'carol', '--data-dir', dataDir)).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining('has never been started'),
+  it("fails with upman login's message and exit code when the local cloud never ran, or without --user", async () => {
+    await expect(token('--user', 'carol', '--data-dir', join(dataDir, 'never'))).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('holds no endpoints.json'),
     });
     await expect(token('--data-dir', dataDir)).rejects.toMatchObject({
-      stderr: expect.stringContaining("required option '--user <name>' not specified"),
+      code: 2,
+      stderr: expect.stringContaining('--user <name> is required'),
     });
   });
 });
