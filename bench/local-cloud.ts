@@ -14,7 +14,7 @@ export async function run(): Promise<BenchResult[]> {
   const root = process.cwd();
   const assemblyDir = join(root, 'cdk.out');
   const synthStart = performance.now();
-  const synthesized = ensureAssembly(root, assemblyDir, () => {});
+  const synthesized = await ensureAssembly(root, assemblyDir, () => {});
   const synthMs = performance.now() - synthStart;
   const results: BenchResult[] = [];
   if (synthesized) results.push({ name: 'synth (sources changed)', value: synthMs / 1000, unit: 's' });

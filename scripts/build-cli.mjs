@@ -1,14 +1,16 @@
-// Bundles the `upman` command (cli/main.ts and everything it imports) into dist/cli/upman.mjs
-// with esbuild, so a call loads bundled JavaScript instead of transpiling TypeScript (7-18 s
-// with tsx). Run at install (`prepare`); bin/upman.mjs runs it again when a source it was built
-// from changed (dist/cli/inputs.json lists them), so a developer never runs a stale CLI.
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+// Bundles the project's commands with esbuild, so a call loads bundled JavaScript instead of
+// transpiling TypeScript (7-18 s with tsx on a busy machine):
+// - `upman` (cli/main.ts and everything it imports) into dist/cli/upman.mjs;
+// - `npm start` (cdk/local/main.ts, the local cloud) into dist/local/start.mjs, its packages left
+//   in node_modules (emulators that find their own files there).
+// Run at install (`prepare`); bin/upman.mjs and bin/start.mjs run it again when a source a bundle
+// was built from changed (inputs.json beside it lists them), so nobody runs a stale bundle.
+import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT_DIR = join(ROOT, 'dist', 'cli');
 
 /** Writes a file whole or not at all: concurrent callers never load half a bundle. */
 async function writeAtomically(file, contents) {
@@ -17,39 +19,66 @@ async function writeAtomically(file, contents) {
   await rename(tmp, file);
 }
 
-export async function buildCli() {
-  await mkdir(OUT_DIR, { recursive: true });
-  const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+/**
+ * One bundle: `name`.mjs in outDir, with chunks for what its dynamic imports load, and
+ * inputs.json (its own sources, plus package.json and the lockfile, and `files` copied beside it).
+ */
+async function buildBundle({ name, entry, outDir, options = {}, files = [] }) {
+  await mkdir(outDir, { recursive: true });
   const result = await build({
-    entryPoints: { upman: join(ROOT, 'cli', 'main.ts') },
-    outdir: OUT_DIR,
+    entryPoints: { [name]: entry },
+    outdir: outDir,
     outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunk-[hash]', // content-named: rewriting one is harmless to a running CLI
+    chunkNames: 'chunk-[hash]', // content-named: rewriting one is harmless to a running process
     write: false,
     bundle: true,
-    splitting: true, // finance's and vendor's AWS SDK clients load only when those commands run
+    splitting: true,
     platform: 'node',
     target: 'node22',
     format: 'esm',
     metafile: true,
     logLevel: 'warning',
     legalComments: 'none',
-    define: { 'process.env.UPMAN_CLI_VERSION': JSON.stringify(version) },
     banner: {
       // Bundled CommonJS dependencies call require(): give the ESM bundle one.
-      js: "import { createRequire as __upmanRequire } from 'node:module';\nconst require = __upmanRequire(import.meta.url);",
+      js: `import { createRequire as __upmanRequire } from 'node:module';\nconst require = __upmanRequire(import.meta.url);`,
     },
+    ...options,
   });
+  for (const file of files) await copyFile(file, join(outDir, basename(file)));
   // Chunks first, the entry last: the entry never names a chunk that is not there yet.
-  const files = [...result.outputFiles].sort(
-    (a, b) => Number(basename(a.path) === 'upman.mjs') - Number(basename(b.path) === 'upman.mjs'),
+  const entryFile = `${name}.mjs`;
+  const outputs = [...result.outputFiles].sort(
+    (a, b) => Number(basename(a.path) === entryFile) - Number(basename(b.path) === entryFile),
   );
-  for (const file of files) await writeAtomically(file.path, file.contents);
+  for (const file of outputs) await writeAtomically(file.path, file.contents);
   const inputs = Object.keys(result.metafile.inputs)
     .filter((f) => !f.includes('node_modules/'))
     .map((f) => resolve(ROOT, f));
-  inputs.push(join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'));
-  await writeAtomically(join(OUT_DIR, 'inputs.json'), `${JSON.stringify(inputs)}\n`);
+  inputs.push(join(ROOT, 'package.json'), join(ROOT, 'package-lock.json'), ...files);
+  await writeAtomically(join(outDir, 'inputs.json'), `${JSON.stringify(inputs)}\n`);
+}
+
+export async function buildCli() {
+  const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
+  await buildBundle({
+    name: 'upman',
+    entry: join(ROOT, 'cli', 'main.ts'),
+    outDir: join(ROOT, 'dist', 'cli'),
+    // finance's and vendor's AWS SDK clients load only when those commands run (chunks)
+    options: { define: { 'process.env.UPMAN_CLI_VERSION': JSON.stringify(version) } },
+  });
+}
+
+export async function buildLocalCloud() {
+  await buildBundle({
+    name: 'start',
+    entry: join(ROOT, 'cdk', 'local', 'main.ts'),
+    outDir: join(ROOT, 'dist', 'local'),
+    options: { packages: 'external' },
+    // The Lambda runtime starts its workers from this file, beside the code that names it.
+    files: [join(ROOT, 'cdk', 'local', 'lambda', 'worker.mjs')],
+  });
 }
 
 /**
@@ -65,7 +94,9 @@ export async function linkBin() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await buildCli();
+  await Promise.all([buildCli(), buildLocalCloud()]);
   await linkBin();
-  console.log(`built ${join(OUT_DIR, 'upman.mjs')}; npx upman runs it`);
+  console.log(
+    `built ${join('dist', 'cli', 'upman.mjs')} (npx upman runs it) and ${join('dist', 'local', 'start.mjs')} (npm start)`,
+  );
 }

@@ -2,7 +2,6 @@
 // and tracing, plus bind* helpers that grant access and set the env var in the same call, so
 // a function can never hold a name it may not use, or a grant whose name it does not know.
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,9 +11,8 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { PROJECT_ROOT } from '../project-root.js';
 import { bundleInto } from './function-bundles.js';
-
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Lambda runtime for every function (DESIGN §9: nodejs22.x or newer). */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;

@@ -1,11 +1,12 @@
 // Bundles every Lambda handler in ONE esbuild build (minified, with source maps), the first
 // time CDK asks for any of them in a synth. Building the handlers together parses the shared
 // code (the AWS SDK, lib/) once instead of once per function: a synth bundles 18 functions in
-// a few seconds instead of half a minute, which keeps `npm start` within its 30 s.
+// a few seconds instead of half a minute. cdk/synth.ts starts that build before it loads the CDK
+// libraries (prebundle), so esbuild's process works while this one loads aws-cdk-lib.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { type BuildOptions, buildSync } from 'esbuild';
+import { type BuildOptions, build as buildAsync, buildSync } from 'esbuild';
 
 /** The esbuild options of every function (what NodejsFunction would use, ESM for Node 22). */
 export const BUNDLE_OPTIONS: BuildOptions = {
@@ -59,30 +60,61 @@ function outputName(root: string, entry: string): string {
   return relative(root, entry).replace(/\.ts$/, '');
 }
 
-function build(root: string, entries: string[], dir: string): Map<string, string> {
-  buildSync({
+function buildOptions(root: string, entries: string[], dir: string): BuildOptions {
+  return {
     ...BUNDLE_OPTIONS,
     absWorkingDir: root,
     entryPoints: entries.map((entry) => ({ in: entry, out: join(outputName(root, entry), 'index') })),
     outdir: dir,
-  });
-  return new Map(entries.map((entry) => [entry, join(dir, outputName(root, entry))]));
+  };
+}
+
+const outputsOf = (root: string, entries: string[], dir: string) =>
+  new Map(entries.map((entry) => [entry, join(dir, outputName(root, entry))]));
+
+function build(root: string, entries: string[], dir: string): Map<string, string> {
+  buildSync(buildOptions(root, entries, dir));
+  return outputsOf(root, entries, dir);
+}
+
+function bundleDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'upman-bundles-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** npm start shows these lines as progress (it sets the variable for its synth). */
+export function synthProgress(line: string): void {
+  if (process.env.UPMAN_SYNTH_PROGRESS) process.stderr.write(`[synth] ${line}\n`);
+}
+
+const bundledLine = (count: number, started: number) =>
+  `bundled ${count} functions in one esbuild build in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+
+/**
+ * Starts the one build of every handler under functions/ and resolves when it is done; the
+ * bundling hook then copies from it. Called before the CDK libraries load: esbuild runs in its
+ * own process meanwhile.
+ */
+export async function prebundle(root: string): Promise<void> {
+  const dir = bundleDir();
+  const entries = handlerEntries(root);
+  const started = Date.now();
+  synthProgress(`bundling ${entries.length} functions in one esbuild build…`);
+  await buildAsync(buildOptions(root, entries, dir));
+  cache = { dir, outputs: outputsOf(root, entries, dir) };
+  synthProgress(bundledLine(entries.length, started));
 }
 
 /** Writes the bundle of `entry` into `outputDir` (CDK's local bundling hook). */
 export function bundleInto(root: string, entry: string, outputDir: string): void {
   if (!cache) {
-    const dir = mkdtempSync(join(tmpdir(), 'upman-bundles-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const dir = bundleDir();
     const entries = handlerEntries(root);
     if (!entries.includes(entry)) entries.push(entry);
     const started = Date.now();
     cache = { dir, outputs: build(root, entries, dir) };
-    // npm start shows this line as progress (it sets the variable for its synth).
-    if (process.env.UPMAN_SYNTH_PROGRESS)
-      process.stderr.write(
-        `[bundles] bundled ${entries.length} functions in one esbuild build in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
-      );
+    synthProgress(bundledLine(entries.length, started));
   }
   let folder = cache.outputs.get(entry);
   if (!folder) {

@@ -5,7 +5,8 @@ import { Aws, Fn, type RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT, retentionFor } from './app-function.js';
+import { PROJECT_ROOT } from '../project-root.js';
+import { retentionFor } from './app-function.js';
 import { renderAslFile } from './workflow-definition.js';
 
 export interface UpdateWorkflowProps {

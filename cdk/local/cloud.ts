@@ -7,7 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SES_PRODUCTION_ACCESS } from '../config.js';
 import { startLocalApi } from './api/index.js';
-import { startLocalDynamoDb } from './dynamodb.js';
+import { DEFAULT_REGION, DEVELOPER_CREDENTIALS } from './developer.js';
+import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.js';
 import { startDynamoDbObserver } from './dynamodb-observer.js';
 import { startAuthorisingGateway } from './iam/gateway.js';
 import { LocalIam } from './iam/index.js';
@@ -39,17 +40,7 @@ import {
   TemplateResolver,
 } from './template.js';
 
-/**
- * The developer's key pair: all-powerful in the local cloud (no policy is evaluated for it), like
- * an account administrator. For seeding and the CLIs; never what a test about permissions uses —
- * `aws sts assume-role` with it gives a function's view.
- */
-export const DEVELOPER_CREDENTIALS = {
-  accessKeyId: 'LOCALDEVELOPERALLPOWERFUL',
-  secretAccessKey: 'upman-local-developer-secret-not-for-aws',
-};
-/** @deprecated the name says less than DEVELOPER_CREDENTIALS */
-export const LOCAL_CREDENTIALS = DEVELOPER_CREDENTIALS;
+export { DEVELOPER_CREDENTIALS, LOCAL_CREDENTIALS } from './developer.js';
 
 export interface Endpoints {
   api: string;
@@ -101,6 +92,8 @@ export interface LocalCloudOptions {
   enforceIam?: boolean;
   /** Called once the stores exist, before the endpoints are written (seeds demo data). */
   seed?: (endpoints: Endpoints) => Promise<void>;
+  /** DynamoDB Local, already starting (npm start spawns its JVM before it loads the rest). */
+  dynamodb?: Promise<LocalDynamoDb>;
 }
 
 export interface LocalCloud {
@@ -117,20 +110,57 @@ export interface LocalCloud {
 
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const log = options.log ?? (() => {});
-  const region = options.region ?? 'us-east-1';
+  const region = options.region ?? DEFAULT_REGION;
   const credentials = DEVELOPER_CREDENTIALS;
   mkdirSync(options.dataDir, { recursive: true });
-  ensureAssembly(options.root, options.assemblyDir, log, options.stageConfig ?? '');
-  const stacks = loadAssembly(options.assemblyDir);
-  checkAccounts(stacks);
-
-  // Every port is checked before anything starts, so a clash is reported by name.
+  // Progress: each emulator says when it is up (DynamoDB Local's JVM is the slow one).
+  const since = Date.now();
+  const up = <T extends { url: string }>(name: string, starting: Promise<T>) =>
+    starting.then((service) => {
+      log(`${name} up at ${service.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
+      return service;
+    });
+  // DynamoDB Local needs nothing from the templates: its JVM boots while the app is synthesized
+  // (or, on a restart, while the assembly is read).
+  if (!options.dynamodb) log('starting DynamoDB Local (a JVM)…');
+  const dynamodbStarting = up(
+    'DynamoDB Local',
+    options.dynamodb ??
+      startLocalDynamoDb({
+        port: await claimPort('dynamodb (internal)', 0),
+        region,
+        credentials,
+        ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
+      }),
+  );
+  dynamodbStarting.catch(() => {}); // awaited below; a synth failure stops it first
+  let stacks: StackTemplate[];
   const ports = {} as Record<ServiceName, number>;
-  for (const [service, port] of Object.entries(options.ports) as Array<[ServiceName, number]>) {
-    ports[service] = await claimPort(service, port);
+  try {
+    await ensureAssembly(options.root, options.assemblyDir, log, options.stageConfig ?? '');
+    stacks = loadAssembly(options.assemblyDir);
+    checkAccounts(stacks);
+    // Every port is checked before the other emulators start, so a clash is reported by name.
+    // Not before the synth: a port found free then may be another process's by the time it binds.
+    for (const [service, port] of Object.entries(options.ports) as Array<[ServiceName, number]>) {
+      ports[service] = await claimPort(service, port);
+    }
+  } catch (error) {
+    await dynamodbStarting.then(
+      (dynamodb) => dynamodb.stop(),
+      () => {},
+    );
+    throw error;
   }
+
   const url = (service: ServiceName) => `http://127.0.0.1:${ports[service]}`;
-  const stoppers: Array<() => Promise<void> | void> = [];
+  const stoppers: Array<() => Promise<void> | void> = [
+    () =>
+      dynamodbStarting.then(
+        (dynamodb) => dynamodb.stop(),
+        () => {},
+      ),
+  ];
   const stopAll = async () => {
     for (const stop of stoppers.reverse()) {
       try {
@@ -143,28 +173,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   try {
     const jwtAuthorizers = templateJwtAuthorizers(stacks);
-    // Progress: each emulator says when it is up (DynamoDB Local's JVM is the slow one).
-    const since = Date.now();
-    const up = <T extends { url: string }>(name: string, starting: Promise<T>) =>
-      starting.then((service) => {
-        log(`${name} up at ${service.url} (${((Date.now() - since) / 1000).toFixed(1)} s)`);
-        return service;
-      });
-    log('starting the emulators: DynamoDB Local, SQS, SES, the JWT issuer…');
-    // The emulators listen on internal ports; the public ports are their authorising gateways.
-    const internal = {
-      dynamodb: await claimPort('dynamodb (internal)', 0),
-    };
+    log('starting the other emulators: SQS, SES, the JWT issuer, KMS, S3, Step Functions…');
     const [dynamodb, sqs, ses, issuer] = await Promise.all([
-      up(
-        'DynamoDB Local',
-        startLocalDynamoDb({
-          port: internal.dynamodb,
-          region,
-          credentials,
-          ...(options.inMemory ? {} : { dataDir: join(options.dataDir, 'dynamodb') }),
-        }),
-      ),
+      dynamodbStarting,
       up('SQS (fauxqs)', startLocalSqs({ port: 0, region, dataDir: options.dataDir })),
       up(
         'SES and the mailbox',
@@ -184,10 +195,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         }),
       ),
     ]);
-    stoppers.push(dynamodb.stop, sqs.stop, ses.stop, issuer.stop);
+    stoppers.push(sqs.stop, ses.stop, issuer.stop);
     // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
-    // Behind its IAM gateway (below): the gateway verifies and authorises, the KMS checks nothing.
-    const kms = await startLocalKms({ port: 0, region, dataDir: join(options.dataDir, 'kms') });
+    const kms = await up(
+      'KMS',
+      startLocalKms({
+        port: ports.kms,
+        region,
+        credentials,
+        dataDir: join(options.dataDir, 'kms'),
+      }),
+    );
     stoppers.push(kms.stop);
     // The functions and the state machines reach DynamoDB through the observer when there is one.
     const observer = options.observeDynamoDb
@@ -226,14 +244,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         authorizer: iam.authorizer,
       });
     const [s3, dynamoGateway, sqsGateway, sesGateway, stsGateway, kmsGateway] = await Promise.all([
-      startLocalS3({
-        port: ports.s3,
-        dataDir: join(options.dataDir, 's3'),
-        region,
-        credentials: iam.s3Key,
-        authorize: iam.s3Authorize,
-        principalArn: iam.s3Requester,
-      }),
+      up(
+        'S3 (s3rver behind SigV4 and IAM)',
+        startLocalS3({
+          port: ports.s3,
+          dataDir: join(options.dataDir, 's3'),
+          region,
+          credentials: iam.s3Key,
+          authorize: iam.s3Authorize,
+          principalArn: iam.s3Requester,
+        }),
+      ),
       // Through the observer when there is one (bench): the gateway forwards what it allows.
       gateway(ports.dynamodb, dynamoDbUrl, dynamoDbMapping(where)),
       gateway(ports.sqs, sqs.url, sqsMapping(where, queueAccounts(resolver))),

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export interface LocalDynamoDbOptions {
   port: number;
@@ -13,6 +13,11 @@ export interface LocalDynamoDbOptions {
   dataDir?: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * C1 only (-XX:TieredStopAtLevel=1): about half the JVM's start-up CPU, for slower steady state.
+   * npm start takes it (a person's clicks); the test suite's busy cloud keeps the full JIT.
+   */
+  quickStart?: boolean;
 }
 
 export interface LocalDynamoDb {
@@ -30,6 +35,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const args = [
     '-XX:+UseSerialGC',
     '-Xshare:auto',
+    ...(options.quickStart ? ['-XX:TieredStopAtLevel=1'] : []),
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(dir, 'DynamoDBLocal.jar'),
@@ -57,7 +63,13 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       reject(new Error(`DynamoDB Local exited (${code}) before it was ready:\n${output}`)),
     );
   });
+  exited.catch(() => {}); // raced below, once the client is loaded
+  // If this process dies without stopping us, the JVM must not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const url = `http://127.0.0.1:${options.port}`;
+  // Loaded while the JVM boots: npm start spawns it before it loads anything heavy.
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
     endpoint: url,
     region: options.region,
@@ -67,15 +79,13 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   try {
     await Promise.race([exited, waitUntilReady(client)]);
   } catch (error) {
+    process.off('exit', killOnExit);
     child.kill('SIGKILL');
     throw error;
   } finally {
     client.destroy();
   }
   child.removeAllListeners('exit');
-  // If this process dies without stopping us, the JVM must not outlive it.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
   return {
     url,
     stop: async () => {
@@ -86,6 +96,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 }
 
 async function waitUntilReady(client: DynamoDBClient): Promise<void> {
+  const { ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
   // Generous: the JVM can take a minute on a busy machine; a JVM that died ends the wait at once
   // (the race with its exit), so this only bounds a live one that never answers.
   const deadline = Date.now() + 180_000;

@@ -1,10 +1,12 @@
 // `npm start`: the whole system on this machine, with demo data. Ctrl-C stops everything;
-// data under .local/ survives a restart.
-import { resolve } from 'node:path';
+// data under .local/ survives a restart. DynamoDB Local's JVM is the slowest part of a start, so
+// it is spawned first, before the rest of the local cloud loads (few imports above that point).
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { type Endpoints, startLocalCloud } from './cloud.js';
-import { portsFromEnv } from './ports.js';
-import { seedDemoData } from './seed.js';
+import type { Endpoints } from './cloud.js';
+import { DEFAULT_REGION, DEVELOPER_CREDENTIALS } from './developer.js';
+import { startLocalDynamoDb } from './dynamodb.js';
+import { claimPort, portsFromEnv } from './ports.js';
 import { TWO_ACCOUNT_STAGE_CONFIG } from './two-accounts.js';
 
 const program = new Command()
@@ -34,17 +36,31 @@ const log = (line: string) => console.log(`[upman] ${line}`);
 try {
   const timeScale = Number(opts.timeScale);
   if (!Number.isFinite(timeScale) || timeScale < 1) throw new Error('--time-scale must be a number ≥ 1');
+  const ports = portsFromEnv();
+  const dataDir = resolve(root, opts.dataDir);
+  log('starting DynamoDB Local (a JVM) while the rest loads…');
+  const dynamodb = startLocalDynamoDb({
+    port: await claimPort('dynamodb (internal)', 0),
+    region: DEFAULT_REGION,
+    credentials: DEVELOPER_CREDENTIALS,
+    dataDir: join(dataDir, 'dynamodb'),
+    quickStart: true,
+  });
+  dynamodb.catch(() => {}); // awaited by startLocalCloud
+  const [{ startLocalCloud }, { seedDemoData }] = await Promise.all([
+    import('./cloud.js'),
+    import('./seed.js'),
+  ]);
   const cloud = await startLocalCloud({
     root,
-    dataDir: resolve(root, opts.dataDir),
+    dataDir,
     assemblyDir: resolve(root, opts.assemblyDir),
-    ports: portsFromEnv(),
+    ports,
     timeScale,
     log,
+    dynamodb,
     ...(opts.twoAccounts ? { stageConfig: JSON.stringify(TWO_ACCOUNT_STAGE_CONFIG) } : {}),
-    ...(opts.seed
-      ? { seed: (endpoints: Endpoints) => seedDemoData(endpoints, log, resolve(root, opts.dataDir)) }
-      : {}),
+    ...(opts.seed ? { seed: (endpoints) => seedDemoData(endpoints, log, dataDir) } : {}),
   });
   printEndpoints(cloud.endpoints, Date.now() - started, opts.dataDir);
   let stopping = false;
@@ -77,6 +93,8 @@ function printEndpoints(e: Endpoints, ms: number, dataDir: string): void {
   console.log(`\nupman local cloud ready in ${(ms / 1000).toFixed(1)} s (region ${e.region})\n`);
   for (const [name, url] of rows) console.log(`  ${name.padEnd(22)} ${url}`);
   console.log(`\n  endpoints: ${dataDir}/endpoints.json`);
-  console.log('  a token:   npm run -s token -- --user ando --groups employees');
+  console.log(
+    '  sign in:   npx upman login --user ando   (a token for curl: npm run -s token -- --user ando)',
+  );
   console.log('  stop:      Ctrl-C (data stays in ' + dataDir + ')\n');
 }

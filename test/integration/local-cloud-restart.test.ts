@@ -23,15 +23,11 @@ async function start(): Promise<Endpoints> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const service of SERVICES)
     env[`UPMAN_PORT_${service.toUpperCase()}`] = String(await claimPort(service, 0));
-  child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'cdk/local/main.ts', '--data-dir', dataDir, '--no-seed'],
-    {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  child = spawn(process.execPath, ['bin/start.mjs', '--data-dir', dataDir, '--no-seed'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {

@@ -61,7 +61,7 @@ beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const service of SERVICES)
     env[`UPMAN_PORT_${service.toUpperCase()}`] = String(await claimPort(service, 0));
-  child = spawn(process.execPath, ['--import', 'tsx', 'cdk/local/main.ts', '--data-dir', dataDir], {
+  child = spawn(process.execPath, ['bin/start.mjs', '--data-dir', dataDir], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
