@@ -4,6 +4,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'a
 import type { Construct } from 'constructs';
 import { identityOf, type StageConfig } from '../config.js';
 import { AppFunction, type AppFunctionProps } from '../constructs/app-function.js';
+import { DepartmentMigration } from '../constructs/department-migration.js';
 import { UpmanHttpApi } from '../constructs/http-api.js';
 import { nameAsKeyIssuer } from '../constructs/key-issuer-role.js';
 import { Mailer } from '../constructs/mailer.js';
@@ -114,6 +115,13 @@ export class UpdateManagementStack extends Stack {
         removalPolicy,
         ...extra,
       });
+
+    // Registries written before departments compared case-insensitively are migrated on deploy.
+    new DepartmentMigration(this, 'DepartmentMigration', {
+      table: this.registry.table,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy,
+    });
 
     const whoAmI = fn('WhoAmI', 'functions/http/whoami.ts', 'GET /me: the caller as the API sees them');
     // It records the caller's directory entry from their token.

@@ -1,8 +1,9 @@
 // Departments compare case-insensitively and keep their first spelling (the store remembers it,
 // RegistryStore.departmentSpelling). Registries written before that may hold "Sales" and "sales"
 // as two departments: migrateDepartments makes them one, oldest client first, so the spelling
-// that was there first stays. It runs before the demo seed at every local start (a no-op once
-// done); against AWS run it once after deploying (docs/registry.md).
+// that was there first stays. It runs as a deploy step (cdk/constructs/department-migration.ts:
+// a custom resource on AWS; the local cloud runs custom resources at every start, before the
+// demo seed) and is a no-op once done.
 import type { RegistryStore } from '../ports/registry.js';
 import type { Client } from './model.js';
 

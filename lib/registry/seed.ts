@@ -8,7 +8,6 @@ import type { RegistryStore } from '../ports/registry.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { putClient, reportInventory } from './clients.js';
 import { createCursorCodec } from './cursor.js';
-import { migrateDepartments } from './departments.js';
 import type { ApproverPeriod } from './model.js';
 import { putSoftware } from './software.js';
 
@@ -223,14 +222,8 @@ export async function seedRegistryAt(endpoints: {
     const db = documentClient(raw);
     const store = new DynamoRegistryStore(db, endpoints.tables.registry);
     const people = new DynamoPeopleStore(db, endpoints.tables.registry);
-    const migrated = await migrateDepartments(store);
     const n = await seedDemoRegistry({ store, approvers: store, people });
-    return (
-      `${n.people} people, ${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)` +
-      (migrated.respelled > 0
-        ? `; ${migrated.respelled} client(s) moved to their department's first spelling`
-        : '')
-    );
+    return `${n.people} people, ${n.clients} clients, ${n.software} software, ${n.approvers} approver periods (Fig. 4)`;
   } finally {
     raw.destroy();
   }

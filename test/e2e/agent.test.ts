@@ -229,6 +229,14 @@ describe('upman, the update agent, against the local cloud', () => {
       status: 403,
       message: expect.stringContaining(`client ${clientId} is registered to other users`),
     });
+    // An admin's typo in a user's name: nothing changes, and the answer says whom it may mean.
+    const typo = await run(['agent', 'register', '--users', `${employee}x`, '--json'], {
+      UPMAN_TOKEN: await token(`agent-it-${tag}`, ['admins']),
+    });
+    expect(typo.code).toBe(2); // usage: the name is wrong
+    expect(jsonOf<{ error: { message: string } }>(typo).error.message).toMatch(
+      new RegExp(`users\\[0\\].*Did you mean ${employee}[ ?]`),
+    );
 
     await mkdir(join(root, other), { recursive: true });
     await writeFile(

@@ -13,10 +13,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Endpoints } from '../../cdk/local/cloud.js';
 import { mintToken } from '../../cdk/local/issuer/index.js';
 import { claimPort, SERVICES } from '../../cdk/local/ports.js';
+import { documentClient } from '../../lib/adapters/dynamodb/client.js';
+import { DynamoRegistryStore } from '../../lib/adapters/dynamodb/registry-store.js';
 
 const root = process.cwd();
 const dataDir = mkdtempSync(join(tmpdir(), 'upman-restart-'));
 let child: ChildProcess | undefined;
+
+let lastOutput = '';
 
 /** Runs `npm start`'s entry point on free ports and waits until it says it is ready. */
 async function start(): Promise<Endpoints> {
@@ -32,6 +36,7 @@ async function start(): Promise<Endpoints> {
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {
       output += d.toString();
+      lastOutput = output;
       if (output.includes('local cloud ready')) resolve();
     };
     child!.stdout!.on('data', onData);
@@ -58,11 +63,28 @@ afterAll(async () => {
 });
 
 describe('the local cloud across a restart', () => {
-  it('keeps tables, objects, queued messages, mail and the issuer key', { timeout: 240_000 }, async () => {
+  it('keeps tables, objects, queued messages, mail and the issuer key; runs the deploy steps', {
+    timeout: 240_000,
+  }, async () => {
     const e1 = await start();
     const config = { region: e1.region, credentials: e1.credentials };
     const stamp = `restart-${Date.now()}`;
     const ddb1 = new DynamoDBClient({ ...config, endpoint: e1.dynamodb });
+    // Two clients of one department in two spellings, as a registry written before departments
+    // compared case-insensitively holds them (the store's own save, no use case in between).
+    const store1 = new DynamoRegistryStore(documentClient(ddb1), e1.tables.registry);
+    const client = (id: string, department: string, createdAt: string) => ({
+      clientId: `${stamp}-${id}`,
+      name: id,
+      ipAddress: '10.0.0.9',
+      osRegistrationId: `os-${id}`,
+      department: `${stamp}-${department}`,
+      users: [],
+      createdAt,
+      updatedAt: createdAt,
+    });
+    await store1.saveClient(client('old', 'Sales', '2024-01-01T00:00:00.000Z'), undefined);
+    await store1.saveClient(client('new', 'SALES', '2025-01-01T00:00:00.000Z'), undefined);
     await ddb1.send(
       new PutItemCommand({
         TableName: e1.tables.registry,
@@ -103,6 +125,11 @@ describe('the local cloud across a restart', () => {
       }),
     );
     expect(item.Item?.pk).toEqual({ S: `TEST#${stamp}` });
+    // The start ran the department migration (a custom resource, as a deploy on AWS does).
+    expect(lastOutput).toMatch(/deploy step DepartmentMigration\w* \(Custom::DepartmentMigration\)/);
+    const store2 = new DynamoRegistryStore(documentClient(ddb2), e2.tables.registry);
+    expect((await store2.getClient(`${stamp}-new`))?.department).toBe(`${stamp}-Sales`);
+    expect((await store2.getClient(`${stamp}-old`))?.department).toBe(`${stamp}-Sales`);
     const s32 = new S3Client({ ...config, endpoint: e2.s3, forcePathStyle: true });
     const object = await s32.send(new GetObjectCommand({ Bucket: bucket, Key: `${stamp}.txt` }));
     expect(await object.Body!.transformToString()).toBe(stamp);

@@ -14,8 +14,13 @@ function required(name: string): string {
 
 let ports: ReturnType<typeof build> | undefined;
 
+/** The registry store alone, for a function that needs nothing else (the department migration). */
+export function registryStore(): DynamoRegistryStore {
+  return new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
+}
+
 function build() {
-  const store = new DynamoRegistryStore(sharedDocumentClient(), required('TABLE_NAME'));
+  const store = registryStore();
   return {
     store,
     approvers: store,
