@@ -197,15 +197,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     ]);
     stoppers.push(sqs.stop, ses.stop, issuer.stop);
     // KMS: the release-metadata signing keys (CreateKey, GetPublicKey, Sign).
-    const kms = await up(
-      'KMS',
-      startLocalKms({
-        port: ports.kms,
-        region,
-        credentials,
-        dataDir: join(options.dataDir, 'kms'),
-      }),
-    );
+    // Behind its IAM gateway (below): the gateway verifies and authorises, the KMS checks nothing.
+    const kms = await startLocalKms({ port: 0, region, dataDir: join(options.dataDir, 'kms') });
     stoppers.push(kms.stop);
     // The functions and the state machines reach DynamoDB through the observer when there is one.
     const observer = options.observeDynamoDb
@@ -269,10 +262,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         store: iam.store,
         authorizer: iam.authorizer,
       }),
-      gateway(
-        ports.kms,
-        kms.url,
-        kmsMapping(where, (id) => kms.keyArn(id)),
+      up(
+        'KMS (behind the IAM gateway)',
+        gateway(
+          ports.kms,
+          kms.url,
+          kmsMapping(where, (id) => kms.keyArn(id)),
+        ),
       ),
     ]);
     stoppers.push(
