@@ -23,7 +23,7 @@ export class DepartmentMigration extends Construct {
 
   constructor(scope: Construct, id: string, props: DepartmentMigrationProps) {
     super(scope, id);
-    this.function = new AppFunction(this, 'Function', {
+    this.function = new AppFunction(this, 'Migration', {
       entry: 'functions/deploy/migrate-departments.ts',
       description: 'Deploy step: every client to its department’s first spelling (idempotent)',
       logRetentionDays: props.logRetentionDays,

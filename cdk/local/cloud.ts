@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SES_PRODUCTION_ACCESS } from '../config.js';
 import { startLocalApi } from './api/index.js';
+import { runCustomResources } from './custom-resources.js';
 import { DEFAULT_REGION, DEVELOPER_CREDENTIALS } from './developer.js';
 import { type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.js';
 import { startDynamoDbObserver } from './dynamodb-observer.js';
@@ -489,6 +490,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       outputs,
       tables: { registry: outputs.UpdateManagementStack?.RegistryTableName ?? '' },
     };
+    // As a deploy would: custom resources (the department migration) before anything uses the data.
+    const dataOnDisk = options.inMemory ? undefined : options.dataDir;
+    for (const line of await runCustomResources(stacks, resolver, runtime, region, dataOnDisk))
+      log(`deploy step ${line}`);
     if (options.seed) await options.seed(endpoints);
     // The SDK marks credential objects it was given (an internal `$source`): write a clean pair.
     const { accessKeyId, secretAccessKey } = credentials;

@@ -1,11 +1,15 @@
 // CloudFormation's custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`), run as a
-// deploy runs them: a start is a deploy of the templates onto the data under .local, so each one's
-// function gets a Create event at every start (before the demo seed) and must answer at the
-// event's ResponseURL — here a one-shot loopback server in place of S3's presigned URL — with
-// SUCCESS. FAILED, an unanswered invocation or a crash stops the start with the reason, as a
-// failed resource stops a deploy. Their functions must therefore be idempotent, as on AWS.
+// deploy runs them: a start is a deploy of the templates onto the data under .local. A resource the
+// data has not seen gets Create, one whose properties changed gets Update, an unchanged one
+// nothing (custom-resources.json in the data folder remembers them; an in-memory cloud has no
+// memory, so every resource gets Create). The function must answer at the event's ResponseURL —
+// here a one-shot loopback server in place of S3's presigned URL — with SUCCESS; FAILED, an
+// unanswered invocation or a crash stops the start with the reason, as a failed resource fails a
+// deploy. All before the demo seed, so the data is migrated before anything uses it.
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import type { LocalLambdaRuntime } from './lambda/runtime.js';
 import { LOCAL_ACCOUNT, type StackTemplate, type TemplateResolver } from './template.js';
 
@@ -15,30 +19,45 @@ interface CustomResourceAnswer {
   Data?: Record<string, unknown>;
 }
 
+/**
+ * CDK's own custom resources that act only when a stack or bucket is deleted, which the local
+ * cloud never does: nothing to run at a start.
+ */
+const ON_DELETE_ONLY = new Set(['Custom::S3AutoDeleteObjects']);
+
 export function templateCustomResources(stacks: StackTemplate[]) {
   return stacks.flatMap((stack) =>
     Object.entries(stack.template.Resources)
       .filter(([, r]) => r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource')
+      .filter(([, r]) => !ON_DELETE_ONLY.has(r.Type))
       .map(([logicalId, resource]) => ({ stack, logicalId, resource })),
   );
 }
 
-/** Runs every custom resource's Create; resolves to one line per resource for the log. */
+/** Runs what a deploy would run; resolves to one line per resource run, for the log. */
 export async function runCustomResources(
   stacks: StackTemplate[],
   resolver: TemplateResolver,
   runtime: LocalLambdaRuntime,
   region: string,
+  dataDir?: string,
 ): Promise<string[]> {
+  const memoryFile = dataDir ? join(dataDir, 'custom-resources.json') : undefined;
+  const deployed: Record<string, string> =
+    memoryFile && existsSync(memoryFile) ? JSON.parse(readFileSync(memoryFile, 'utf8')) : {};
   const lines: string[] = [];
   for (const { stack, logicalId, resource } of templateCustomResources(stacks)) {
     const { ServiceToken, ...properties } = resolver.resolve(stack, resource.Properties ?? {}) as Record<
       string,
       unknown
     >;
+    const id = `${stack.artifactId}/${logicalId}`;
+    const before = deployed[id];
+    const now = JSON.stringify(properties);
+    if (before === now) continue;
     const answer = await respondedTo(async (responseUrl) => {
       await runtime.invoke(String(ServiceToken), {
-        RequestType: 'Create',
+        RequestType: before === undefined ? 'Create' : 'Update',
         ServiceToken,
         ResponseURL: responseUrl,
         StackId: `arn:aws:cloudformation:${region}:${LOCAL_ACCOUNT}:stack/${stack.stackName}/local`,
@@ -46,13 +65,19 @@ export async function runCustomResources(
         LogicalResourceId: logicalId,
         ResourceType: resource.Type,
         ResourceProperties: { ServiceToken, ...properties },
+        ...(before === undefined
+          ? {}
+          : {
+              PhysicalResourceId: logicalId,
+              OldResourceProperties: { ServiceToken, ...JSON.parse(before) },
+            }),
       });
     });
     if (answer.Status !== 'SUCCESS') {
-      throw new Error(
-        `${stack.artifactId}/${logicalId} (${resource.Type}) failed: ${answer.Reason ?? 'no reason given'}`,
-      );
+      throw new Error(`${id} (${resource.Type}) failed: ${answer.Reason ?? 'no reason given'}`);
     }
+    deployed[id] = now;
+    if (memoryFile) writeFileSync(memoryFile, `${JSON.stringify(deployed, null, 2)}\n`);
     lines.push(`${logicalId} (${resource.Type}): ${JSON.stringify(answer.Data ?? {})}`);
   }
   return lines;

@@ -87,7 +87,7 @@ const EXPECTED: Record<string, string[]> = {
   DownloadsEvidenceRole: [...LOGS, 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 's3:ListBucket'],
   DownloadsEvidenceScheduleRole: ['lambda:InvokeFunction'],
   // The deploy step (Custom::DepartmentMigration): reads every client once, re-files respelled ones.
-  DepartmentMigrationFunctionRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'dynamodb:Scan'],
+  DepartmentMigrationMigrationRole: [...LOGS, ...READ, ...WRITE, ...JOURNAL, 'dynamodb:Scan'],
   UpdateRequestStateMachineRole: [
     'dynamodb:GetItem',
     'dynamodb:UpdateItem',
@@ -145,7 +145,7 @@ describe('least privilege', () => {
 
   it('grants no Scan (but to the deploy-time migration), DescribeTable, stream read or unused task/queue action', () => {
     const all = [...actionsByRole(synth.managementTemplate).entries()]
-      .filter(([role]) => !role.startsWith('DepartmentMigrationFunctionRole'))
+      .filter(([role]) => !role.startsWith('DepartmentMigrationMigrationRole'))
       .flatMap(([, actions]) => actions);
     for (const unused of [
       'dynamodb:Scan',

@@ -114,6 +114,10 @@ describe('the local cloud across a restart', () => {
     });
     for (const c of [ddb1, s31, sqs1, ses1]) c.destroy();
     expect(await stop()).toBe(0);
+    // The first start ran the migration (Create) and remembers it: like a .local/ from before the
+    // deploy step existed, the next start must run it (unchanged, it would run nothing).
+    expect(readFileSync(join(dataDir, 'custom-resources.json'), 'utf8')).toContain('DepartmentMigration');
+    rmSync(join(dataDir, 'custom-resources.json'));
 
     const e2 = await start();
     expect(e2.api).not.toBe(e1.api);
