@@ -83,3 +83,103 @@ describe('the download routes and functions', () => {
     expect(processor).toHaveLength(1);
   });
 });
+
+// The vendor site's TUF refresh: two asymmetric KMS keys, a function that may sign with those
+// two only and touch tuf/ only, an hourly schedule with retries and a dead-letter queue.
+const vendorResources = () => synth.vendorTemplate.toJSON().Resources as Record<string, Resource>;
+const idOf = (type: string, prefix: string) => {
+  const id = Object.keys(vendorResources()).find(
+    (k) => vendorResources()[k]!.Type === type && k.startsWith(prefix),
+  );
+  expect(id, `${type} ${prefix}*`).toBeDefined();
+  return id!;
+};
+const statementsOf = (roleId: string) =>
+  Object.values(vendorResources())
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: any) => x.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+
+describe('the release-metadata refresh', () => {
+  it('creates the snapshot and timestamp keys as ECC_NIST_P256 signing keys, exported for tuf init', () => {
+    const keys = synth.vendorTemplate.findResources('AWS::KMS::Key');
+    expect(Object.keys(keys)).toHaveLength(2);
+    for (const key of Object.values(keys)) {
+      expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    }
+    const outputs = synth.vendorTemplate.toJSON().Outputs as Record<string, unknown>;
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['TufSnapshotKeyArn', 'TufTimestampKeyArn']));
+  });
+
+  it('gives the function exactly: sign with those two keys, read and write tuf/*, list tuf/*, its logs and the DLQ', () => {
+    const role = idOf('AWS::IAM::Role', 'ReleaseMetadataRefreshRole');
+    const statements = statementsOf(role);
+    const actions = [...new Set(statements.flatMap((s) => [s.Action].flat()))].sort();
+    expect(actions).toEqual(
+      [
+        'kms:GetPublicKey',
+        'kms:Sign',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+    const kms = statements.find((s) => [s.Action].flat().includes('kms:Sign'))!;
+    const keyIds = Object.keys(synth.vendorTemplate.findResources('AWS::KMS::Key')).sort();
+    expect(
+      (kms.Resource as Array<{ 'Fn::GetAtt': [string, string] }>).map((r) => r['Fn::GetAtt'][0]).sort(),
+    ).toEqual(keyIds);
+    const objects = statements.find((s) => [s.Action].flat().includes('s3:PutObject'))!;
+    expect(JSON.stringify(objects.Resource)).toMatch(/\/tuf\/\*"/);
+    const list = statements.find((s) => [s.Action].flat().includes('s3:ListBucket'))!;
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['tuf/*'] } });
+    // Nothing else in the vendor stack may sign with the TUF keys.
+    const signers = Object.entries(vendorResources()).filter(
+      ([, r]) =>
+        r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('kms:Sign'),
+    );
+    expect(signers).toHaveLength(1);
+  });
+
+  it('runs every hour through its own scheduler role, with retries and a dead-letter queue', () => {
+    const fn = idOf('AWS::Lambda::Function', 'ReleaseMetadataRefresh');
+    const dlq = idOf('AWS::SQS::Queue', 'ReleaseMetadataDlq');
+    synth.vendorTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: Match.objectLike({
+        Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+      }),
+    });
+    const scheduleRole = idOf('AWS::IAM::Role', 'ReleaseMetadataScheduleRole');
+    expect(statementsOf(scheduleRole).map((s) => [s.Action, s.Resource])).toEqual([
+      ['lambda:InvokeFunction', { 'Fn::GetAtt': [fn, 'Arn'] }],
+      ['sqs:SendMessage', { 'Fn::GetAtt': [dlq, 'Arn'] }],
+    ]);
+    // A run that fails after Lambda's own retries lands in the same queue.
+    synth.vendorTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+    });
+    synth.vendorTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
+
+  it('tells the function its bucket and key ARNs, and nothing else', () => {
+    const fn = vendorResources()[idOf('AWS::Lambda::Function', 'ReleaseMetadataRefresh')]!;
+    expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual([
+      'NODE_OPTIONS',
+      'POWERTOOLS_SERVICE_NAME',
+      'RELEASE_BUCKET_NAME',
+      'TUF_SNAPSHOT_KEY_ID',
+      'TUF_TIMESTAMP_KEY_ID',
+    ]);
+  });
+});
