@@ -458,8 +458,8 @@ async function download(
   if (!DOWNLOADABLE.has(view.status)) {
     throw new AgentError(
       'not-approved',
-      view.status === 'REJECTED'
-        ? `Request ${requestId} was rejected${view.statusReason ? ` (${view.statusReason})` : ''}: there is nothing to download`
+      view.status === 'REJECTED' || view.status === 'REVOKED'
+        ? `Request ${requestId} was ${view.status.toLowerCase()}${view.statusReason ? ` (${view.statusReason})` : ''}: there is nothing to download`
         : `Request ${requestId} is ${view.status}: it can be downloaded once approved (see "upman status ${requestId}")`,
       { status: view.status },
     );
@@ -530,6 +530,20 @@ async function download(
       sha256: key.sha256,
       dir: downloadsDir(root),
       requestId,
+      expiresAt: key.expiresAt,
+      // Keys live at most 15 minutes: a long download asks for fresh ones as it goes (refused
+      // once the grant is revoked). A fresh key must name the same artifact.
+      renew: async () => {
+        const fresh = await api.requestKey(requestId, { clientId: id, currentRevision: current });
+        if (fresh.sha256 !== key.sha256 || fresh.size !== key.size) {
+          throw new AgentError(
+            'download-failed',
+            `The fresh key is for another package (${fresh.kind}, ${fresh.size} bytes) than the one being downloaded; run "upman download ${requestId}" again`,
+          );
+        }
+        out.note(`renewed the download key (valid until ${fresh.expiresAt})`);
+        return fresh;
+      },
       onStart: (offset, total) => {
         if (offset > 0)
           out.note(`resuming at ${humanBytes(offset)} of ${humanBytes(total)} (${offset} of ${total} bytes)`);

@@ -7,6 +7,7 @@ import {
   IdentityConfigSchema,
   type IdentityPreset,
 } from '../lib/http/identity.js';
+import { MAX_KEY_TTL_SECONDS } from '../lib/vendor/grants.js';
 import { DEFAULT_POLICY, type PolicyConfig, parsePolicyConfig } from '../lib/workflow/policy.js';
 
 export type BudgetBatchSchedule = 'immediate' | 'daily' | 'weekly';
@@ -64,7 +65,7 @@ export interface StageConfig {
   };
   /** The purchase policy and the budget ledger's settings (lib/workflow/policy.ts). */
   policy: PolicyConfig;
-  /** How long a download key (presigned URL) lives. */
+  /** How long a download key (presigned URL) lives: at most 15 minutes, the revocation delay. */
   keyTtlSeconds: number;
   logRetentionDays: number;
   /** Keep data stores on stack deletion (production), or destroy them (dev). */
@@ -83,7 +84,7 @@ const DEFAULTS: Omit<StageConfig, 'stage'> = {
     budgetAnswerSeconds: 14 * 86_400,
   },
   policy: DEFAULT_POLICY,
-  keyTtlSeconds: 3600,
+  keyTtlSeconds: MAX_KEY_TTL_SECONDS,
   logRetentionDays: 30,
   retainData: false,
 };
@@ -172,8 +173,15 @@ function validate(config: StageConfig): void {
   ] as const) {
     if (account !== undefined && !/^\d{12}$/.test(account)) fail(field, 'must be a 12-digit AWS account id');
   }
-  if (!Number.isInteger(config.keyTtlSeconds) || config.keyTtlSeconds < 60 || config.keyTtlSeconds > 604800) {
-    fail('keyTtlSeconds', 'must be an integer between 60 and 604800 (S3 presign limit)');
+  if (
+    !Number.isInteger(config.keyTtlSeconds) ||
+    config.keyTtlSeconds < 60 ||
+    config.keyTtlSeconds > MAX_KEY_TTL_SECONDS
+  ) {
+    fail(
+      'keyTtlSeconds',
+      `must be an integer between 60 and ${MAX_KEY_TTL_SECONDS} (a revoked grant's keys die within it; the agent renews keys while it downloads)`,
+    );
   }
 }
 

@@ -103,7 +103,9 @@ export type RequestStatus =
   | 'DOWNLOADED'
   | 'REJECTED'
   | 'EXPIRED'
-  | 'FAILED';
+  | 'FAILED'
+  /** Approved, then its download grant was revoked by an admin. */
+  | 'REVOKED';
 
 export interface UpdateRequestRecord {
   requestId: string;

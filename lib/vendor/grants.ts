@@ -23,7 +23,12 @@ export interface GrantStore {
   grantOfRequest(requestId: string): Promise<Grant | undefined>;
   /** Pins the target revision if none is pinned yet; returns the pinned one. */
   pinRevision(grantId: string, revision: number): Promise<number>;
-  revoke(grantId: string, by: string, at: string): Promise<void>;
+  /**
+   * One transaction: the grant becomes revoked (only while active and not completed: else
+   * "already" / "completed"), its request REVOKED (out of the forecast), and what the request
+   * holds released: the ledger's committed (or reserved) cost with an entry, a spare licence.
+   */
+  revoke(grant: Grant, by: string, at: string): Promise<'revoked' | 'already' | 'completed'>;
   /**
    * One transaction: the grant's completion (only if it has none: otherwise "already"), the
    * registry's change set (installation + history entry, conditional on its base: Conflict if
@@ -66,6 +71,11 @@ export interface GrantPorts {
 
 const nowOf = (ports: { now?: () => Date }) => (ports.now ?? (() => new Date()))();
 const newGrantId = () => `g-${randomBytes(12).toString('base64url')}`;
+/**
+ * The longest a key (presigned URL) lives: a revocation stops renewals at once, and every key
+ * already out dies within this. The agent renews keys while it downloads.
+ */
+export const MAX_KEY_TTL_SECONDS = 900;
 /** After this long, a completion whose notice is still unsent is taken as interrupted and resumed. */
 export const NOTICE_RESUME_AFTER_MS = 60_000;
 
@@ -122,12 +132,16 @@ async function issueKey(
   };
 }
 
-/** A key lives min(the configured TTL, what remains of the signing session): the answer states that. */
+/**
+ * A key lives min(the configured TTL, 15 minutes, what remains of the signing session): the
+ * answer states that.
+ */
 async function keyLifetimeSeconds(ports: GrantPorts, now: Date): Promise<number> {
+  const ttl = Math.min(ports.keyTtlSeconds, MAX_KEY_TTL_SECONDS);
   const sessionEnds = await ports.releases.signingSessionEnds?.();
-  if (!sessionEnds) return ports.keyTtlSeconds;
+  if (!sessionEnds) return ttl;
   const remaining = Math.floor((sessionEnds.getTime() - now.getTime()) / 1000);
-  return Math.max(1, Math.min(ports.keyTtlSeconds, remaining));
+  return Math.max(1, Math.min(ttl, remaining));
 }
 
 /**
@@ -217,18 +231,31 @@ export async function freshKey(
   return key;
 }
 
-/** Revokes a grant (admins): no fresh key afterwards; keys already issued still run out on their own. */
+/**
+ * DELETE /grants/{grantId} (admins): no fresh key afterwards (410), and keys already issued die
+ * within their lifetime (at most 15 minutes) — the agent renews keys while it downloads, and
+ * renewals are refused now. The request shows REVOKED, the forecast stops counting it, and the
+ * ledger gets back what the purchase order committed. A grant whose install was confirmed
+ * cannot be revoked (409): the software is on the client.
+ */
 export async function revokeGrant(ports: GrantPorts, caller: Caller, grantId: string): Promise<Grant> {
   if (!caller.groups.includes('admins')) throw new Forbidden('Only an admin may revoke a download grant');
   const grant = await ports.grants.getGrant(grantId);
   if (!grant) throw new NotFound(`No download grant ${grantId}`, 'grantId');
   const at = nowOf(ports).toISOString();
-  if (grant.status !== 'revoked') await ports.grants.revoke(grantId, caller.user, at);
+  const outcome = grant.completedAt ? 'completed' : await ports.grants.revoke(grant, caller.user, at);
+  if (outcome === 'completed') {
+    throw new Conflict(
+      `The download grant ${grantId} was installed and confirmed already; there is nothing to revoke`,
+      'grantId',
+    );
+  }
+  const stored = outcome === 'already' ? await ports.grants.getGrant(grantId) : undefined;
   return {
     ...grant,
     status: 'revoked',
-    revokedAt: grant.revokedAt ?? at,
-    revokedBy: grant.revokedBy ?? caller.user,
+    revokedAt: stored?.revokedAt ?? at,
+    revokedBy: stored?.revokedBy ?? caller.user,
   };
 }
 

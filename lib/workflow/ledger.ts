@@ -1,6 +1,7 @@
 // Finance's budget ledger: a budget per department and period, and every movement against it
 // (set, reserve, commit, release) as an entry. A line reserves its cost when its budget is
-// answered; the purchase order (S507) commits it; rejection, expiry and failure release it.
+// answered; the purchase order (S507) commits it; rejection, expiry and failure release it, and
+// so does revoking the grant of an approved request (the committed cost: DynamoGrantStore.revoke).
 // The store makes each movement one transaction whose condition keeps the balance >= 0.
 import { BadRequest, NotFound } from '../errors.js';
 import { type Caller, requireRole } from '../http/identity.js';

@@ -4,7 +4,7 @@ import type { RequestStatus } from '../registry/model.js';
 /** The registry's statuses: this workflow sets all but DOWNLOADED (the vendor side's). */
 export type { RequestStatus };
 
-export const TERMINAL_STATUSES: readonly RequestStatus[] = ['REJECTED', 'EXPIRED', 'FAILED'];
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['REJECTED', 'EXPIRED', 'FAILED', 'REVOKED'];
 
 /** One step reached, e.g. {step: "S502", at, lineId}. */
 export interface StepRecord {

@@ -21,6 +21,15 @@ describe('safe defaults', () => {
     expect(loadConfig({ stage: 'dev' }).auth.issuer).toBe('https://issuer.upman.local/dev');
   });
 
+  it('keeps download keys to 15 minutes at most (the revocation delay), naming the field', () => {
+    const ttl = (keyTtlSeconds: number) => () =>
+      loadConfig({ stage: 'dev', config: JSON.stringify({ keyTtlSeconds }) });
+    expect(loadConfig({ stage: 'dev' }).keyTtlSeconds).toBe(900);
+    expect(ttl(600)().keyTtlSeconds).toBe(600);
+    expect(ttl(901)).toThrow(/keyTtlSeconds must be an integer between 60 and 900/);
+    expect(ttl(3600)).toThrow(/keyTtlSeconds/);
+  });
+
   it('fails the prod synth with the development issuer', () => {
     expect(() => synthApp({ stage: 'prod' })).toThrow(/auth\.issuer/);
   });

@@ -65,7 +65,7 @@ async function grantKey(trustedRootVersion?: number): Promise<IssuedKey> {
   Object.assign(process.env, {
     TABLE_NAME: orgOut.RegistryTableName!,
     RELEASE_BUCKET_NAME: releaseBucket,
-    KEY_TTL_SECONDS: '3600',
+    KEY_TTL_SECONDS: '900',
     AWS_REGION: endpoints.region,
     AWS_ACCESS_KEY_ID: endpoints.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: endpoints.credentials.secretAccessKey,

@@ -71,7 +71,7 @@ const env = {
   ACCESS_LOG_BUCKET_NAME: vendorOut.AccessLogBucketName!,
   ACCESS_LOG_PREFIX: 'releases/',
   DOWNLOAD_NOTICE_QUEUE_URL: orgOut.DownloadNoticeQueueUrl!,
-  KEY_TTL_SECONDS: '3600',
+  KEY_TTL_SECONDS: '900',
   AWS_REGION: endpoints.region,
   AWS_ACCESS_KEY_ID: endpoints.credentials.accessKeyId,
   AWS_SECRET_ACCESS_KEY: endpoints.credentials.secretAccessKey,

@@ -15,7 +15,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let server: Server;
 let url: string;
 let handler: Handler;
-const seen: Array<{ range: string | undefined }> = [];
+const seen: Array<{ range: string | undefined; key?: string | null }> = [];
 let dir: string;
 
 /** Serves `data` honouring a "bytes=N-" Range, optionally cutting the connection after `cutAt` bytes. */
@@ -42,7 +42,8 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'upman-agent-dl-'));
   seen.length = 0;
   server = createServer((req, res) => {
-    seen.push({ range: req.headers.range });
+    const key = new URL(req.url ?? '/', 'http://x').searchParams.get('key');
+    seen.push({ range: req.headers.range, ...(key ? { key } : {}) });
     handler(req, res);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -139,6 +140,101 @@ describe('downloadArtifact', () => {
     const got = await downloadArtifact(input());
     expect(seen).toHaveLength(1);
     expect(await readFile(got.file)).toEqual(body);
+  });
+});
+
+/** Serves "bytes=a-b" ranges for the keys in `live` only; any other key is S3's 403. */
+function serveRanges(data: Buffer, live: Set<string>): Handler {
+  return (req, res) => {
+    const key = new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? '';
+    if (!live.has(key)) {
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+      return;
+    }
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const end = m?.[2] ? Math.min(Number(m[2]), data.length - 1) : data.length - 1;
+    const slice = data.subarray(start, end + 1);
+    res.writeHead(m ? 206 : 200, {
+      'content-length': slice.length,
+      ...(m ? { 'content-range': `bytes ${start}-${end}/${data.length}` } : {}),
+    });
+    res.end(slice);
+  };
+}
+
+describe('downloadArtifact with key renewal (keys live at most 15 minutes)', () => {
+  const third = Math.ceil(body.length / 3);
+  const keyUrl = (name: string) => `${url.split('?')[0]}?key=${name}`;
+
+  it('renews the key before a range when it is about to expire, and downloads in ranges', async () => {
+    handler = serveRanges(body, new Set(['k1', 'k2']));
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    let clock = t0;
+    const renewals: string[] = [];
+    const got = await downloadArtifact({
+      ...input(),
+      url: keyUrl('k1'),
+      expiresAt: new Date(t0 + 60_000).toISOString(),
+      rangeBytes: third,
+      now: () => clock,
+      // Time passes while the first range arrives: 45 s later the key has 15 s left.
+      onProgress: (n) => {
+        if (n >= third) clock = t0 + 45_000;
+      },
+      renew: async () => {
+        renewals.push('k2');
+        return { url: keyUrl('k2'), expiresAt: new Date(clock + 900_000).toISOString() };
+      },
+    });
+    expect(await readFile(got.file)).toEqual(body);
+    expect(renewals).toEqual(['k2']);
+    expect(seen).toEqual([
+      { range: `bytes=0-${third - 1}`, key: 'k1' },
+      { range: `bytes=${third}-${2 * third - 1}`, key: 'k2' },
+      { range: `bytes=${2 * third}-${body.length - 1}`, key: 'k2' },
+    ]);
+  });
+
+  it('asks for a fresh key once when S3 refuses one before its stated expiry, and goes on', async () => {
+    const live = new Set(['k1', 'k2']);
+    handler = serveRanges(body, live);
+    const got = await downloadArtifact({
+      ...input(),
+      url: keyUrl('k1'),
+      expiresAt: new Date(Date.now() + 900_000).toISOString(),
+      rangeBytes: third,
+      // The signing session ends after the first range: S3 refuses k1 from then on.
+      onProgress: (n) => {
+        if (n >= third) live.delete('k1');
+      },
+      renew: async () => ({ url: keyUrl('k2'), expiresAt: new Date(Date.now() + 900_000).toISOString() }),
+    });
+    expect(await readFile(got.file)).toEqual(body);
+    expect(seen.map((r) => r.key)).toEqual(['k1', 'k1', 'k2', 'k2']);
+  });
+
+  it('stops, keeping what it has, when the renewal is refused (the grant was revoked)', async () => {
+    const live = new Set(['k1']);
+    handler = serveRanges(body, live);
+    const refused = Object.assign(new Error('The download grant for demo was revoked'), { status: 410 });
+    await expect(
+      downloadArtifact({
+        ...input(),
+        url: keyUrl('k1'),
+        expiresAt: new Date(Date.now() + 900_000).toISOString(),
+        rangeBytes: third,
+        onProgress: (n) => {
+          if (n >= third) live.delete('k1');
+        },
+        renew: async () => {
+          throw refused;
+        },
+      }),
+    ).rejects.toBe(refused);
+    expect(seen.map((r) => r.key)).toEqual(['k1', 'k1']);
+    expect((await stat(join(dir, `${sha256}.part`))).size).toBe(third);
   });
 });
 

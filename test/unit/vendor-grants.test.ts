@@ -95,8 +95,12 @@ class Fakes implements GrantStore {
     g.targetRevision ??= revision;
     return g.targetRevision;
   }
-  async revoke(id: string, by: string, at: string) {
-    Object.assign(this.grants.get(id)!, { status: 'revoked', revokedBy: by, revokedAt: at });
+  async revoke(grant: Grant, by: string, at: string) {
+    const g = this.grants.get(grant.grantId)!;
+    if (g.completedAt) return 'completed' as const;
+    if (g.status === 'revoked') return 'already' as const;
+    Object.assign(g, { status: 'revoked', revokedBy: by, revokedAt: at });
+    return 'revoked' as const;
   }
   seq = 1;
   async complete(grant: Grant, completion: Completion, set: ClientChanges | undefined) {
@@ -157,7 +161,7 @@ class Fakes implements GrantStore {
           ),
       },
       notices: { send: async (n) => void this.notices.push(n) },
-      keyTtlSeconds: 3600,
+      keyTtlSeconds: 900,
       grantTtlDays: 30,
       now: () => this.now,
     };
@@ -192,7 +196,7 @@ describe('grantDownload (S508)', () => {
     const key = await freshKey(f.ports(), alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
     expect(key).toMatchObject({ kind: 'delta', fromRevision: 1, toRevision: 2, size: 100, sha256: sha('d') });
     expect(key.url).toContain(`x-upman-grant=${first.grantId}`);
-    expect(key.expiresAt).toBe('2025-06-01T11:00:00.000Z');
+    expect(key.expiresAt).toBe('2025-06-01T10:15:00.000Z');
   });
 
   it('keeps the grant without a release when nothing is published yet, and pins the release later', async () => {
@@ -221,15 +225,24 @@ describe('grantDownload (S508)', () => {
           lifetimes.push(o.expiresInSeconds);
           return `https://s3.test/b/${key}?X-Amz-Expires=${o.expiresInSeconds}`;
         },
-        // The signing role's session ends in 10 minutes; the TTL is an hour.
+        // The signing role's session ends in 10 minutes; the TTL is 15.
         signingSessionEnds: async () => new Date(now.getTime() + 600_000),
       },
     };
     await grantDownload(withSession, request);
     const key = await freshKey(withSession, alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
-    expect(ports.keyTtlSeconds).toBe(3600);
+    expect(ports.keyTtlSeconds).toBe(900);
     expect(new Set(lifetimes)).toEqual(new Set([600]));
     expect(key.expiresAt).toBe(new Date(now.getTime() + 600_000).toISOString());
+  });
+
+  it('never lets a key live longer than 15 minutes, whatever the configured TTL', async () => {
+    const f = new Fakes();
+    const ports = { ...f.ports(), keyTtlSeconds: 3600 };
+    await grantDownload(ports, request);
+    const key = await freshKey(ports, alice, 'req-1', { clientId: 'pc-1', currentRevision: 1 });
+    expect(key.url).toContain('X-Amz-Expires=900');
+    expect(key.expiresAt).toBe('2025-06-01T10:15:00.000Z');
   });
 
   it('records the grant and reports AccessDenied as such when the release bucket refuses the issuer', async () => {
@@ -372,6 +385,30 @@ describe('freshKey', () => {
       statusCode: 410,
       message: expect.stringMatching(/revoked/),
     });
+  });
+});
+
+describe('revokeGrant', () => {
+  const admin = { user: 'root', groups: ['admins'] };
+
+  it('is idempotent: a second revocation keeps the first one’s time and admin', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    const first = await revokeGrant(f.ports(), admin, grantId);
+    f.now = new Date(f.now.getTime() + 60_000);
+    const second = await revokeGrant(f.ports(), { user: 'other-admin', groups: ['admins'] }, grantId);
+    expect(second).toMatchObject({ status: 'revoked', revokedAt: first.revokedAt, revokedBy: 'root' });
+  });
+
+  it('refuses (409) to revoke a grant whose install was confirmed, and changes nothing', async () => {
+    const f = new Fakes();
+    const { grantId } = await grantDownload(f.ports(), request);
+    await confirmDownload(f.ports(), alice, grantId, { sha256: sha('d') });
+    await expect(revokeGrant(f.ports(), admin, grantId)).rejects.toMatchObject({
+      statusCode: 409,
+      field: 'grantId',
+    });
+    expect(f.grants.get(grantId)!.status).toBe('active');
   });
 });
 

@@ -2,19 +2,21 @@
 // (docs/vendor.md "Env contract"). A missing or malformed setting fails at first use, by name.
 //   TABLE_NAME                 registry table (grants live there too)
 //   RELEASE_BUCKET_NAME        the vendor's release bucket (manifests, artifacts)
-//   KEY_TTL_SECONDS            lifetime of a key (presigned URL), 60..604800
+//   KEY_TTL_SECONDS            lifetime of a key (presigned URL), 60..900 (a revocation takes effect within it)
 //   GRANT_TTL_DAYS             how long fresh keys may be asked for (default 30)
 //   DOWNLOAD_NOTICE_QUEUE_URL  finance's download-completed queue (S604; the confirmation function only)
 //   ACCESS_LOG_BUCKET_NAME, ACCESS_LOG_PREFIX   the release bucket's server access logs (processor only)
 import { S3Client } from '@aws-sdk/client-s3';
 import type { KeyIssuer } from '../../ports/key-issuer.js';
 import type { ProcessorPorts } from '../../vendor/access-log-processor.js';
-import type { GrantPorts } from '../../vendor/grants.js';
+import { type GrantPorts, MAX_KEY_TTL_SECONDS } from '../../vendor/grants.js';
 import { createKeyIssuer } from '../../vendor/key-issuer.js';
 import { S3AccessLogs, S3Releases, s3ClientConfig } from '../s3/releases.js';
 import { SqsMessageQueue, sqsClient } from '../sqs-queue.js';
 import { sharedDocumentClient } from './client.js';
 import { DynamoGrantStore } from './grants.js';
+import { DynamoLedgerStore } from './ledger-store.js';
+import { DynamoLicenceStore } from './licence-store.js';
 import { DynamoRegistryStore } from './registry-store.js';
 
 function required(name: string): string {
@@ -43,7 +45,10 @@ export function grantPorts(): GrantPorts & { store: DynamoGrantStore; s3: S3Clie
   const table = required('TABLE_NAME');
   const db = sharedDocumentClient();
   const registry = new DynamoRegistryStore(db, table);
-  const store = new DynamoGrantStore(db, table, registry);
+  const store = new DynamoGrantStore(db, table, registry, {
+    ledger: new DynamoLedgerStore(db, table),
+    licences: new DynamoLicenceStore(db, table),
+  });
   const queueUrl = process.env.DOWNLOAD_NOTICE_QUEUE_URL;
   const queue = queueUrl ? new SqsMessageQueue(sqsClient(), queueUrl) : undefined;
   ports = {
@@ -55,7 +60,7 @@ export function grantPorts(): GrantPorts & { store: DynamoGrantStore; s3: S3Clie
     ...(queue
       ? { notices: { send: async (notice) => void (await queue.send(notice, notice.grantId)) } }
       : {}),
-    keyTtlSeconds: wholeNumber('KEY_TTL_SECONDS', 3600, 60, 604_800),
+    keyTtlSeconds: wholeNumber('KEY_TTL_SECONDS', MAX_KEY_TTL_SECONDS, 60, MAX_KEY_TTL_SECONDS),
     grantTtlDays: wholeNumber('GRANT_TTL_DAYS', 30, 1, 3650),
   };
   return ports;

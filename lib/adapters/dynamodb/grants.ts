@@ -1,6 +1,8 @@
 // Grants on the registry table (keys in lib/vendor/keys.ts). The completion of a grant is one
 // transaction with the registry's own items (installation + history, shaped by the registry's
-// adapter) and the workflow's request item, so S605 happens once or not at all.
+// adapter) and the workflow's request item, so S605 happens once or not at all. A revocation is
+// one transaction too: the grant, the request's REVOKED status, and the ledger's and the licence
+// pool's release (items shaped by their own adapters).
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -16,6 +18,8 @@ import type { LogEvidenceStore } from '../../vendor/access-log-processor.js';
 import type { GrantStore } from '../../vendor/grants.js';
 import { GRANT_SK, grantOfRequestPk, grantPk, LOG_CURSOR_PK, logEvidenceSk } from '../../vendor/keys.js';
 import type { Completion, Grant, LogEvidence } from '../../vendor/model.js';
+import type { DynamoLedgerStore } from './ledger-store.js';
+import type { DynamoLicenceStore } from './licence-store.js';
 import type { DynamoRegistryStore } from './registry-store.js';
 
 type Item = Record<string, unknown>;
@@ -38,6 +42,11 @@ export class DynamoGrantStore implements GrantStore, LogEvidenceStore {
     private readonly tableName: string,
     /** The registry's adapter: its journal writes the client's change set in our transaction. */
     private readonly registry: Pick<DynamoRegistryStore, 'journal'>,
+    /** The workflow's ledger and licence pools: a revocation gives back what the request holds. */
+    private readonly holdings?: {
+      ledger: Pick<DynamoLedgerStore, 'reservationOf' | 'movementItems'>;
+      licences: Pick<DynamoLicenceStore, 'holdOf' | 'releaseItems'>;
+    },
   ) {}
 
   async createGrant(grant: Grant): Promise<Grant> {
@@ -118,17 +127,79 @@ export class DynamoGrantStore implements GrantStore, LogEvidenceStore {
     }
   }
 
-  async revoke(grantId: string, by: string, at: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: grantPk(grantId), sk: GRANT_SK },
-        UpdateExpression: 'SET #s = :revoked, revokedAt = :at, revokedBy = :by',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':revoked': 'revoked', ':at': at, ':by': by },
-      }),
-    );
+  async revoke(grant: Grant, by: string, at: string): Promise<'revoked' | 'already' | 'completed'> {
+    const TableName = this.tableName;
+    const note = `download grant ${grant.grantId} revoked`;
+    for (let attempt = 1; ; attempt++) {
+      const [reservation, hold, request] = await Promise.all([
+        this.holdings?.ledger.reservationOf(grant.requestId),
+        this.holdings?.licences.holdOf(grant.requestId),
+        this.db.send(
+          new GetCommand({
+            TableName,
+            Key: { pk: requestPk(grant.requestId), sk: REQUEST_SK },
+            ConsistentRead: true,
+            ProjectionExpression: 'pk',
+          }),
+        ),
+      ]);
+      const items: Array<Record<string, unknown>> = [
+        {
+          Update: {
+            TableName,
+            Key: { pk: grantPk(grant.grantId), sk: GRANT_SK },
+            UpdateExpression: 'SET #s = :revoked, revokedAt = :at, revokedBy = :by',
+            ConditionExpression:
+              'attribute_exists(pk) AND #s = :active AND attribute_not_exists(completedAt)',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':revoked': 'revoked', ':active': 'active', ':at': at, ':by': by },
+          },
+        },
+      ];
+      if (request.Item) {
+        // The request leaves flight: the forecast stops counting it.
+        items.push({
+          Update: {
+            TableName,
+            Key: { pk: requestPk(grant.requestId), sk: REQUEST_SK },
+            UpdateExpression:
+              'SET #s = :revoked, statusReason = :why, steps.#step = :record REMOVE gsi2pk, gsi2sk',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#s': 'status', '#step': 'REVOKED' },
+            ExpressionAttributeValues: {
+              ':revoked': 'REVOKED',
+              ':why': `The download grant was revoked by ${by}.`,
+              ':record': { at, by, grantId: grant.grantId },
+            },
+          },
+        });
+      }
+      // What the purchase order committed (or a line still reserved) goes back to the budget.
+      if (reservation && (reservation.state === 'committed' || reservation.state === 'reserved')) {
+        items.push(
+          ...this.holdings!.ledger.movementItems(reservation, reservation.state, 'release', by, at, note),
+        );
+      }
+      if (hold?.state === 'taken') items.push(...this.holdings!.licences.releaseItems(hold, at));
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return 'revoked';
+      } catch (error) {
+        const reasons = cancelReasons(error);
+        if (reasons[0] === 'ConditionalCheckFailed') {
+          const stored = await this.getGrant(grant.grantId);
+          if (!stored) throw error;
+          return stored.completedAt ? 'completed' : 'already';
+        }
+        // The reservation or the hold moved meanwhile: read again and retry.
+        if (
+          (reasons.includes('ConditionalCheckFailed') || reasons.includes('TransactionConflict')) &&
+          attempt < 5
+        )
+          continue;
+        throw error;
+      }
+    }
   }
 
   async complete(grant: Grant, completion: Completion, change: ClientChanges | undefined) {

@@ -209,9 +209,26 @@ export class DynamoLedgerStore implements LedgerStore {
     }
   }
 
-  /** The items of one movement of a held reservation: its state (conditional), the counters, the entry. */
-  private movementItems(
+  /** The request's reservation, if it holds one (any state). */
+  async reservationOf(requestId: string): Promise<(Reservation & { state: string }) | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: requestPk(requestId), sk: RESERVATION_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item as (Reservation & { state: string }) | undefined;
+  }
+
+  /**
+   * The items of one movement of a reservation in state `from` (item 0 is its condition): a
+   * commit moves reserved to committed; a release gives back what is reserved, or — when an
+   * approved request's grant is revoked — what its purchase order committed.
+   */
+  movementItems(
     held: Reservation,
+    from: 'reserved' | 'committed',
     kind: Extract<LedgerMovement, 'commit' | 'release'>,
     by: string,
     at: string,
@@ -220,18 +237,18 @@ export class DynamoLedgerStore implements LedgerStore {
     const counters =
       kind === 'commit'
         ? 'SET reserved = reserved - :c, committed = committed + :c'
-        : 'SET reserved = reserved - :c, used = used - :c, remaining = remaining + :c';
+        : `SET ${from} = ${from} - :c, used = used - :c, remaining = remaining + :c`;
     return [
       {
         Update: {
           TableName: this.tableName,
           Key: { pk: requestPk(held.requestId), sk: RESERVATION_SK },
           UpdateExpression: 'SET #state = :next, movedAt = :at',
-          ConditionExpression: '#state = :reserved',
+          ConditionExpression: '#state = :from',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: {
             ':next': kind === 'commit' ? 'committed' : 'released',
-            ':reserved': 'reserved',
+            ':from': from,
             ':at': at,
           },
         },
@@ -263,7 +280,7 @@ export class DynamoLedgerStore implements LedgerStore {
    * the reservation is no longer reserved.
    */
   commitItems(held: Reservation, by: string, at: string): TransactItem[] {
-    return this.movementItems(held, 'commit', by, at);
+    return this.movementItems(held, 'reserved', 'commit', by, at);
   }
 
   private async move(
@@ -274,14 +291,7 @@ export class DynamoLedgerStore implements LedgerStore {
     note?: string,
   ): Promise<boolean> {
     // The reservation tells which budget; its state is re-checked by the transaction.
-    const out = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: { pk: requestPk(requestId), sk: RESERVATION_SK },
-        ConsistentRead: true,
-      }),
-    );
-    const held = out.Item as (Reservation & { state: string }) | undefined;
+    const held = await this.reservationOf(requestId);
     if (!held || held.state !== 'reserved') return false;
     const reservation = {
       requestId,
@@ -290,7 +300,7 @@ export class DynamoLedgerStore implements LedgerStore {
       amount: held.amount,
     };
     try {
-      await transactWithRetry(this.db, this.movementItems(reservation, kind, by, at, note));
+      await transactWithRetry(this.db, this.movementItems(reservation, 'reserved', kind, by, at, note));
       return true;
     } catch (e) {
       if (failedConditions(e).includes(0)) return false; // moved meanwhile by another caller

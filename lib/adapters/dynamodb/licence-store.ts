@@ -95,7 +95,8 @@ export class DynamoLicenceStore implements LicenceStore {
     return toPool(out.Attributes ?? {});
   }
 
-  async release(requestId: string, at: string): Promise<boolean> {
+  /** The request's licence hold, if it took one (any state). */
+  async holdOf(requestId: string): Promise<(LicenceHold & { state: string }) | undefined> {
     const out = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
@@ -103,29 +104,38 @@ export class DynamoLicenceStore implements LicenceStore {
         ConsistentRead: true,
       }),
     );
-    const hold = out.Item as (LicenceHold & { state: string }) | undefined;
+    return out.Item as (LicenceHold & { state: string }) | undefined;
+  }
+
+  /** The items that give a taken licence back (the hold's state is the condition, item 0). */
+  releaseItems(hold: LicenceHold, at: string): TransactItem[] {
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: requestPk(hold.requestId), sk: HOLD_SK },
+          UpdateExpression: 'SET #state = :released, releasedAt = :at',
+          ConditionExpression: '#state = :taken',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':released': 'released', ':taken': 'taken', ':at': at },
+        },
+      },
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: licencesPk(hold.software), sk: poolSk(hold.version) },
+          UpdateExpression: 'SET taken = taken - :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
+    ];
+  }
+
+  async release(requestId: string, at: string): Promise<boolean> {
+    const hold = await this.holdOf(requestId);
     if (!hold || hold.state !== 'taken') return false;
     try {
-      await transactWithRetry(this.db, [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk: requestPk(requestId), sk: HOLD_SK },
-            UpdateExpression: 'SET #state = :released, releasedAt = :at',
-            ConditionExpression: '#state = :taken',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':released': 'released', ':taken': 'taken', ':at': at },
-          },
-        },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk: licencesPk(hold.software), sk: poolSk(hold.version) },
-            UpdateExpression: 'SET taken = taken - :one',
-            ExpressionAttributeValues: { ':one': 1 },
-          },
-        },
-      ]);
+      await transactWithRetry(this.db, this.releaseItems(hold, at));
       return true;
     } catch (e) {
       if (failedConditions(e).includes(0)) return false;
