@@ -4,9 +4,10 @@
 // name starts with "." are never software.
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { firstLinkOn, INSTALL_MANIFEST } from '../lib/vendor/package.js';
 import { AgentError } from './errors.js';
 
-export const MANIFEST = '.upman.json';
+export const MANIFEST = INSTALL_MANIFEST;
 export const STATE_DIR = '.upman';
 
 export interface InstallManifest {
@@ -20,7 +21,7 @@ export interface InstallManifest {
   grantId?: string;
 }
 
-const SOFTWARE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
+export const SOFTWARE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 
 export const stateDir = (root: string) => join(root, STATE_DIR);
 export const downloadsDir = (root: string) => join(root, STATE_DIR, 'downloads');
@@ -29,8 +30,25 @@ export const journalsDir = (root: string) => join(root, STATE_DIR, 'journals');
 export const pendingDir = (root: string) => join(root, STATE_DIR, 'pending');
 export const softwareDir = (root: string, software: string) => join(root, software);
 
+/**
+ * Refuses when any part of `relative` under the root is a link: the agent never follows links
+ * inside its root, so a link cannot send a write, a rename or a delete outside it. Parts that do
+ * not exist yet are fine (the agent creates them).
+ */
+export async function assertNoLinks(root: string, relative: string): Promise<void> {
+  const link = await firstLinkOn(root, relative);
+  if (link) {
+    throw new AgentError(
+      'install-failed',
+      `${link} is a link; upman never follows links inside the install root ${root}. ` +
+        'Nothing was changed: replace it with a real folder (or reinstall) and run the command again.',
+      { path: link },
+    );
+  }
+}
+
 export function assertSoftwareName(software: string): void {
-  if (!SOFTWARE.test(software)) {
+  if (!SOFTWARE_NAME.test(software)) {
     throw new AgentError(
       'usage',
       `software must be 1-100 letters, digits, ".", "_", "+" or "-": ${JSON.stringify(software)}`,

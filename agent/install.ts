@@ -2,7 +2,10 @@
 // build the new tree in <root>/.upman/staging (hard links to the old one's unchanged files plus
 // the patched ones, or the unpacked full package), then rename old → backup and staging → live. A journal written
 // before the first rename lets the next run finish or undo a swap that a kill interrupted;
-// any failure before the swap leaves the old tree untouched.
+// any failure before the swap leaves the old tree untouched. The agent never acts outside its
+// root: package paths pass the package rule (lib/vendor/package.ts) before anything is written,
+// links in the installed tree or the agent's own folders are refused, never followed, and a
+// recovery journal is acted on only when every path it names is the one this root would have.
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
@@ -13,23 +16,22 @@ import {
   open,
   readdir,
   readFile,
-  readlink,
   rename,
   rm,
   stat,
-  symlink,
   writeFile,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { unpackFull } from '../lib/vendor/apply.js';
 import { readDeltaHeader, writeDeltaFiles } from '../lib/vendor/delta.js';
-import { scanTree } from '../lib/vendor/package.js';
+import { INSTALL_MANIFEST, scanTree } from '../lib/vendor/package.js';
 import { AgentError } from './errors.js';
 import {
+  assertNoLinks,
   type InstallManifest,
   journalsDir,
-  MANIFEST,
   readInstalled,
+  SOFTWARE_NAME,
   STATE_DIR,
   softwareDir,
   stagingDir,
@@ -78,10 +80,14 @@ function unwritable(root: string, error: unknown, software: string): AgentError 
   );
 }
 
+/** The folders of the root the agent writes, renames or deletes in: none may be (or pass) a link. */
+const WORKING_PATHS = [`${STATE_DIR}/locks`, `${STATE_DIR}/staging`, `${STATE_DIR}/journals`];
+
 export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
   const { root, software } = input;
   const at = input.hooks?.at ?? (() => {});
   const live = softwareDir(root, software);
+  for (const path of [...WORKING_PATHS, software]) await assertNoLinks(root, path);
   const release = await acquireLock(root, software);
   let stage: string | undefined;
   let backup: string | null = null;
@@ -114,11 +120,11 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
           `The package is a delta of ${header.software} from revision ${header.from}, not for ${software} at revision ${old.revision}`,
         );
       }
-      if ([...header.files.map((f) => f.path), ...header.deleted].includes(MANIFEST))
-        throw new AgentError('install-failed', `The package may not contain ${MANIFEST}`);
+      // Every path of the header passed the package rule when it was read (readDeltaHeader).
       // Cost in proportion to the change: unchanged files are hard-linked, not copied or
-      // hashed (the previous install verified them); only the patched files are written and hashed.
-      const replaced = new Set([...header.files.map((f) => f.path), ...header.deleted, MANIFEST]);
+      // hashed (the previous install verified them); only the patched files are written and
+      // hashed. The walk refuses any link in the installed tree before a byte is written.
+      const replaced = new Set([...header.files.map((f) => f.path), ...header.deleted, INSTALL_MANIFEST]);
       await linkTree(live, stage, replaced);
       await writeDeltaFiles(input.archive, live, stage, opened);
       result = {
@@ -127,10 +133,8 @@ export async function applyPackage(input: ApplyInput): Promise<ApplyResult> {
         deleted: header.deleted,
       };
     } else {
+      // The package rule refuses links, paths leaving the package and the install manifest.
       await unpackFull(input.archive, stage);
-      if (await exists(join(stage, MANIFEST))) {
-        throw new AgentError('install-failed', `The package may not contain ${MANIFEST}`);
-      }
     }
     await writeManifest(stage, input.manifest);
     result ??= await diffTrees(liveExists ? live : undefined, stage);
@@ -207,9 +211,11 @@ export async function recoverInstalls(
     names = [];
   }
   const recovered: Recovered[] = [];
+  for (const path of WORKING_PATHS) await assertNoLinks(root, path);
   for (const name of names) {
     const file = join(dir, name);
-    const journal = JSON.parse(await readFile(file, 'utf8')) as Journal;
+    const journal = checkedJournal(root, file, await readFile(file, 'utf8'));
+    await assertNoLinks(root, journal.software);
     let release: () => Promise<void> = async () => {};
     if (journal.software !== options.holding) {
       // A live process is mid-install of that software: its journal is not ours to resolve.
@@ -247,6 +253,43 @@ export async function recoverInstalls(
     // no staging folder: nothing to tidy
   }
   return recovered;
+}
+
+/**
+ * A journal's paths must be exactly those this root would use for its software: the live folder
+ * and staging folders directly under <root>/.upman/staging named after it. Anything else (an
+ * absolute path elsewhere, a "..", another software's folder) is refused before any change.
+ */
+function checkedJournal(root: string, file: string, text: string): Journal {
+  let j: Partial<Journal>;
+  try {
+    j = JSON.parse(text) as Partial<Journal>;
+  } catch {
+    j = {};
+  }
+  const software = typeof j.software === 'string' ? j.software : '';
+  const staging = resolve(stagingDir(root));
+  const inStaging = (path: unknown, kind: 'new' | 'old') =>
+    typeof path === 'string' &&
+    dirname(resolve(path)) === staging &&
+    basename(path).startsWith(`${software}-${kind}-`) &&
+    resolve(path) === path;
+  const ok =
+    SOFTWARE_NAME.test(software) &&
+    basename(file) === `${software}.json` &&
+    typeof j.live === 'string' &&
+    resolve(j.live) === resolve(softwareDir(root, software)) &&
+    inStaging(j.stage, 'new') &&
+    (j.backup === null || inStaging(j.backup, 'old'));
+  if (!ok) {
+    throw new AgentError(
+      'install-failed',
+      `The recovery journal ${file} names paths that are not this root's (${JSON.stringify({ live: j.live, stage: j.stage, backup: j.backup })}); ` +
+        `upman refuses to act on it and changed nothing. Check ${root}, remove the journal, and run the command again.`,
+      { journal: file },
+    );
+  }
+  return j as Journal;
 }
 
 /** One installer per software at a time: an exclusive lock file holding the owner's pid. */
@@ -310,8 +353,14 @@ async function linkTree(from: string, to: string, skip: Set<string>, prefix = ''
     } else if (skip.has(path)) {
     } else if (entry.isFile()) {
       await link(source, target).catch(() => copyFile(source, target));
-    } else if (entry.isSymbolicLink()) {
-      await symlink(await readlink(source), target);
+    } else {
+      // Never followed, never copied: a link could send the delta's writes outside the root.
+      throw new AgentError(
+        'install-failed',
+        `The installed tree holds a link or special file at ${source}; upman never follows links in its root. ` +
+          'Nothing outside was touched and the installed version stays as it was: remove the link (or reinstall) and run the command again.',
+        { path: source },
+      );
     }
   }
 }
@@ -330,12 +379,12 @@ export async function diffTrees(before: string | undefined, after: string): Prom
   const old = new Map(before ? (await scanTree(before)).map((f) => [f.path, f]) : []);
   const result: ApplyResult = { added: [], changed: [], deleted: [] };
   for (const f of await scanTree(after)) {
-    if (f.path === MANIFEST) continue;
+    if (f.path === INSTALL_MANIFEST) continue;
     const o = old.get(f.path);
     old.delete(f.path);
     if (!o) result.added.push(f.path);
     else if (o.sha256 !== f.sha256 || o.mode !== f.mode) result.changed.push(f.path);
   }
-  for (const path of old.keys()) if (path !== MANIFEST) result.deleted.push(path);
+  for (const path of old.keys()) if (path !== INSTALL_MANIFEST) result.deleted.push(path);
   return result;
 }

@@ -3,9 +3,9 @@
 // file list. The agent uses these; so do the tests.
 import { mkdir, mkdtemp, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type DeltaHeader, writeDeltaFiles } from './delta.js';
+import { type DeltaHeader, DeltaRefused, readDeltaHeader, writeDeltaFiles } from './delta.js';
 import type { ReleaseFile } from './manifest.js';
-import { extractTarGz, scanTree } from './package.js';
+import { extractTarGz, firstLinkOn, scanTree } from './package.js';
 
 /** Unpacks a full package into `dir` (which should be empty or hold the old version). */
 export async function unpackFull(archive: string, dir: string): Promise<void> {
@@ -19,9 +19,15 @@ export async function unpackFull(archive: string, dir: string): Promise<void> {
  * atomic swap instead (agent/install.ts); this is for tools and tests.
  */
 export async function applyDelta(archive: string, dir: string): Promise<DeltaHeader> {
+  const opened = await readDeltaHeader(archive);
+  // Before any change: no path it writes, reads or deletes passes through a link.
+  for (const path of [...opened.header.files.map((f) => f.path), ...opened.header.deleted]) {
+    const link = await firstLinkOn(dir, path);
+    if (link) throw new DeltaRefused(`${path} passes through the link ${link}: a delta never follows links`);
+  }
   const stage = await mkdtemp(join(dirname(dir), '.upman-delta-'));
   try {
-    const header = await writeDeltaFiles(archive, dir, stage);
+    const header = await writeDeltaFiles(archive, dir, stage, opened);
     for (const file of header.files) {
       const target = join(dir, ...file.path.split('/'));
       await mkdir(dirname(target), { recursive: true });

@@ -36,7 +36,7 @@ import {
 import { z } from 'zod';
 import { BadRequest } from '../errors.js';
 import type { ReleaseFile } from './manifest.js';
-import { diffFiles, isSafeRelativePath } from './package.js';
+import { diffFiles, isPackagePath } from './package.js';
 
 const MAGIC = Buffer.from('UPMD', 'ascii');
 const FORMAT = 1;
@@ -73,7 +73,8 @@ async function writeAt(fd: number, data: Buffer, position: number): Promise<void
 }
 
 const deltaFileSchema = z.object({
-  path: z.string().refine(isSafeRelativePath, 'unsafe path'),
+  // The package rule (package.ts), the same `vendor publish` applies: the agent refuses the rest.
+  path: z.string().refine(isPackagePath, 'not allowed in a package'),
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   mode: z.number().int().min(0).max(0o777),
@@ -90,7 +91,7 @@ const headerSchema = z.object({
   /** Changed or added files, in content order. */
   files: z.array(deltaFileSchema),
   /** Paths the client removes; their old bytes follow the changed files' in the dictionary. */
-  deleted: z.array(z.string().refine(isSafeRelativePath, 'unsafe path')),
+  deleted: z.array(z.string().refine(isPackagePath, 'not allowed in a package')),
 });
 
 export type DeltaHeader = z.infer<typeof headerSchema>;

@@ -1,7 +1,8 @@
 // Release packages on disk: read a release (directory, .tar.gz or .zip) into a file list, and
-// build the full package with node-tar + gzip (deltas: delta.ts).
-// Only regular files and directories are accepted: a link in a release could point outside
-// the install directory on the client.
+// build the full package with node-tar + gzip (deltas: delta.ts). What a package may contain is
+// decided by ONE rule, packageEntryProblem: `vendor publish` refuses what the agent would refuse
+// (a link, a path leaving the package, the agent's own install manifest), and the agent applies
+// the same rule to every full package and every delta's file and `deleted` list.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -24,6 +25,64 @@ export const GZIP_LEVEL = 9;
 export function isSafeRelativePath(path: string): boolean {
   if (path === '' || path.startsWith('/') || path.includes('\0') || path.includes('\\')) return false;
   return path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** The manifest the agent writes into every installed software folder: never part of a package. */
+export const INSTALL_MANIFEST = '.upman.json';
+const MAX_PATH_BYTES = 4096;
+const MAX_NAME_BYTES = 255;
+
+export type PackageEntryType = 'file' | 'directory' | 'other';
+
+/**
+ * Why a package may not hold this entry, or undefined when it may. The one rule for publishing
+ * and installing: regular files and directories only, relative paths that stay inside the
+ * package, no control characters, names a file system takes, and nothing named like the
+ * agent's install manifest (it would overwrite or fake the record of what is installed).
+ */
+export function packageEntryProblem(path: string, type: PackageEntryType = 'file'): string | undefined {
+  if (type === 'other')
+    return 'is a link or a special file (a package holds regular files and directories only)';
+  if (!isSafeRelativePath(path))
+    return 'leaves the package (an absolute path, or an empty, "." or ".." part)';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (/[\x00-\x1f\x7f]/.test(path)) return 'contains control characters';
+  if (
+    Buffer.byteLength(path) > MAX_PATH_BYTES ||
+    path.split('/').some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)
+  )
+    return `is longer than a file system takes (${MAX_NAME_BYTES} bytes a name, ${MAX_PATH_BYTES} a path)`;
+  if (path.split('/').includes(INSTALL_MANIFEST))
+    return `is named ${INSTALL_MANIFEST}, the agent's install manifest`;
+  return undefined;
+}
+
+export const isPackagePath = (path: string) => packageEntryProblem(path) === undefined;
+
+/**
+ * The first part of `relative` under `base` that is a link, if any (parts that do not exist yet
+ * end the walk): whoever writes, renames or deletes there must refuse rather than follow it.
+ */
+export async function firstLinkOn(base: string, relative: string): Promise<string | undefined> {
+  let path = base;
+  for (const part of relative.split('/')) {
+    path = join(path, part);
+    let isLink: boolean;
+    try {
+      isLink = (await lstat(path)).isSymbolicLink();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    if (isLink) return path;
+  }
+  return undefined;
+}
+
+/** Refuses (400, field `package`) an entry the rule does not allow, naming where it came from. */
+export function assertPackageEntry(where: string, path: string, type: PackageEntryType = 'file'): void {
+  const problem = packageEntryProblem(path, type);
+  if (problem) throw new BadRequest(`${where}: entry ${path} ${problem}`, 'package');
 }
 
 export async function sha256OfFile(file: string): Promise<Built> {
@@ -95,6 +154,7 @@ export async function openRelease(input: string): Promise<OpenedRelease> {
   try {
     const files = await scanTree(dir);
     if (files.length === 0) throw new BadRequest(`${input} contains no files: nothing to publish`, 'package');
+    for (const f of files) assertPackageEntry(input, f.path);
     return { dir, files, close };
   } catch (error) {
     await close();
@@ -108,7 +168,7 @@ export async function extractTarGz(
   dir: string,
   only?: (path: string) => boolean,
 ): Promise<void> {
-  let refused: string | undefined;
+  let refused: { path: string; problem: string } | undefined;
   try {
     await tar.x({
       file: archive,
@@ -125,8 +185,11 @@ export async function extractTarGz(
         const clean = path.replace(/^(\.\/)+/, '').replace(/\/$/, '');
         // The archive's root directory itself ("./"): nothing to create.
         if ((clean === '' || clean === '.') && type === 'Directory') return false;
-        if ((type !== 'File' && type !== 'Directory' && type !== 'OldFile') || !isSafeRelativePath(clean)) {
-          refused ??= path;
+        const kind =
+          type === 'File' || type === 'OldFile' ? 'file' : type === 'Directory' ? 'directory' : 'other';
+        const problem = packageEntryProblem(clean, kind);
+        if (problem) {
+          refused ??= { path, problem };
           return false;
         }
         return only ? only(clean) : true;
@@ -139,7 +202,7 @@ export async function extractTarGz(
     );
   }
   if (refused !== undefined) {
-    throw new BadRequest(`${archive}: entry ${refused} is a link or leaves the package directory`, 'package');
+    throw new BadRequest(`${archive}: entry ${refused.path} ${refused.problem}`, 'package');
   }
 }
 
@@ -183,14 +246,14 @@ async function extractZip(archive: string, dir: string): Promise<void> {
       const unixMode = (entry.externalFileAttributes >>> 16) & 0o177777;
       const type = unixMode & 0o170000;
       const path = entry.fileName.replace(/\/$/, '');
-      if (!isSafeRelativePath(path) || (type !== 0 && type !== 0o100000 && type !== 0o040000)) {
-        return fail(
-          new BadRequest(
-            `${archive}: entry ${entry.fileName} is a link or leaves the package directory`,
-            'package',
-          ),
-        );
-      }
+      const kind =
+        entry.fileName.endsWith('/') || type === 0o040000
+          ? 'directory'
+          : type === 0 || type === 0o100000
+            ? 'file'
+            : 'other';
+      const problem = packageEntryProblem(path, kind);
+      if (problem) return fail(new BadRequest(`${archive}: entry ${entry.fileName} ${problem}`, 'package'));
       const target = join(dir, ...path.split('/'));
       if (entry.fileName.endsWith('/') || type === 0o040000) {
         mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);

@@ -66,6 +66,27 @@ describe('publishing against the local S3', () => {
     ]);
   }, 120_000);
 
+  it('refuses a package the agent would refuse (its install manifest inside), uploading nothing', async () => {
+    const software = `evil-${run}`;
+    const refused = await runPublish(
+      writeTree(join(work, 'evil'), { 'app.js': body('e'), 'lib/.upman.json': '{"revision": 99}' }),
+      {
+        software,
+        version: '1.0',
+        revision: '1',
+        catalog: false,
+        endpoints: join(dataDir, 'endpoints.json'),
+        quiet: true,
+      },
+    ).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      statusCode: 400,
+      field: 'package',
+      message: expect.stringContaining("lib/.upman.json is named .upman.json, the agent's install manifest"),
+    });
+    expect(await keysUnder(`${software}/`)).toEqual([]);
+  });
+
   it('counts upload progress up to each artifact size through the S3 adapter', async () => {
     const software = `progress-${run}`;
     const seen = new Map<string, number>();

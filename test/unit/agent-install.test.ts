@@ -10,17 +10,19 @@ import {
   rename,
   rm,
   stat,
+  symlink,
   truncate,
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import * as tar from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ApplyInput, applyPackage, recoverInstalls } from '../../agent/install.js';
 import { type InstallManifest, MANIFEST, readInstalled, writeManifest } from '../../agent/install-root.js';
-import { verifyTree } from '../../lib/vendor/apply.js';
+import { applyDelta, verifyTree } from '../../lib/vendor/apply.js';
 import { buildDelta } from '../../lib/vendor/delta.js';
-import { scanTree } from '../../lib/vendor/package.js';
+import { openRelease, scanTree } from '../../lib/vendor/package.js';
 import { buildFixture, type Fixture, SOFTWARE } from '../fixtures/agent/releases.js';
 
 let fx: Fixture;
@@ -233,6 +235,140 @@ describe('applyPackage', () => {
       applyPackage({ ...deltaInput(), archive, kind: 'full', fromRevision: null }),
     ).rejects.toMatchObject({ message: expect.stringContaining(MANIFEST) });
     expect(await readInstalled(root, SOFTWARE)).toBeUndefined();
+  });
+});
+
+describe('never outside the root', () => {
+  /** A delta from revision 1 that removes docs/old.txt and adds docs/new.txt. */
+  async function docsDelta(): Promise<string> {
+    const next = join(fx.work, 'docs-next');
+    await rm(next, { recursive: true, force: true });
+    await cp(fx.v1.dir, next, { recursive: true });
+    await rm(join(next, 'docs', 'old.txt'));
+    await writeFile(join(next, 'docs', 'new.txt'), 'new\n');
+    const out = join(fx.work, 'docs.zdelta');
+    await buildDelta(
+      { dir: fx.v1.dir, files: fx.v1.files },
+      { dir: next, files: await scanTree(next) },
+      { software: SOFTWARE, from: 1, to: 2 },
+      out,
+    );
+    return out;
+  }
+
+  /** A folder outside the root holding what the installed docs/ would hold. */
+  async function outsideDocs(): Promise<string> {
+    const outside = await mkdtemp(join(tmpdir(), 'upman-outside-'));
+    await writeFile(join(outside, 'old.txt'), 'only in 1.0.0\n');
+    await writeFile(join(outside, 'readme.txt'), 'read me\n');
+    return outside;
+  }
+
+  it('refuses a delta whose deleted and added paths pass through a link in the installed tree; outside stays as it was', async () => {
+    await installV1();
+    const archive = await docsDelta();
+    const outside = await outsideDocs();
+    try {
+      await rm(join(live(), 'docs'), { recursive: true });
+      await symlink(outside, join(live(), 'docs'));
+      await expect(applyPackage({ ...deltaInput(), archive })).rejects.toMatchObject({
+        code: 'install-failed',
+        message: expect.stringMatching(/link .*never follows links/),
+      });
+      expect((await readdir(outside)).sort()).toEqual(['old.txt', 'readme.txt']);
+      expect(await readFile(join(outside, 'old.txt'), 'utf8')).toBe('only in 1.0.0\n');
+      expect(await readInstalled(root, SOFTWARE)).toMatchObject({ revision: 1 });
+      expect(await staged()).toEqual([]);
+
+      // The tools' in-place applier refuses the same delta before touching anything.
+      await expect(applyDelta(archive, live())).rejects.toThrow(/passes through the link/);
+      expect((await readdir(outside)).sort()).toEqual(['old.txt', 'readme.txt']);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to install when the software folder itself is a link', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'upman-outside-'));
+    try {
+      await symlink(outside, live());
+      await expect(
+        applyPackage({ ...deltaInput(), archive: fx.v1.full, kind: 'full', fromRevision: null }),
+      ).rejects.toMatchObject({
+        code: 'install-failed',
+        message: expect.stringContaining('is a link'),
+      });
+      expect(await readdir(outside)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [
+      'absolute paths elsewhere',
+      (outside: string) => ({ live: join(outside, 'victim'), stage: join(outside, 'stage') }),
+    ],
+    [
+      'a staging path that climbs out',
+      (outside: string) => ({
+        live: live(),
+        stage: `${join(root, '.upman', 'staging')}/../../../${outside.split('/').pop()}/stage`,
+      }),
+    ],
+    [
+      "another software's folder",
+      (outside: string) => ({ live: join(root, 'other-app'), stage: join(outside, 'stage') }),
+    ],
+  ])('refuses a recovery journal naming %s, and changes nothing', async (_name, paths) => {
+    const outside = await mkdtemp(join(tmpdir(), 'upman-outside-'));
+    try {
+      await mkdir(join(outside, 'stage'));
+      await writeFile(join(outside, 'stage', 'keep.txt'), 'keep\n');
+      await mkdir(join(outside, 'victim'));
+      await writeFile(join(outside, 'victim', 'keep.txt'), 'keep\n');
+      await mkdir(join(root, '.upman', 'journals'), { recursive: true });
+      const journal = {
+        software: SOFTWARE,
+        backup: join(outside, 'victim'),
+        startedAt: '2025-01-01T00:00:00.000Z',
+        ...paths(outside),
+      };
+      await writeFile(join(root, '.upman', 'journals', `${SOFTWARE}.json`), JSON.stringify(journal));
+      await expect(recoverInstalls(root)).rejects.toMatchObject({
+        code: 'install-failed',
+        message: expect.stringContaining('refuses to act on it'),
+      });
+      expect(await readFile(join(outside, 'stage', 'keep.txt'), 'utf8')).toBe('keep\n');
+      expect(await readFile(join(outside, 'victim', 'keep.txt'), 'utf8')).toBe('keep\n');
+      expect((await readdir(outside)).sort()).toEqual(['stage', 'victim']);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['its install manifest at the top', { '.upman.json': '{}', 'a.txt': 'a' }],
+    ['its install manifest in a folder', { 'lib/.upman.json': '{}', 'a.txt': 'a' }],
+    ['a path that leaves the package', { '../escape.txt': 'x', 'a.txt': 'a' }],
+  ])('vendor publish refuses a package holding %s, and so does the agent', async (_name, files) => {
+    const dir = await mkdtemp(join(fx.work, 'pkg-'));
+    const entries: string[] = [];
+    for (const [path, content] of Object.entries(files)) {
+      const file = join(dir, 'src', path);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, content);
+      entries.push(path);
+    }
+    const archive = join(dir, 'package.tar.gz');
+    // Built by hand (a vendor's own tool): preservePaths keeps "../" as written.
+    await tar.c({ cwd: join(dir, 'src'), gzip: true, file: archive, preservePaths: true }, entries);
+    await expect(openRelease(archive)).rejects.toMatchObject({ statusCode: 400, field: 'package' });
+    await expect(
+      applyPackage({ ...deltaInput(), archive, kind: 'full', fromRevision: null }),
+    ).rejects.toMatchObject({ code: 'install-failed' });
+    expect(await readInstalled(root, SOFTWARE)).toBeUndefined();
+    expect(await readdir(root).then((names) => names.filter((n) => n !== '.upman'))).toEqual([]);
   });
 });
 
