@@ -227,7 +227,11 @@ describe('the ends of a request', () => {
       { pk: 'BUDGET#Sales', sk: 'PERIOD#2025-01' },
       { pk: 'BUDGET#Sales', sk: 'ENTRY' },
     ]);
-    expect(final[1]!.Update!.ConditionExpression).toBe('#state = :reserved');
+    expect(final[1]!.Update!.ConditionExpression).toBe('#state = :from');
+    expect(final[1]!.Update!.ExpressionAttributeValues).toMatchObject({
+      ':from': 'reserved',
+      ':next': 'committed',
+    });
     expect(final[2]!.Update!.ExpressionAttributeValues).toEqual({ ':c': 120 });
     expect(final[0]!.Update!.ExpressionAttributeValues?.[':status']).toBe('APPROVED');
     // The reason came with the state; the reservation with the budget answer: no read of either.
