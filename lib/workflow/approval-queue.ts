@@ -110,7 +110,7 @@ export async function nameApprover(
   }
   const k = newLinkSecret();
   const link: ApprovalLink = {
-    approvalId: newApprovalId(),
+    approvalId: newApprovalId(request.requestId),
     requestId: request.requestId,
     issuedTo: approver,
     phase: wait.phase,

@@ -206,7 +206,7 @@ export async function openApprovalPhase(ports: ApprovalPorts, input: ApprovalTas
   const issued = deciders.map((d) => {
     const k = newLinkSecret();
     const link: ApprovalLink = {
-      approvalId: newApprovalId(),
+      approvalId: newApprovalId(state.requestId),
       requestId: state.requestId,
       issuedTo: d.user,
       phase,
@@ -329,12 +329,11 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
   if (!isApprovalId(idParam) || !k || k.length > 100) {
     throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   }
-  const link = await ports.approvals.getLink(idParam);
+  const { link, wait, request } = await ports.approvals.getLinkView(idParam);
   if (!link) throw new LinkRefused(404, 'This link is not known. It may have been mistyped.');
   if (!secretMatches(k, link.kHash)) {
     throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   }
-  const { wait, request } = await ports.approvals.getWaitAndRequest(link.requestId, link.step);
   if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
   if (link.usedAt || wait.decision) {
     const d = wait.decision;

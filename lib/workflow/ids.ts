@@ -12,7 +12,15 @@ export function requestIdOf(user: string, idempotencyKey: string): string {
 /** The budget line of a request: one licence line per request. */
 export const lineIdOf = (requestId: string) => `l-${requestId.slice(2)}`;
 
-export const newApprovalId = () => `a-${randomBytes(12).toString('base64url')}`;
+/**
+ * A link's id names its request (the request id's 24 characters, then 16 random ones), so the
+ * page reads the link, the wait and the request in one call. Links from before: 16 only.
+ */
+export const newApprovalId = (requestId: string) =>
+  `a-${requestId.slice(2)}${randomBytes(12).toString('base64url')}`;
+/** The request an approval id names, or undefined for a link from before ids named it. */
+export const requestIdOfApproval = (approvalId: string) =>
+  approvalId.length === 42 ? `r-${approvalId.slice(2, 26)}` : undefined;
 export const newLinkSecret = () => randomBytes(32).toString('base64url');
 export const newBatchId = (at: Date) =>
   `b-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(4).toString('hex')}`;
@@ -27,6 +35,6 @@ export function secretMatches(presented: string, storedHash: string): boolean {
 }
 
 export const isRequestId = (value: string) => /^r-[A-Za-z0-9_-]{24}$/.test(value);
-export const isApprovalId = (value: string) => /^a-[A-Za-z0-9_-]{16}$/.test(value);
+export const isApprovalId = (value: string) => /^a-(?:[A-Za-z0-9_-]{24})?[A-Za-z0-9_-]{16}$/.test(value);
 export const isBatchId = (value: string) => /^b-\d{8}T\d{6}-[0-9a-f]{8}$/.test(value);
 export const isLineId = (value: string) => /^l-[A-Za-z0-9_-]{24}$/.test(value);

@@ -143,6 +143,10 @@ export interface ApprovalStore {
     record: StepWrite,
   ): Promise<{ decision?: Decision }>;
   getLink(approvalId: string): Promise<ApprovalLink | undefined>;
+  /** The link with its request's wait (of the link's step) and the request, in one read where the id names the request. */
+  getLinkView(
+    approvalId: string,
+  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest }>;
   /** The wait of the first approval, or of the second (`step` 2, above the cost threshold). */
   getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined>;
   /** The wait and the request together (one read: both live on the request's partition). */

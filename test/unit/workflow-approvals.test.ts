@@ -92,10 +92,12 @@ describe('the S505 task: approval links', () => {
     expect(out.deciders).toEqual(['okachi']);
     const [mail] = mailsSent();
     expect(mail!.to).toEqual(['okachi@corp.example']);
-    const link = /https:\/\/api\.example\.test\/approvals\/(a-[A-Za-z0-9_-]{16})\?k=([A-Za-z0-9_-]+)/.exec(
+    const link = /https:\/\/api\.example\.test\/approvals\/(a-[A-Za-z0-9_-]{40})\?k=([A-Za-z0-9_-]+)/.exec(
       mail!.text,
     );
     expect(link).not.toBeNull();
+    // The link's id names its request (so the page reads link, wait and request at once).
+    expect(link![1]!.slice(2, 26)).toBe(requestId.slice(2));
     expect(mail!.html).toContain(link![0]);
     expect(mail!.text).toContain('NO budget available — over the Q1 budget');
     expect(mail!.html).toContain('over the Q1 budget');
@@ -225,11 +227,15 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
           registry: input.RequestItems.registry!.Keys.map((key) =>
             key.sk === 'PERSON'
               ? personItem(key.pk.replace(/^PERSON#/, ''))
-              : key.sk === 'REQUEST'
-                ? { ...request, sk: 'REQUEST' }
-                : key.sk === 'APPROVAL' && wait
-                  ? { ...wait, sk: 'APPROVAL' }
-                  : undefined,
+              : key.sk === 'LINK'
+                ? key.pk === `APPROVAL#${link.approvalId}`
+                  ? { ...link, pk: key.pk, sk: 'LINK' }
+                  : undefined
+                : key.sk === 'REQUEST'
+                  ? { ...request, sk: 'REQUEST' }
+                  : key.sk === 'APPROVAL' && wait
+                    ? { ...wait, pk: key.pk, sk: 'APPROVAL' }
+                    : undefined,
           ).filter((item) => item !== undefined),
         },
       }));
@@ -260,6 +266,26 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     ddb.commandCalls(UpdateCommand).length +
     ddb.commandCalls(TransactWriteCommand).length +
     sfn.commandCalls(SendTaskSuccessCommand).length;
+
+  it('reads the link, its wait and its request in one call when the link names its request', async () => {
+    const named = `a-${requestId.slice(2)}BBBBBBBBBBBBBBBB`;
+    stored(linkItem({ approvalId: named }));
+    const res = await open('GET', k, named);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('name="approver" value="okachi"');
+    const [first] = ddb
+      .commandCalls(BatchGetCommand)
+      .map((c) => c.args[0].input.RequestItems!.registry!.Keys);
+    expect(first).toEqual([
+      { pk: `APPROVAL#${named}`, sk: 'LINK' },
+      { pk: `REQ#${requestId}`, sk: 'APPROVAL' },
+      { pk: `REQ#${requestId}`, sk: 'APPROVAL#2' },
+      { pk: `REQ#${requestId}`, sk: 'REQUEST' },
+    ]);
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
+    // A wrong secret is refused all the same.
+    expect((await open('GET', `${k}x`, named)).status).toBe(403);
+  });
 
   it("GET shows the request, finance's answer and the form, and changes nothing", async () => {
     stored();

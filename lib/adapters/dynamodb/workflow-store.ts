@@ -17,6 +17,7 @@ import type { Page, PageRequest } from '../../ports/registry.js';
 import { REQUEST_SK, requestItemKeys, requestPk } from '../../registry/keys.js';
 import { isInFlight } from '../../registry/model.js';
 import { compareVersions } from '../../registry/version.js';
+import { requestIdOfApproval } from '../../workflow/ids.js';
 import {
   APPROVAL_LINK_SK,
   approvalPk,
@@ -60,7 +61,7 @@ import type {
   StepChange,
   StepWrite,
 } from '../../workflow/ports.js';
-import { queryAllItems } from './client.js';
+import { batchGetItems, queryAllItems } from './client.js';
 import { DynamoLedgerStore, failedConditions, isConflict, transactWithRetry } from './ledger-store.js';
 import { DynamoLicenceStore } from './licence-store.js';
 
@@ -660,6 +661,36 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
       }),
     );
     return out.Item ? (strip(out.Item) as unknown as ApprovalLink) : undefined;
+  }
+
+  async getLinkView(
+    approvalId: string,
+  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest }> {
+    const requestId = requestIdOfApproval(approvalId);
+    if (!requestId) {
+      // A link from before ids named their request: the link first, then what it names.
+      const link = await this.getLink(approvalId);
+      return link ? { link, ...(await this.getWaitAndRequest(link.requestId, link.step)) } : {};
+    }
+    const keys = {
+      link: { pk: approvalPk(approvalId), sk: APPROVAL_LINK_SK },
+      first: { pk: requestPk(requestId), sk: approvalWaitSk() },
+      second: { pk: requestPk(requestId), sk: approvalWaitSk(2) },
+      request: { pk: requestPk(requestId), sk: REQUEST_SK },
+    };
+    const items = await batchGetItems(this.db, this.tableName, Object.values(keys), true);
+    const find = (key: { pk: string; sk: string }) => items.find((i) => i.pk === key.pk && i.sk === key.sk);
+    const linkItem = find(keys.link);
+    if (!linkItem) return {};
+    const link = strip(linkItem) as unknown as ApprovalLink;
+    if (link.requestId !== requestId) return { link };
+    const waitItem = find(link.step === 2 ? keys.second : keys.first);
+    const requestItem = find(keys.request);
+    return {
+      link,
+      ...(waitItem ? { wait: waitOf(waitItem) } : {}),
+      ...(requestItem ? { request: toRequest(requestItem) } : {}),
+    };
   }
 
   async getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined> {
