@@ -18,7 +18,7 @@ const program = new Command()
   .option('--assembly-dir <dir>', 'where the synthesized app goes (bench: a cold synth)', 'cdk.out')
   .option(
     '--two-accounts',
-    'the vendor site in an account of its own (cdk/local/two-accounts.ts); use another --data-dir and --assembly-dir',
+    'the vendor site in an account of its own (cdk/local/two-accounts.ts), kept apart in .local/two-accounts',
   )
   .parse();
 
@@ -29,6 +29,11 @@ const opts = program.opts<{
   assemblyDir: string;
   twoAccounts?: boolean;
 }>();
+// A two-account run keeps its data and templates apart, so the usual ones are not synthesized over.
+if (opts.twoAccounts) {
+  if (program.getOptionValueSource('dataDir') === 'default') opts.dataDir = '.local/two-accounts';
+  if (program.getOptionValueSource('assemblyDir') === 'default') opts.assemblyDir = `${opts.dataDir}/cdk.out`;
+}
 const root = process.cwd();
 const started = Date.now();
 const log = (line: string) => console.log(`[upman] ${line}`);
