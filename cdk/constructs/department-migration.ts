@@ -2,8 +2,10 @@
 // case-insensitively and keep their first spelling) as part of a deploy: a CloudFormation custom
 // resource whose function answers CloudFormation itself. CloudFormation calls it when the resource
 // is created (the first deploy with it, onto whatever the table holds) and whenever MIGRATION
-// changes; the migration is idempotent. It is the one function that may Scan the table (every
-// client, once per deploy); nothing else may.
+// changes; the migration is idempotent and stops in time on a registry too large for one run (the
+// deploy fails and the next continues). It is the one function that may Scan the table (every
+// client, once per deploy), and besides the registry writer the one that commits inventory change
+// sets (re-filing a respelled client's installations).
 import { CustomResource, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
@@ -28,7 +30,8 @@ export class DepartmentMigration extends Construct {
       description: 'Deploy step: every client to its department’s first spelling (idempotent)',
       logRetentionDays: props.logRetentionDays,
       removalPolicy: props.removalPolicy,
-      timeout: Duration.minutes(15),
+      // Within half the inventory lease, as every function that writes inventories.
+      timeout: Duration.seconds(60),
     }).bindTable(props.table, [...INVENTORY_WRITER, 'dynamodb:Scan']);
     new CustomResource(this, 'Run', {
       serviceToken: this.function.functionArn,

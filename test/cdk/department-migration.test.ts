@@ -18,7 +18,7 @@ describe('department migration on deploy', () => {
     });
     const ids = Object.keys(functions);
     expect(ids).toHaveLength(1);
-    expect(functions[ids[0]!]!.Properties.Timeout).toBe(900);
+    expect(functions[ids[0]!]!.Properties.Timeout).toBe(60);
     t.resourceCountIs('Custom::DepartmentMigration', 1);
     t.hasResourceProperties('Custom::DepartmentMigration', {
       ServiceToken: { 'Fn::GetAtt': [ids[0], 'Arn'] },

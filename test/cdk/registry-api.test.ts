@@ -30,26 +30,33 @@ const REGISTRY_ROUTES = [
 ];
 
 describe('RegistryApi', () => {
-  it('lets only the registry write function commit inventory change sets with PartiQL', () => {
+  it('lets only the registry write function (and the deploy-time department migration) commit inventory change sets with PartiQL', () => {
     const t = synth.managementTemplate;
     const partiql = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p).includes('PartiQL'),
     ) as Array<{
       Properties: { Roles: unknown[]; PolicyDocument: { Statement: Array<{ Action: string[] }> } };
     }>;
-    expect(partiql).toHaveLength(1);
-    const actions = partiql[0]!.Properties.PolicyDocument.Statement.flatMap((s) => s.Action);
-    expect(actions.filter((a) => a.startsWith('dynamodb:PartiQL')).sort()).toEqual([
-      'dynamodb:PartiQLInsert',
-      'dynamodb:PartiQLUpdate',
-    ]);
-    const writer = Object.values(
-      t.findResources('AWS::Lambda::Function', {
-        Properties: { Description: Match.stringLikeRegexp('^Registry writes') },
-      }),
-    ) as Array<{ Properties: { Role: { 'Fn::GetAtt': [string, string] } } }>;
-    expect(writer).toHaveLength(1);
-    expect(partiql[0]!.Properties.Roles).toEqual([{ Ref: writer[0]!.Properties.Role['Fn::GetAtt'][0] }]);
+    expect(partiql).toHaveLength(2);
+    for (const policy of partiql) {
+      const actions = policy.Properties.PolicyDocument.Statement.flatMap((s) => s.Action);
+      expect(actions.filter((a) => a.startsWith('dynamodb:PartiQL')).sort()).toEqual([
+        'dynamodb:PartiQLInsert',
+        'dynamodb:PartiQLUpdate',
+      ]);
+    }
+    const roleOf = (description: string) => {
+      const fns = Object.values(
+        t.findResources('AWS::Lambda::Function', {
+          Properties: { Description: Match.stringLikeRegexp(description) },
+        }),
+      ) as Array<{ Properties: { Role: { 'Fn::GetAtt': [string, string] } } }>;
+      expect(fns).toHaveLength(1);
+      return { Ref: fns[0]!.Properties.Role['Fn::GetAtt'][0] };
+    };
+    expect(partiql.flatMap((p) => p.Properties.Roles)).toEqual(
+      expect.arrayContaining([roleOf('^Registry writes'), roleOf('department’s first spelling')]),
+    );
   });
 
   it('times out every function well within the inventory lease, so a set is only taken over from a dead writer', () => {

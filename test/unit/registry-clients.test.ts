@@ -72,10 +72,16 @@ describe('clients', () => {
     ports.store.departments.clear();
     expect(ports.store.clients.get('pc-new')!.department).toBe('sales');
 
-    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 1 });
+    expect(await migrateDepartments(ports.store, () => true)).toEqual({
+      clients: 2,
+      respelled: 0,
+      complete: false,
+    });
+    expect(ports.store.clients.get('pc-new')!.department).toBe('sales');
+    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 1, complete: true });
     expect(ports.store.clients.get('pc-new')!.department).toBe('Sales');
     expect([...ports.store.installations.values()].map((i) => i.department)).toEqual(['Sales', 'Sales']);
-    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 0 });
+    expect(await migrateDepartments(ports.store)).toEqual({ clients: 2, respelled: 0, complete: true });
   });
 
   it('lets an admin register a client and its users read it', async () => {
