@@ -7,6 +7,7 @@ import {
   IdentityConfigSchema,
   type IdentityPreset,
 } from '../lib/http/identity.js';
+import { type SignInSettings, SignInSettingsSchema } from '../lib/http/sign-in.js';
 import { MAX_KEY_TTL_SECONDS } from '../lib/vendor/grants.js';
 import { DEFAULT_POLICY, type PolicyConfig, parsePolicyConfig } from '../lib/workflow/policy.js';
 
@@ -24,6 +25,14 @@ export interface StageConfig {
     issuer: string;
     /** Accepted `aud` (or Cognito `client_id`) values. */
     audience: string[];
+    /**
+     * Signing in from a browser (the approval page; the console later): authorization code +
+     * PKCE as a public client (docs/identity.md). Cognito: the hosted UI's
+     * `https://<domain>/oauth2/authorize` and `/oauth2/token` and the app client id (no secret);
+     * register `<API URL>/signed-in` as its callback URL (stack output SignInRedirectUri).
+     * Default: the issuer's `/oauth2/authorize` and `/oauth2/token`, the first audience.
+     */
+    signIn?: Partial<SignInSettings>;
   };
   /**
    * Which token claims say who the caller is (docs/identity.md): a preset (`cognito` or `oidc`),
@@ -50,6 +59,11 @@ export interface StageConfig {
      * dedicated IPs). Unset: the stack creates one that requires TLS and suppresses bounces.
      */
     configurationSet?: string;
+    /**
+     * The admins told when someone keeps trying wrong approval-link secrets (with the link's
+     * approver). Default: admins@ the sender's domain.
+     */
+    adminAlerts?: string[];
   };
   budgetBatch: { schedule: BudgetBatchSchedule };
   /** The approval's clock (S505/S506) and how long a request waits for finance (S503). */
@@ -118,6 +132,7 @@ function validate(config: StageConfig): void {
   if (!/^https:\/\/[^\s]+$/.test(config.auth.issuer)) fail('auth.issuer', 'must be an https URL');
   if (config.auth.audience.length === 0) fail('auth.audience', 'must name at least one audience');
   identityOf(config);
+  signInOf(config);
   // Only dev may keep the development issuer and the placeholder sender: on AWS the first makes
   // every route 401 and the second mails from a domain nobody owns.
   if (config.stage !== 'dev') {
@@ -133,6 +148,10 @@ function validate(config: StageConfig): void {
   }
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(config.mail.sender))
     fail('mail.sender', 'must be an e-mail address');
+  for (const [i, address] of (config.mail.adminAlerts ?? []).entries()) {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address))
+      fail(`mail.adminAlerts[${i}]`, 'must be an e-mail address');
+  }
   for (const [i, address] of (config.mail.replyTo ?? []).entries()) {
     if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) fail(`mail.replyTo[${i}]`, 'must be an e-mail address');
   }
@@ -212,4 +231,39 @@ export const SES_PRODUCTION_ACCESS = 'upman:sesProductionAccess';
 /** The sender's domain, which SES must have verified. */
 export function senderDomain(config: StageConfig): string {
   return config.mail.sender.split('@')[1]!;
+}
+
+/** The sign-in settings the approval page gets (SIGN_IN): the stage's, or the issuer's defaults. */
+export function signInOf(config: StageConfig): SignInSettings {
+  const issuer = config.auth.issuer.replace(/\/$/, '');
+  const result = SignInSettingsSchema.safeParse({
+    authorizeUrl: `${issuer}/oauth2/authorize`,
+    tokenUrl: `${issuer}/oauth2/token`,
+    clientId: config.auth.audience[0],
+    scope: 'openid email profile',
+    ...config.auth.signIn,
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new Error(
+      `Invalid stage config "${config.stage}": auth.signIn.${issue.path.join('.')} ${issue.message}`,
+    );
+  }
+  for (const field of ['authorizeUrl', 'tokenUrl'] as const) {
+    if (!result.data[field].startsWith('https://')) {
+      throw new Error(`Invalid stage config "${config.stage}": auth.signIn.${field} must be an https URL`);
+    }
+  }
+  // The ID token the page sends carries the client id as its audience: the API must accept it.
+  if (!config.auth.audience.includes(result.data.clientId)) {
+    throw new Error(
+      `Invalid stage config "${config.stage}": auth.signIn.clientId must be one of auth.audience (the API accepts its ID tokens)`,
+    );
+  }
+  return result.data;
+}
+
+/** Who is told about wrong approval-link secrets besides the approver (mail.adminAlerts). */
+export function adminAlertsOf(config: StageConfig): string[] {
+  return config.mail.adminAlerts ?? [`admins@${config.mail.sender.split('@')[1]}`];
 }

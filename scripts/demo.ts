@@ -67,7 +67,7 @@ try {
 
   const page = await d.open(link);
   const done = await d.decide(link, page.html, 'approve', 'Go ahead');
-  step('S506', `the approver opens the page (${page.status}) and approves (${done.status})`);
+  step('S506', `the approver opens the page (${page.status}), signs in and approves (${done.status})`);
 
   const final = await d.untilStatus(user, requestId, ['APPROVED', 'FAILED']);
   const queue = endpoints.outputs.UpdateManagementStack?.PurchaseOrderQueueUrl;

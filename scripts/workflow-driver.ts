@@ -1,10 +1,12 @@
 // Drives the update-request workflow against a running local cloud the way people do: an
 // employee posts a request, finance closes and answers the batch, the approver opens the
-// mailed link and posts the page's form. Used by the integration tests, `npm run demo` and
-// the workflow bench. Talks only HTTP (API, mail store) and SQS, like the real actors.
+// mailed link, signs in at the issuer's login page as the page's script does (web/sign-in.ts,
+// authorization code + PKCE) and sends the decision. Used by the integration tests, `npm run demo`
+// and the workflow bench. Talks only HTTP (API, issuer, mail store) and SQS, like the real actors.
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Endpoints } from '../cdk/local/cloud.js';
 import { mintToken, type TokenShape } from '../cdk/local/issuer/index.js';
+import { beginSignIn, completeSignIn, type SignInConfig, type SignInStorage } from '../web/sign-in.js';
 
 export interface Answer {
   status: number;
@@ -288,31 +290,93 @@ export class WorkflowDriver {
     return { status: res.status, html: await res.text() };
   }
 
-  /** Fills in the page's form as a person would: its hidden fields, a decision, a comment. */
+  /**
+   * Decides as a person would: signs in (as `as`, by default the person the link is for) and
+   * sends the page's secret with the decision and a comment, as the page's script does.
+   */
   async decide(
     url: string,
     page: string,
     decision: 'approve' | 'reject',
     comment = '',
+    options: { as?: string } = {},
   ): Promise<{ status: number; html: string }> {
-    const form = /<form method="post" action="([^"]+)"[\s\S]*?<\/form>/.exec(page);
-    if (!form) throw new Error('The page has no form');
-    const fields = new URLSearchParams();
-    for (const m of form[0].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-      fields.set(m[1]!, decodeEntities(m[2]!));
-    }
-    fields.set('comment', comment);
-    fields.set('decision', decision);
-    return this.post(new URL(decodeEntities(form[1]!), url).href, fields);
+    const { approvalId, issuedTo, k, signIn } = WorkflowDriver.pageOf(page);
+    const idToken = await this.signIn(signIn, options.as ?? issuedTo);
+    return this.sendDecision(url, approvalId, { k, decision, comment }, idToken);
   }
 
-  async post(url: string, fields: URLSearchParams): Promise<{ status: number; html: string }> {
-    const res = await fetch(url, {
+  /** POST /approvals/{id}/decision with a body and (or without) a bearer token. */
+  async sendDecision(
+    url: string,
+    approvalId: string,
+    body: Record<string, unknown>,
+    idToken?: string,
+  ): Promise<{ status: number; html: string }> {
+    const res = await fetch(new URL(`${approvalId}/decision`, url).href, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(idToken ? { authorization: `Bearer ${idToken}` } : {}),
+      },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    let message = text;
+    try {
+      message = String((JSON.parse(text) as { message?: unknown }).message ?? text);
+    } catch {
+      // not JSON: the text as it came
+    }
+    return { status: res.status, html: message };
+  }
+
+  /** What the approval page carries: its link id, whom it is for, the secret, where to sign in. */
+  static pageOf(page: string): { approvalId: string; issuedTo: string; k: string; signIn: SignInConfig } {
+    const attr = (name: string) => {
+      const m = new RegExp(`${name}="([^"]*)"`).exec(page);
+      if (!m) throw new Error(`The page has no ${name}`);
+      return decodeEntities(m[1]!);
+    };
+    const k = /<input type="hidden" name="k" value="([^"]*)">/.exec(page);
+    if (!k) throw new Error('The page has no secret field');
+    return {
+      approvalId: attr('data-approval-id'),
+      issuedTo: attr('data-issued-to'),
+      k: decodeEntities(k[1]!),
+      signIn: JSON.parse(attr('data-sign-in')) as SignInConfig,
+    };
+  }
+
+  private readonly signedIn = new Map<string, string>();
+
+  /**
+   * Signs `user` in at the issuer the page names, as a browser would: the sign-in module builds
+   * the authorize request (PKCE), the development issuer's login page is answered with the
+   * person, the redirect's code is exchanged for an ID token. One sign-in per person.
+   */
+  async signIn(config: SignInConfig, user: string): Promise<string> {
+    const known = this.signedIn.get(user);
+    if (known) return known;
+    const storage = memoryStorage();
+    const authorize = new URL(await beginSignIn(config, { storage, returnTo: config.redirectUri }));
+    const form = new URLSearchParams(authorize.searchParams);
+    form.set('user', user);
+    // The development issuer mints the shape this driver's tokens have (another IdP's claims).
+    if (this.tokenOptions.shape) form.set('shape', this.tokenOptions.shape);
+    if (this.tokenOptions.subjectOf) form.set('subject', this.tokenOptions.subjectOf(user));
+    if (this.tokenOptions.emailOf) form.set('email', this.tokenOptions.emailOf(user));
+    const login = await fetch(`${authorize.origin}${authorize.pathname}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: fields.toString(),
+      body: form.toString(),
+      redirect: 'manual',
     });
-    return { status: res.status, html: await res.text() };
+    const back = login.headers.get('location');
+    if (login.status !== 302 || !back) throw new Error(`The issuer did not sign ${user} in: ${login.status}`);
+    const { idToken } = await completeSignIn(config, { url: back, storage });
+    this.signedIn.set(user, idToken);
+    return idToken;
   }
 
   /** Reads (and deletes) messages from a queue until `match` finds one, as finance's reader would. */
@@ -343,6 +407,16 @@ export class WorkflowDriver {
   destroy(): void {
     this.sqs.destroy();
   }
+}
+
+/** sessionStorage for a driver that is not a browser. */
+export function memoryStorage(): SignInStorage {
+  const items = new Map<string, string>();
+  return {
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => void items.set(key, value),
+    removeItem: (key) => void items.delete(key),
+  };
 }
 
 function decodeEntities(s: string): string {

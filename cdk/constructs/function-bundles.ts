@@ -60,9 +60,30 @@ function outputName(root: string, entry: string): string {
   return relative(root, entry).replace(/\.ts$/, '');
 }
 
+/**
+ * The browser scripts the functions serve inline (web/), each built for the browser and handed
+ * to the function bundles as a string constant (UPMAN_APPROVAL_PAGE_SCRIPT).
+ */
+export function pageScripts(root: string): Record<string, string> {
+  const out = buildSync({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'web', 'approval-page.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    write: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return { UPMAN_APPROVAL_PAGE_SCRIPT: JSON.stringify(out.outputFiles[0]!.text.trim()) };
+}
+
 function buildOptions(root: string, entries: string[], dir: string): BuildOptions {
   return {
     ...BUNDLE_OPTIONS,
+    define: pageScripts(root),
     absWorkingDir: root,
     entryPoints: entries.map((entry) => ({ in: entry, out: join(outputName(root, entry), 'index') })),
     outdir: dir,

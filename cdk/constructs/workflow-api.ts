@@ -7,6 +7,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { SIGN_IN_ENV, SIGNED_IN_PATH, type SignInSettings } from '../../lib/http/sign-in.js';
 import type { BudgetBatchSchedule, StageConfig } from '../config.js';
 import { AppFunction, TABLE_DELETE, TABLE_READ, TABLE_WRITE } from './app-function.js';
 import type { UpmanHttpApi } from './http-api.js';
@@ -19,6 +20,10 @@ export interface WorkflowApiProps {
   stateMachine: IStateMachine;
   budgetQueue: IQueue;
   mailer: Mailer;
+  /** Where the approval page signs the approver in (stage config auth.signIn). */
+  signIn: SignInSettings;
+  /** Admins told about wrong link secrets (stage config mail.adminAlerts). */
+  adminAlerts: string[];
   schedule: BudgetBatchSchedule;
   approval: StageConfig['approval'];
   policy: StageConfig['policy'];
@@ -97,17 +102,28 @@ export class WorkflowApi extends Construct {
     this.approvals = new AppFunction(this, 'Approvals', {
       ...base,
       entry: 'functions/http/approvals/page.ts',
-      description: 'S505/S506: the approval page behind a mailed link, and its one decision',
+      description:
+        'S505/S506: the approval page behind a mailed link, and its one decision by the signed-in approver',
     })
-      // Public route: reads its link, then its wait and request in one batch, and records one
-      // decision (conditional updates in one transaction); nothing else, not even a Query.
+      // Reads its link (with the wrong-secret counter), then its wait and request in one batch,
+      // records one decision (conditional updates in one transaction) or counts a wrong secret;
+      // nothing else, not even a Query.
       .bindTable(props.table, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'])
-      .bindStateMachine(props.stateMachine, 'respond');
+      .bindStateMachine(props.stateMachine, 'respond')
+      // Wrong link secrets past the threshold: the approver and the admins are mailed.
+      .bindMail(props.mailer.binding);
+    this.approvals.addEnvironment(SIGN_IN_ENV, JSON.stringify(props.signIn));
+    this.approvals.addEnvironment('ADMIN_ALERT_ADDRESSES', props.adminAlerts.join(','));
     const why =
-      'Approval links are opened from mail by approvers without an API token: the single-use secret in the link (stored hashed, bound to one approver, expiring) authorises.';
-    for (const method of ['GET', 'HEAD', 'POST']) {
+      'Approval links are opened from mail: the page shows the request to whoever holds the link and changes nothing; deciding needs the signed-in approver (POST /approvals/{id}/decision is behind the JWT authorizer).';
+    for (const method of ['GET', 'HEAD']) {
       props.api.addRoute(`${method} /approvals/{id}`, this.approvals, { publicBecause: why });
     }
+    props.api.addRoute(`GET ${SIGNED_IN_PATH}`, this.approvals, {
+      publicBecause:
+        "The issuer's redirect URI: the page exchanges the one-time code (PKCE) in the browser; it reads and writes nothing.",
+    });
+    props.api.addRoute('POST /approvals/{id}/decision', this.approvals);
 
     this.closeBatches = new AppFunction(this, 'CloseBudgetBatches', {
       ...base,

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SIGN_IN_ENV } from '../../lib/http/sign-in.js';
 import { SES_PRODUCTION_ACCESS } from '../config.js';
 import { startLocalApi } from './api/index.js';
 import { runCustomResources } from './custom-resources.js';
@@ -327,6 +328,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       },
     });
     stoppers.push(() => runtime.stop());
+    // Sign-in (SIGN_IN) names the template's issuer, which the development issuer stands in for
+    // on loopback: the browser (or a test) is sent to the local issuer's authorize and token endpoints.
+    const templateIssuer = jwtAuthorizers[0]?.issuer;
+    if (templateIssuer) {
+      const localIssuer = `${issuer.url}${new URL(templateIssuer).pathname.replace(/\/$/, '')}`;
+      for (const fn of runtime.functions) {
+        const signIn = fn.environment[SIGN_IN_ENV];
+        if (signIn)
+          fn.environment[SIGN_IN_ENV] = signIn.split(templateIssuer.replace(/\/$/, '')).join(localIssuer);
+      }
+    }
 
     // A state machine runs its integrations with its own role: through the gateways, with its
     // session. A machine created through the API with a role the templates do not define (the

@@ -2,7 +2,8 @@
 // to finance, and mail. (DESIGN §2)
 import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { identityOf, type StageConfig } from '../config.js';
+import { SIGNED_IN_PATH } from '../../lib/http/sign-in.js';
+import { adminAlertsOf, identityOf, type StageConfig, signInOf } from '../config.js';
 import { AppFunction, type AppFunctionProps } from '../constructs/app-function.js';
 import { DepartmentMigration } from '../constructs/department-migration.js';
 import { UpmanHttpApi } from '../constructs/http-api.js';
@@ -100,6 +101,8 @@ export class UpdateManagementStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       budgetQueue: this.budgetQueue.queue,
       mailer: this.mailer,
+      signIn: signInOf(config),
+      adminAlerts: adminAlertsOf(config),
       schedule: config.budgetBatch.schedule,
       approval: config.approval,
       policy: config.policy,
@@ -156,6 +159,8 @@ export class UpdateManagementStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url });
+    // Register it as the sign-in client's callback URL at the issuer (Cognito: the app client).
+    new CfnOutput(this, 'SignInRedirectUri', { value: `${this.api.url}${SIGNED_IN_PATH}` });
     new CfnOutput(this, 'RegistryTableName', { value: this.registry.table.tableName });
     new CfnOutput(this, 'BudgetQueueUrl', { value: this.budgetQueue.queue.queueUrl });
     new CfnOutput(this, 'PurchaseOrderQueueUrl', { value: this.purchaseOrderQueue.queue.queueUrl });

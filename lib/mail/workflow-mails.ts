@@ -176,3 +176,29 @@ export function failedMail(p: { to: string; request: RequestFacts; reason: strin
   const text = `Your request could not be processed.\n\n${rows.text}\n`;
   return { to: [p.to], subject, html: documentOf(subject, body), text, tag: `failed-${r.requestId}` };
 }
+
+/** Wrong secrets on an approval link from one address: the approver and the admins are told once. */
+export function secretMissesMail(p: {
+  to: string[];
+  requestId: string;
+  linkFor: string;
+  count: number;
+  sourceAddress: string;
+}): Mail {
+  const subject = `Security: wrong secrets tried on an approval link (${p.requestId})`;
+  const rows = facts([
+    ['Request', p.requestId],
+    ['Link for', p.linkFor],
+    ['Wrong secrets', p.count],
+    ['From address', p.sourceAddress],
+  ]);
+  const lead =
+    'Someone keeps trying wrong secrets on an approval link. Nothing was decided: deciding needs the person the link is for, signed in. Further tries from that address are slowed down.';
+  return {
+    to: p.to,
+    subject,
+    html: documentOf(subject, html`<p>${lead}</p>${rows.html}`),
+    text: `${lead}\n\n${rows.text}\n`,
+    tag: `secret-misses-${p.requestId}`,
+  };
+}

@@ -4,7 +4,7 @@
 
 import { AppError, BadRequest } from '../errors.js';
 import { type DirectoryReader, deliver, recipientsOf } from '../mail/delivery.js';
-import { approvalMail, type RequestFacts } from '../mail/workflow-mails.js';
+import { approvalMail, type RequestFacts, secretMissesMail } from '../mail/workflow-mails.js';
 import type { ApproverStore } from '../ports/registry-approvers.js';
 import { resolveApprover } from '../registry/approvers.js';
 import { isApprovalId, newApprovalId, newLinkSecret, secretMatches, sha256 } from './ids.js';
@@ -34,7 +34,74 @@ export interface ApprovalPorts {
 }
 
 /** What the link routes need (no mail, no approver table). */
-export type LinkPorts = Pick<ApprovalPorts, 'approvals' | 'requests' | 'callbacks' | 'clock'>;
+export type LinkPorts = Pick<ApprovalPorts, 'approvals' | 'requests' | 'callbacks' | 'clock'> & {
+  /** Told once when wrong secrets from one source pass the alert threshold (mails the approver and admins). */
+  alerts?: SecretMissAlerts;
+};
+
+export interface SecretMissAlerts {
+  secretMisses(link: ApprovalLink, count: number, sourceAddress: string): Promise<void>;
+}
+
+/** Who presents a link: the source address (hashed for counting) and, on the decision route, the signed-in caller. */
+export interface Presenter {
+  sourceAddress?: string;
+  caller?: string;
+}
+
+/** Wrong secrets from one source allowed before each further try waits (1 s, 2 s, 4 s, … at most an hour). */
+export const FREE_SECRET_MISSES = 5;
+/** At this many wrong secrets from one source, the approver and the admins are told (once). */
+export const SECRET_MISS_ALERT = 10;
+
+export function missBackoffSeconds(count: number): number {
+  return count < FREE_SECRET_MISSES ? 0 : Math.min(2 ** (count - FREE_SECRET_MISSES), 3600);
+}
+
+/** The counter's key for a source address: a hash, so the table holds no addresses. */
+export const sourceOf = (address: string) => sha256(`upman-link-source\n${address}`).slice(0, 32);
+
+/**
+ * The alert: one mail to the person the link is for (the directory's address) and the admins'
+ * addresses. A failed send is left to the mail's own reporting: the page answers all the same.
+ */
+export function mailSecretMissAlerts(ports: {
+  mailer: Mailer;
+  people: DirectoryReader;
+  adminAddresses: string[];
+}): SecretMissAlerts {
+  return {
+    async secretMisses(link, count, sourceAddress) {
+      const holder = (await recipientsOf(ports.people, [link.issuedTo])).get(link.issuedTo);
+      const to = [...(holder?.address ? [holder.address] : []), ...ports.adminAddresses];
+      if (to.length === 0) return;
+      await ports.mailer
+        .send(
+          secretMissesMail({
+            to,
+            requestId: link.requestId,
+            linkFor: holder?.name ?? link.issuedTo,
+            count,
+            sourceAddress,
+          }),
+        )
+        .catch(() => undefined);
+    },
+  };
+}
+
+/** Too many wrong secrets from this source for this link: wait (the rightful approver, signed in, never does). */
+export class LinkThrottled extends AppError {
+  constructor(
+    readonly link: ApprovalLink,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      429,
+      `Too many wrong link secrets came from your network for this link. Try again in ${retryAfterSeconds} s; if the link is yours, sign in to decide.`,
+    );
+  }
+}
 
 /** What S504 hands on: who decides. `delegate` is null when none is in force. */
 export interface ApproverInfo {
@@ -325,15 +392,31 @@ export interface LinkView {
 }
 
 /** Checks a presented link; throws LinkRefused (403/404/409/410) with a reason fit for the page. */
-async function checkLink(ports: LinkPorts, idParam: string, k: string | undefined): Promise<LinkView> {
+async function checkLink(
+  ports: LinkPorts,
+  idParam: string,
+  k: string | undefined,
+  presenter: Presenter = {},
+): Promise<LinkView> {
   if (!isApprovalId(idParam) || !k || k.length > 100) {
     throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   }
-  const { link, wait, request } = await ports.approvals.getLinkView(idParam);
+  const source = presenter.sourceAddress ? sourceOf(presenter.sourceAddress) : undefined;
+  const { link, wait, request, misses } = await ports.approvals.getLinkView(idParam, source);
   if (!link) throw new LinkRefused(404, 'This link is not known. It may have been mistyped.');
-  if (!secretMatches(k, link.kHash)) {
-    throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
+  const now = ports.clock.now();
+  // Wrong secrets slow their source down: while it waits, every try answers 429 whether its
+  // secret is right or not (no oracle), and wrong ones still count. The person the link is for,
+  // signed in, is never held up.
+  const waitUntil = misses ? Date.parse(misses.lastAt) + missBackoffSeconds(misses.count) * 1000 : 0;
+  const throttled = presenter.caller !== link.issuedTo && now.getTime() < waitUntil;
+  const right = secretMatches(k, link.kHash);
+  if (!right && source && presenter.sourceAddress) {
+    const count = await ports.approvals.recordSecretMiss(link.approvalId, source, now.toISOString());
+    if (count === SECRET_MISS_ALERT) await ports.alerts?.secretMisses(link, count, presenter.sourceAddress);
   }
+  if (throttled) throw new LinkThrottled(link, Math.ceil((waitUntil - now.getTime()) / 1000));
+  if (!right) throw new LinkRefused(403, 'This link is not valid. Open the link from your mail as it is.');
   if (!request || !wait) throw new LinkRefused(404, 'The request of this link no longer exists.');
   if (link.usedAt || wait.decision) {
     const d = wait.decision;
@@ -362,49 +445,67 @@ async function checkLink(ports: LinkPorts, idParam: string, k: string | undefine
 }
 
 /** GET and HEAD: the page with the form. Changes nothing. */
-export async function viewApproval(ports: LinkPorts, idParam: string, k: string | undefined) {
-  return checkLink(ports, idParam, k);
+export async function viewApproval(
+  ports: LinkPorts,
+  idParam: string,
+  k: string | undefined,
+  presenter: Presenter = {},
+) {
+  return checkLink(ports, idParam, k, presenter);
 }
 
-export function parseDecisionForm(body: unknown): {
+export function parseDecisionBody(body: unknown): {
   decision: 'approve' | 'reject';
   comment: string;
-  approver: string;
-  k?: string;
+  k: string;
 } {
   const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   const decision = form.decision;
   if (decision !== 'approve' && decision !== 'reject') {
     throw new BadRequest('decision must be approve or reject', 'decision');
   }
+  if (form.comment !== undefined && typeof form.comment !== 'string') {
+    throw new BadRequest('comment must be text', 'comment');
+  }
   const comment = typeof form.comment === 'string' ? form.comment.trim() : '';
   if (comment.length > 1000) throw new BadRequest('comment must be at most 1000 characters', 'comment');
-  if (typeof form.approver !== 'string' || form.approver === '') {
-    throw new BadRequest('approver (a field of the page) is missing', 'approver');
+  if (typeof form.k !== 'string' || form.k === '' || form.k.length > 100) {
+    throw new BadRequest("k (the link's secret, from the page) is missing", 'k');
   }
-  return { decision, comment, approver: form.approver, ...(typeof form.k === 'string' ? { k: form.k } : {}) };
+  return { decision, comment, k: form.k };
 }
 
 /**
- * POST: the one decision. The link is marked used and the decision recorded in one conditional
- * transaction, so a double click or a replay gets 409 and changes nothing; then the waiting
- * execution resumes with it.
+ * POST /approvals/{id}/decision: the one decision, by the signed-in approver or their delegate
+ * holding the link's secret. Anyone else signed in (a forwarded link) is refused with whom the
+ * link is for, and nothing is recorded. The link is marked used and the decision recorded in one
+ * conditional transaction, so a double click or a replay gets 409 and changes nothing; then the
+ * waiting execution resumes with it.
  */
 export async function decide(
   ports: LinkPorts,
   idParam: string,
-  queryK: string | undefined,
   body: unknown,
+  caller: { user: string },
+  sourceAddress?: string,
 ): Promise<{ decision: Decision; request: UpdateRequest; resumed: boolean }> {
-  const form = parseDecisionForm(body);
-  const { link, request, wait } = await checkLink(ports, idParam, form.k ?? queryK);
-  if (form.approver !== link.issuedTo) {
-    throw new LinkRefused(403, `This form belongs to another link (issued to ${link.issuedTo}).`);
+  const form = parseDecisionBody(body);
+  const { link, request, wait } = await checkLink(ports, idParam, form.k, {
+    caller: caller.user,
+    ...(sourceAddress ? { sourceAddress } : {}),
+  });
+  // The designated approver or their delegate: whoever the wait names as deciding now (the
+  // requester never is). A forwarded link decides nothing for whoever else holds it.
+  if (caller.user === request.requester || !wait.deciders.includes(caller.user)) {
+    throw new LinkRefused(
+      403,
+      `This link is for ${link.issuedTo}; you are signed in as ${caller.user}, who does not decide this request. Nothing was recorded.`,
+    );
   }
   const decision: Decision = {
     decision: form.decision,
     comment: form.comment,
-    decidedBy: link.issuedTo,
+    decidedBy: caller.user,
     decidedAt: ports.clock.now().toISOString(),
     approvalId: link.approvalId,
     ...(link.step === 2 ? { step: link.step } : {}),
@@ -420,13 +521,14 @@ export async function decide(
         : 'This link was already used, or its holder no longer decides this request.',
     );
   }
-  // The token as read for the checks (no second read). 'gone': the phase just changed or timed
-  // out; the next phase's task finds the decision and resumes.: the phase just timed out; the next phase's task finds the decision and resumes.
+  // The token as read for the checks (no second read). No write follows on this path: the
+  // decision stays marked unresumed until the sweep finds its token spent ('gone') and clears
+  // the mark, so a hand-over that failed here is retried there (or by the link's next visit).
   let resumed = false;
   try {
-    resumed = (await resumeDecision(ports, { ...wait, decision })) === 'delivered';
+    resumed = (await ports.callbacks.succeed(wait.taskToken, decision)) === 'delivered';
   } catch {
-    // Recorded all the same: the link's next visit or the sweep hands it over (the page says so).
+    // Recorded all the same: the link's next visit or the sweep hands it over (the answer says so).
   }
   return { decision, request, resumed };
 }

@@ -28,6 +28,8 @@ export const APPROVAL_LINK_SK = 'LINK';
 export const APPROVAL_WAIT_SK = 'APPROVAL';
 /** The second approval's wait (above the cost threshold), beside the first. */
 export const approvalWaitSk = (step?: 2) => (step === 2 ? 'APPROVAL#2' : APPROVAL_WAIT_SK);
+/** Wrong secrets presented for a link from one source (a hash of its address), beside the link. */
+export const secretMissSk = (source: string) => `MISS#${source}`;
 /** GSI1 partition of the waits nobody but the requester could decide (the admins' queue). */
 export const UNASSIGNED_WAITS_PK = 'APPROVALS#UNASSIGNED';
 /** GSI2 partition of the decisions recorded but not yet known to have reached their execution. */

@@ -143,10 +143,16 @@ export interface ApprovalStore {
     record: StepWrite,
   ): Promise<{ decision?: Decision }>;
   getLink(approvalId: string): Promise<ApprovalLink | undefined>;
-  /** The link with its request's wait (of the link's step) and the request, in one read where the id names the request. */
+  /**
+   * The link with its request's wait (of the link's step) and the request, in one read where the
+   * id names the request; with `source`, also the wrong secrets presented for it from there.
+   */
   getLinkView(
     approvalId: string,
-  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest }>;
+    source?: string,
+  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest; misses?: SecretMisses }>;
+  /** Counts one more wrong secret for the link from `source` (expires a day after the last); answers the count. */
+  recordSecretMiss(approvalId: string, source: string, at: string): Promise<number>;
   /** The wait of the first approval, or of the second (`step` 2, above the cost threshold). */
   getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined>;
   /** The wait and the request together (one read: both live on the request's partition). */
@@ -171,6 +177,12 @@ export interface ApprovalStore {
     named: { approver: string; namedBy: string },
     link: ApprovalLink,
   ): Promise<'named' | 'taken'>;
+}
+
+/** Wrong secrets presented for one link from one source. */
+export interface SecretMisses {
+  count: number;
+  lastAt: string;
 }
 
 export type CallbackOutcome = 'delivered' | 'gone';

@@ -36,12 +36,13 @@ const EXPECTED: Record<string, string[]> = {
     'sqs:SendMessage',
     'states:SendTaskSuccess',
   ],
-  // Public route: only what deciding needs.
+  // The page (public) and the decision: what deciding needs, and the wrong-secret alert mail.
   WorkflowApiApprovalsRole: [
     ...LOGS,
     'dynamodb:BatchGetItem',
     'dynamodb:GetItem',
     'dynamodb:UpdateItem',
+    'ses:SendEmail',
     'states:SendTaskSuccess',
   ],
   WorkflowApiCloseBudgetBatchesRole: [...LOGS, ...READ, ...WRITE, 'dynamodb:DeleteItem', 'sqs:SendMessage'],

@@ -25,6 +25,10 @@ const chief = `trchief-${run}`;
 const cfo = `trcfo-${run}`;
 const board = `trboard-${run}`;
 const admin = { user: `tradmin-${run}`, groups: ['admins'] };
+const emp2 = `tremp2-${run}`;
+const boss2 = `trboss2-${run}`;
+const dep2 = `trdep2-${run}`;
+const colleague = `trcol-${run}`;
 const config = { region: e.region, credentials: e.credentials };
 const sfn = new SFNClient({ ...config, endpoint: e.sfn });
 const raw = new DynamoDBClient({ ...config, endpoint: e.dynamodb });
@@ -36,18 +40,22 @@ beforeAll(async () => {
     software,
     clientId: `pc-tr-${run}-0`,
     department: 'Sales',
-    users: [emp, chief],
+    users: [emp, chief, emp2],
     // The approver delegates to one of their own reports (the requester), and two heads
     // approve each other (the chain above the first approver leads back to the requester).
     approvers: [
       [emp, boss],
       [chief, cfo],
       [cfo, chief],
+      [emp2, boss2],
     ],
-    delegations: [[boss, emp]],
+    delegations: [
+      [boss, emp],
+      [boss2, dep2],
+    ],
     price: 0,
   });
-  await d.addPeople([board, admin.user]);
+  await d.addPeople([board, admin.user, colleague]);
   const catalog = await d.api('PUT', `/software/${costly}`, {
     ...admin,
     body: {
@@ -179,6 +187,102 @@ describe('nobody decides their own request', () => {
         (s: { step: string; phase?: string }) => s.step === 'S505' && s.phase === 'second-named',
       ),
     ).toMatchObject({ deciders: [board], namedBy: admin.user });
+  });
+});
+
+describe('only the signed-in approver or delegate decides, with the link', () => {
+  it('a scanner (GET, HEAD, the sign-in page) and unauthenticated POSTs change nothing; a forwarded link decides nothing; the delegate decides', async () => {
+    const requestId = await submit(emp2);
+    await d.untilStep(emp2, requestId, 'S505');
+    const bossLink = WorkflowDriver.linkOf(
+      await mailFor(boss2, requestId, new RegExp(`^Approve ${software}`)),
+    );
+    const depLink = WorkflowDriver.linkOf(await mailFor(dep2, requestId, new RegExp(`^Approve ${software}`)));
+    // A scanner fetches the links and follows the page's sign-in as far as it goes: a login page.
+    expect((await d.open(bossLink, 'HEAD')).status).toBe(200);
+    const page = await d.open(bossLink);
+    expect(page.status).toBe(200);
+    const { approvalId, k, signIn } = WorkflowDriver.pageOf(page.html);
+    const signedIn = await fetch(signIn.redirectUri);
+    expect(signedIn.status).toBe(200);
+    const login = await fetch(
+      `${signIn.authorizeUrl}?${new URLSearchParams({
+        response_type: 'code',
+        client_id: signIn.clientId,
+        redirect_uri: signIn.redirectUri,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        state: 'scanner',
+      })}`,
+    );
+    expect(login.status).toBe(200);
+    expect(await login.text()).toContain('Okachi Masao');
+    // POSTs without a signed-in person: the decision route is behind the JWT authorizer, and
+    // the page itself takes no POST.
+    const anonymous = await d.sendDecision(bossLink, approvalId, { k, decision: 'approve' });
+    expect(anonymous.status).toBe(401);
+    const form = await fetch(bossLink.split('?')[0]!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ k, decision: 'approve', approver: boss2 }).toString(),
+    });
+    expect(form.status).toBeGreaterThanOrEqual(400);
+    // Forwarded: a colleague signed in with the approver's link and secret decides nothing.
+    const forwarded = await d.decide(bossLink, page.html, 'approve', 'forwarded to me', { as: colleague });
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.html).toContain(`This link is for ${boss2}`);
+    // The requester cannot use it either.
+    expect((await d.decide(bossLink, page.html, 'approve', '', { as: emp2 })).status).toBe(403);
+    const untouched = await d.request(emp2, requestId);
+    expect(untouched.status).toBe('AWAITING_APPROVAL');
+    expect(stepOf(untouched, 'S506')).toBeUndefined();
+    // The delegate in force, signed in, decides with their own link.
+    const depPage = await d.open(depLink);
+    const decided = await d.decide(depLink, depPage.html, 'approve', 'on behalf of my boss');
+    expect(decided.status).toBe(200);
+    const final = await d.untilStatus(emp2, requestId, 'APPROVED');
+    expect(stepOf(final, 'S506')).toMatchObject({ decidedBy: dep2, comment: 'on behalf of my boss' });
+  });
+});
+
+describe('wrong link secrets', () => {
+  it('slow their source down and tell the approver and an admin; the rightful approver, signed in, still decides', async () => {
+    const requestId = await submit(emp2);
+    await d.untilStep(emp2, requestId, 'S505');
+    const link = WorkflowDriver.linkOf(await mailFor(boss2, requestId, new RegExp(`^Approve ${software}`)));
+    const page = await d.open(link);
+    const url = new URL(link);
+    const guess = (i: number) => d.open(`${url.origin}${url.pathname}?k=guess-${i}-${run}`);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await guess(i)).status);
+    // Five free tries, then tries wait 1 s, 2 s, 4 s… after the last (wrong ones still count).
+    expect(statuses.slice(0, 5)).toEqual([403, 403, 403, 403, 403]);
+    expect(statuses.slice(5)).toContain(429);
+    for (const status of statuses.slice(5)) expect([403, 429]).toContain(status);
+    const slowed = await d.open(link);
+    expect(slowed.status).toBe(429);
+    // Slowed down, not locked out: the page still says whom it is for and offers the sign-in.
+    expect(slowed.html).toContain(`This link is for`);
+    expect(slowed.html).toContain('data-decision="approve"');
+    // Someone else signed in with the right secret waits too; the approver does not.
+    expect((await d.decide(link, page.html, 'approve', '', { as: colleague })).status).toBe(429);
+    const alert = await d.until(
+      `the alert about ${requestId}`,
+      async () =>
+        (await d.mailbox()).find(
+          (m) => /^Security: wrong secrets/.test(m.subject) && m.subject.includes(requestId),
+        ),
+      (m) => m !== undefined,
+    );
+    expect(alert!.destination.to).toEqual(
+      expect.arrayContaining([`${boss2}@upman.example`, 'admins@upman.example']),
+    );
+    expect(alert!.body.text).toContain('Wrong secrets: 10');
+    expect(alert!.body.text).not.toContain(WorkflowDriver.pageOf(page.html).k);
+    expect((await d.request(emp2, requestId)).status).toBe('AWAITING_APPROVAL');
+    const decided = await d.decide(link, page.html, 'approve', 'mine after all');
+    expect(decided.status).toBe(200);
+    await d.untilStatus(emp2, requestId, 'APPROVED');
   });
 });
 

@@ -101,7 +101,8 @@ describe("the README's walk", () => {
   });
 
   it('reaches an installed update with the commands as written', async () => {
-    const blocks = walkCommands(readFileSync(join(root, 'README.md'), 'utf8'));
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const blocks = walkCommands(readme);
     expect(blocks).toHaveLength(2); // before the approver's decision, and after it
     const env = {
       UPMAN_LOCAL_DIR: dataDir,
@@ -143,13 +144,15 @@ describe("the README's walk", () => {
       }
     }
 
-    // The approver, as the README says: the mail in the local mailbox, its link, Approve.
+    // The approver, as the README says: the mail in the local mailbox, its link, sign in as
+    // okachi on the local login page, Approve.
+    expect(readme).toContain("choose okachi on the local issuer's login page");
     const mails = await driver.mailsTo('okachi', /^Approve OfficeSuite/);
     const mail = mails.find((m) => m.body.text?.includes(values.requestId!));
     expect(mail, 'the approval mail to okachi names the request').toBeDefined();
     const link = WorkflowDriver.linkOf(mail!);
     const page = await driver.open(link);
-    expect((await driver.decide(link, page.html, 'approve', 'Go ahead')).status).toBe(200);
+    expect((await driver.decide(link, page.html, 'approve', 'Go ahead', { as: 'okachi' })).status).toBe(200);
     await driver.untilStatus('ando', values.requestId!, 'APPROVED');
 
     let installed: CliResult | undefined;

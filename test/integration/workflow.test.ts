@@ -220,7 +220,7 @@ describe('the update-request workflow', () => {
     expect((await d.open(link)).status).toBe(409);
   });
 
-  it("refuses a tampered link and the wrong person's form, changing nothing", async () => {
+  it('refuses a tampered link, and a forwarded link signed in as someone else, changing nothing', async () => {
     const requestId = await throughBudget(emp, true);
     await d.untilStatus(emp, requestId, 'AWAITING_APPROVAL');
     const mail = (await d.mailsTo(boss, new RegExp(software), 5)).find((m) =>
@@ -234,17 +234,17 @@ describe('the update-request workflow', () => {
     expect(t.html).toContain('not valid');
     const unknown = `${url.origin}/approvals/a-AAAAAAAAAAAAAAAA?k=whatever`;
     expect((await d.open(unknown)).status).toBe(404);
+    // Forwarded to a colleague: the page says whom it is for; signed in as the colleague, the
+    // decision is refused and nothing is recorded (as them or anyone).
     const page = await d.open(link);
-    // The form says whom the link is for; a form claiming someone else is refused.
-    const forged = new URLSearchParams({
-      k: url.searchParams.get('k')!,
-      approver: deputy,
-      decision: 'approve',
-    });
-    const f = await d.post(`${url.origin}${url.pathname}`, forged);
+    expect(page.html).toContain('This link is for');
+    const f = await d.decide(link, page.html, 'approve', 'not mine to decide', { as: deputy });
     expect(f.status).toBe(403);
-    expect((await d.request(emp, requestId)).status).toBe('AWAITING_APPROVAL');
-    // The genuine form still works afterwards.
+    expect(f.html).toContain(`This link is for ${boss}`);
+    const after = await d.request(emp, requestId);
+    expect(after.status).toBe('AWAITING_APPROVAL');
+    expect(after.steps.map((s: { step: string }) => s.step)).not.toContain('S506');
+    // The rightful approver, signed in, still decides with it afterwards.
     expect((await d.decide(link, page.html, 'reject', 'not now')).status).toBe(200);
     await d.untilStatus(emp, requestId, 'REJECTED');
   });

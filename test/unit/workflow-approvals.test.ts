@@ -216,7 +216,14 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     wait: Record<string, unknown> | undefined = waitItem(),
     request = storedRequest(),
   ) {
+    // Nothing else is stored (no wrong secrets counted yet).
+    ddb.on(GetCommand).resolves({});
     ddb.on(GetCommand, { Key: { pk: `APPROVAL#${approvalId}`, sk: 'LINK' } }).resolves({ Item: link });
+    ddb
+      .on(UpdateCommand)
+      .callsFake((input: { Key: { sk: string } }) =>
+        input.Key.sk.startsWith('MISS#') ? { Attributes: { count: misses() } } : {},
+      );
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'APPROVAL' } }).resolves({ Item: wait });
     ddb.on(GetCommand, { Key: { pk: `REQ#${requestId}`, sk: 'REQUEST' } }).resolves({ Item: request });
     // The page reads the wait and the request in one BatchGetItem; the directory, the names.
@@ -251,19 +258,16 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
       lambdaContext,
     ).then(bodyOf);
 
-  const post = (form: Record<string, string>, id = approvalId) =>
-    page(
-      apiEvent('POST /approvals/{id}', {
-        noAuth: true,
-        path: { id },
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        rawBody: new URLSearchParams(form).toString(),
-      }),
-      lambdaContext,
-    ).then(bodyOf);
+  /** The decision route (behind the JWT authorizer): the signed-in caller, the page's secret. */
+  const post = (body: Record<string, unknown>, user = 'okachi', id = approvalId) =>
+    page(apiEvent('POST /approvals/{id}/decision', { user, path: { id }, body }), lambdaContext).then(bodyOf);
 
+  /** Wrong secrets counted (per link and source): not a change of the request. */
+  const misses = () =>
+    ddb.commandCalls(UpdateCommand).filter((c) => String(c.args[0].input.Key?.sk).startsWith('MISS#')).length;
   const writes = () =>
-    ddb.commandCalls(UpdateCommand).length +
+    ddb.commandCalls(UpdateCommand).length -
+    misses() +
     ddb.commandCalls(TransactWriteCommand).length +
     sfn.commandCalls(SendTaskSuccessCommand).length;
 
@@ -272,7 +276,7 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     stored(linkItem({ approvalId: named }));
     const res = await open('GET', k, named);
     expect(res.status).toBe(200);
-    expect(res.body).toContain('name="approver" value="okachi"');
+    expect(res.body).toContain('data-issued-to="okachi"');
     const [first] = ddb
       .commandCalls(BatchGetCommand)
       .map((c) => c.args[0].input.RequestItems!.registry!.Keys);
@@ -281,28 +285,36 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
       { pk: `REQ#${requestId}`, sk: 'APPROVAL' },
       { pk: `REQ#${requestId}`, sk: 'APPROVAL#2' },
       { pk: `REQ#${requestId}`, sk: 'REQUEST' },
+      // The wrong secrets from this source, in the same call.
+      { pk: `APPROVAL#${named}`, sk: expect.stringMatching(/^MISS#/) },
     ]);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     // A wrong secret is refused all the same.
     expect((await open('GET', `${k}x`, named)).status).toBe(403);
   });
 
-  it("GET shows the request, finance's answer and the form, and changes nothing", async () => {
+  it("GET shows the request, finance's answer, whom the link is for and the sign-in, and changes nothing", async () => {
     stored();
     const res = await open('GET');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
-    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
-    expect(res.body).toContain('<form method="post"');
+    const csp = String(res.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]{44}'/);
+    expect(csp).toContain("connect-src 'self' https://login.example.test");
+    expect(csp).toContain("form-action 'none'");
     expect(res.body).toContain(`name="k" value="${k}"`);
-    expect(res.body).toContain('name="approver" value="okachi"');
-    expect(res.body).toContain('value="approve"');
-    expect(res.body).toContain('value="reject"');
+    expect(res.body).toContain('This link is for Okachi Masao');
+    expect(res.body).toContain('data-issued-to="okachi"');
+    // Where the script signs in: the stage's issuer, this API's one redirect URI.
+    expect(res.body).toContain('&quot;redirectUri&quot;:&quot;https://api.example.test/signed-in&quot;');
+    expect(res.body).toContain('data-decision="approve"');
+    expect(res.body).toContain('data-decision="reject"');
+    expect(res.body).not.toContain('method="post"');
     expect(res.body).toContain('budget available — ok');
-    // People by their display names from the directory (the form still carries the key).
+    // People by their display names from the directory.
     expect(res.body).toContain('Ando Taro');
-    expect(res.body).toContain('Okachi Masao');
     expect(writes()).toBe(0);
   });
 
@@ -331,6 +343,12 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
   it('refuses a tampered, unknown, expired, used or foreign link with a page and a 4xx', async () => {
     stored();
     expect((await open('GET', 'not-the-secret')).status).toBe(403);
+    // Counted against the link and the source (a hash of the address, never the address).
+    expect(misses()).toBe(1);
+    const missKey = ddb.commandCalls(UpdateCommand)[0]!.args[0].input.Key!;
+    expect(missKey.pk).toBe(`APPROVAL#${approvalId}`);
+    expect(String(missKey.sk)).toMatch(/^MISS#[A-Za-z0-9_-]{32}$/);
+    expect(String(missKey.sk)).not.toContain('127.0.0.1');
     expect((await open('GET', '')).status).toBe(403);
     expect((await open('GET', k, 'a-../../etc/passwd')).status).toBe(403);
     ddb.on(GetCommand, { Key: { pk: 'APPROVAL#a-BBBBBBBBBBBBBBBB', sk: 'LINK' } }).resolves({});
@@ -357,14 +375,14 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     expect(writes()).toBe(0);
   });
 
-  it('POST records the one decision in a conditional transaction and resumes the execution', async () => {
+  it('the signed-in approver with the secret records the one decision in a conditional transaction and resumes the execution', async () => {
     stored();
     ddb.on(TransactWriteCommand).resolves({});
     sfn.on(SendTaskSuccessCommand).resolves({});
-    const res = await post({ decision: 'reject', comment: 'Wait for <2.1>', k, approver: 'okachi' });
+    const res = await post({ decision: 'reject', comment: 'Wait for <2.1>', k });
     expect(res.status).toBe(200);
-    expect(res.body).toContain('Recorded: rejected');
-    expect(res.body).toContain('Wait for &lt;2.1&gt;');
+    expect(res.body).toMatchObject({ decision: 'reject', decidedBy: 'okachi', resumed: true });
+    expect(res.body.message).toContain('Recorded: you rejected editor 2.0 for Ando Taro');
     const items = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(items.map((i) => i.Update!.ConditionExpression)).toEqual([
       'attribute_not_exists(usedAt) AND kHash = :h',
@@ -381,7 +399,7 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
     });
   });
 
-  it('answers a replayed or double POST 409 and resumes nothing', async () => {
+  it('answers a replayed or double decision 409 and resumes nothing', async () => {
     stored();
     ddb.on(TransactWriteCommand).rejects(
       new TransactionCanceledException({
@@ -390,28 +408,33 @@ describe('the approval page: GET/HEAD show, POST decides once', () => {
         CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }, { Code: 'None' }],
       }),
     );
-    const res = await post({ decision: 'approve', k, approver: 'okachi' });
+    const res = await post({ decision: 'approve', k });
     expect(res.status).toBe(409);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
-  it("refuses a form that is not this link's, a missing decision, and a non-form body", async () => {
+  it('refuses someone else signed in with the link (forwarded), the requester, a wrong secret and a missing decision', async () => {
     stored();
-    expect((await post({ decision: 'approve', k, approver: 'kojima' })).status).toBe(403);
-    const missing = await post({ k, approver: 'okachi' });
+    const forwarded = await post({ decision: 'approve', k }, 'kojima');
+    expect(forwarded.status).toBe(403);
+    expect(forwarded.body.message).toContain('This link is for okachi; you are signed in as kojima');
+    stored(linkItem(), waitItem({ deciders: ['okachi', 'ando'] }));
+    expect((await post({ decision: 'approve', k }, 'ando')).status).toBe(403);
+    stored();
+    expect((await post({ decision: 'approve', k: 'not-the-secret' })).status).toBe(403);
+    const missing = await post({ k });
     expect(missing.status).toBe(400);
-    expect(missing.body).toContain('decision must be approve or reject');
-    const json = bodyOf(
-      await page(
-        apiEvent('POST /approvals/{id}', {
-          noAuth: true,
-          path: { id: approvalId },
-          body: { decision: 'approve', k },
-        }),
-        lambdaContext,
-      ),
-    );
-    expect(json.status).toBe(415);
+    expect(missing.body).toMatchObject({ field: 'decision' });
+    expect((await post({ decision: 'approve' })).body).toMatchObject({ field: 'k' });
     expect(writes()).toBe(0);
+  });
+
+  it('the delegate in force decides with their own link', async () => {
+    stored(linkItem({ issuedTo: 'kojima' }), waitItem({ deciders: ['okachi', 'kojima'] }));
+    ddb.on(TransactWriteCommand).resolves({});
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const res = await post({ decision: 'approve', k }, 'kojima');
+    expect(res.status).toBe(200);
+    expect(res.body.decidedBy).toBe('kojima');
   });
 });

@@ -18,6 +18,12 @@ export const ENV = {
   APPROVAL_ESCALATION_SECONDS: '172800',
   APPROVAL_EXPIRY_SECONDS: '259200',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
+  SIGN_IN: JSON.stringify({
+    authorizeUrl: 'https://login.example.test/oauth2/authorize',
+    tokenUrl: 'https://login.example.test/oauth2/token',
+    clientId: 'upman',
+    scope: 'openid',
+  }),
   POLICY: JSON.stringify({
     currency: 'EUR',
     fiscalYearStartMonth: 1,

@@ -3,7 +3,7 @@
 // the template's JWT authorizer expects, so the local API checks them exactly as API Gateway
 // would check the organisation's real issuer. The key lives in <dataDir>/issuer/key.json
 // (mode 0600), so tokens minted before a restart stay valid.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -19,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { isValidUserName } from '../../../lib/directory.js';
+import { DEMO_APPROVERS, DEMO_PEOPLE } from '../../../lib/registry/seed.js';
 
 export const SIGNING_ALG = 'RS256';
 
@@ -28,6 +29,8 @@ export interface LocalIssuerOptions {
   /** The `iss` string of the template's JWT authorizer. */
   issuer: string;
   audience: string[];
+  /** The claims' shape of the tokens its login page issues (the stage's identity preset); default oidc. */
+  shape?: TokenShape;
 }
 
 export interface LocalIssuer {
@@ -181,13 +184,42 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
   // either "local base URL" or "base URL + issuer path" works as the issuer location.
   const issuerPath = new URL(options.issuer).pathname.replace(/\/$/, '');
   let url = '';
+  const codes = new Map<string, AuthorizationCode>();
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const local = issuerPath && path.startsWith(`${issuerPath}/`) ? path.slice(issuerPath.length) : path;
+    if (local === TOKEN_PATH && req.method === 'OPTIONS') {
+      // A browser's preflight: the sign-in page exchanges its code from the API's origin.
+      return send(res, 204, '', { ...TOKEN_CORS, 'access-control-allow-methods': 'POST' });
+    }
     if (local === TOKEN_PATH && req.method === 'POST') {
-      return void developmentGrant(req, options).then(
-        (body) => send(res, 200, body, { 'cache-control': 'no-store' }),
-        (error: Error) => send(res, 400, { error: 'invalid_request', error_description: error.message }),
+      return void tokenGrant(req, options, codes).then(
+        (body) => send(res, 200, body, { 'cache-control': 'no-store', ...TOKEN_CORS }),
+        (error: Error) =>
+          send(
+            res,
+            400,
+            {
+              error: error.name === 'InvalidGrant' ? 'invalid_grant' : 'invalid_request',
+              error_description: error.message,
+            },
+            TOKEN_CORS,
+          ),
+      );
+    }
+    if (local === AUTHORIZE_PATH && (req.method === 'GET' || req.method === 'POST')) {
+      return void authorize(req, options, codes).then(
+        (answer) =>
+          answer.redirect
+            ? send(res, 302, '', { location: answer.redirect, 'cache-control': 'no-store' })
+            : send(res, 200, answer.page, LOGIN_PAGE_HEADERS),
+        (error: Error) =>
+          send(
+            res,
+            400,
+            loginPage(`<p>${escapeHtml(error.message)}</p>`, 'Sign-in refused'),
+            LOGIN_PAGE_HEADERS,
+          ),
       );
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -203,7 +235,7 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
       return send(res, 200, {
         issuer: options.issuer,
         jwks_uri: `${url}/.well-known/jwks.json`,
-        response_types_supported: ['id_token'],
+        response_types_supported: ['code', 'id_token'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: [SIGNING_ALG],
         claims_supported: [
@@ -222,7 +254,9 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
           'cognito:groups',
         ],
         token_endpoint: `${url}${TOKEN_PATH}`,
-        grant_types_supported: [DEVELOPMENT_GRANT],
+        authorization_endpoint: `${url}${AUTHORIZE_PATH}`,
+        code_challenge_methods_supported: ['S256'],
+        grant_types_supported: [DEVELOPMENT_GRANT, 'authorization_code'],
         audiences: options.audience,
       });
     }
@@ -252,15 +286,24 @@ export async function startLocalIssuer(options: LocalIssuerOptions): Promise<Loc
 export const TOKEN_PATH = '/oauth2/token';
 export const DEVELOPMENT_GRANT = 'urn:upman:params:oauth:grant-type:development';
 
-async function developmentGrant(req: IncomingMessage, options: LocalIssuerOptions) {
+async function formOf(req: IncomingMessage): Promise<URLSearchParams> {
   let raw = '';
   for await (const chunk of req) {
     raw += chunk;
     if (raw.length > 4096) throw new Error('the request body is too large');
   }
-  const form = new URLSearchParams(raw);
+  return new URLSearchParams(raw);
+}
+
+async function tokenGrant(
+  req: IncomingMessage,
+  options: LocalIssuerOptions,
+  codes: Map<string, AuthorizationCode>,
+) {
+  const form = await formOf(req);
+  if (form.get('grant_type') === 'authorization_code') return codeGrant(form, options, codes);
   if (form.get('grant_type') !== DEVELOPMENT_GRANT)
-    throw new Error(`grant_type must be ${DEVELOPMENT_GRANT}`);
+    throw new Error(`grant_type must be authorization_code or ${DEVELOPMENT_GRANT}`);
   const ttl = form.get('expires_in');
   const ttlSeconds = ttl === null ? 3600 : Number(ttl);
   const token = await mintToken({
@@ -287,4 +330,154 @@ function send(
     ...headers,
   });
   res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+// ---- Sign-in as a public browser client: authorization code + PKCE (S256) ----
+// The organisation's IdP does this with passwords and MFA; here the login page lists the demo
+// people (and takes any other name), as docs/identity.md describes. Codes live a minute, once.
+
+export const AUTHORIZE_PATH = '/oauth2/authorize';
+const CODE_SECONDS = 60;
+const TOKEN_CORS = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
+const LOGIN_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+};
+
+interface AuthorizationCode {
+  user: string;
+  /** The token's claims shape and `sub`/e-mail, as the development grant takes them (tests of other IdP shapes). */
+  claims: Pick<MintTokenOptions, 'shape' | 'subject' | 'email'>;
+  clientId: string;
+  redirectUri: string;
+  challenge: string;
+  expiresAt: number;
+}
+
+class InvalidGrant extends Error {
+  override name = 'InvalidGrant';
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The demo people's groups: approvers of Fig. 4 approve, everyone is an employee. */
+function groupsOf(user: string): string[] {
+  return DEMO_APPROVERS.some(([, approver]) => approver === user)
+    ? ['employees', 'approvers']
+    : ['employees'];
+}
+
+/** The authorization request's parameters, checked before anything is shown or redirected. */
+function authorizationRequest(params: URLSearchParams, options: LocalIssuerOptions) {
+  const get = (name: string) => params.get(name) ?? '';
+  if (get('response_type') !== 'code') throw new Error('response_type must be code');
+  const clientId = get('client_id');
+  if (!options.audience.includes(clientId)) throw new Error('client_id is not a client of this issuer');
+  const redirectUri = get('redirect_uri');
+  let redirect: URL;
+  try {
+    redirect = new URL(redirectUri);
+  } catch {
+    throw new Error('redirect_uri must be a URL');
+  }
+  // The development issuer hands codes to this machine only.
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname) || redirect.hash) {
+    throw new Error('redirect_uri must be a loopback URL without a fragment');
+  }
+  if (get('code_challenge_method') !== 'S256') throw new Error('code_challenge_method must be S256');
+  const challenge = get('code_challenge');
+  if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) throw new Error('code_challenge must be a base64url SHA-256');
+  const state = get('state');
+  if (state.length > 512) throw new Error('state is too long');
+  return { clientId, redirectUri, challenge, state };
+}
+
+async function authorize(
+  req: IncomingMessage,
+  options: LocalIssuerOptions,
+  codes: Map<string, AuthorizationCode>,
+): Promise<{ redirect?: string; page: string }> {
+  const params =
+    req.method === 'POST' ? await formOf(req) : new URL(req.url ?? '/', 'http://localhost').searchParams;
+  const request = authorizationRequest(params, options);
+  const user = (params.get('user') || params.get('other') || '').trim();
+  if (req.method === 'GET' || user === '') {
+    const hidden = [
+      'response_type',
+      'client_id',
+      'redirect_uri',
+      'code_challenge',
+      'code_challenge_method',
+      'state',
+    ]
+      .map((n) => `<input type="hidden" name="${n}" value="${escapeHtml(params.get(n) ?? '')}">`)
+      .join('');
+    const people = DEMO_PEOPLE.map(
+      (p) =>
+        `<li><button type="submit" name="user" value="${escapeHtml(p.key)}">${escapeHtml(p.name)}</button> <small>${escapeHtml(p.key)}, ${escapeHtml(groupsOf(p.key).join(', '))}</small></li>`,
+    ).join('');
+    return {
+      page: loginPage(
+        `<p>Development sign-in: choose who you are. No password: this issuer runs on this machine only.</p>
+<form method="post"><ul>${people}</ul>${hidden}
+<p><label>Someone else (user name): <input name="other" maxlength="128"></label> <button type="submit">Sign in</button></p></form>`,
+        'Sign in to upman (local)',
+      ),
+    };
+  }
+  if (!isValidUserName(user)) throw new Error('user: not a user name');
+  const code = randomBytes(32).toString('base64url');
+  for (const [c, entry] of codes) if (entry.expiresAt < Date.now()) codes.delete(c);
+  const shape = params.get('shape') ?? options.shape ?? 'oidc';
+  if (shape !== 'oidc' && shape !== 'cognito') throw new Error('shape must be oidc or cognito');
+  const subject = params.get('subject');
+  const email = params.get('email');
+  const claims = { shape, ...(subject ? { subject } : {}), ...(email !== null ? { email } : {}) } as const;
+  codes.set(code, { user, claims, ...request, expiresAt: Date.now() + CODE_SECONDS * 1000 });
+  const back = new URL(request.redirectUri);
+  back.searchParams.set('code', code);
+  if (request.state) back.searchParams.set('state', request.state);
+  return { redirect: back.href, page: '' };
+}
+
+async function codeGrant(
+  form: URLSearchParams,
+  options: LocalIssuerOptions,
+  codes: Map<string, AuthorizationCode>,
+) {
+  const code = form.get('code') ?? '';
+  const entry = codes.get(code);
+  // Once only, whatever happens next.
+  codes.delete(code);
+  if (!entry || entry.expiresAt < Date.now()) throw new InvalidGrant('the code is unknown, used or expired');
+  if (form.get('client_id') !== entry.clientId)
+    throw new InvalidGrant('client_id is not the one the code was issued to');
+  if (form.get('redirect_uri') !== entry.redirectUri)
+    throw new InvalidGrant('redirect_uri differs from the authorization request');
+  const verifier = form.get('code_verifier') ?? '';
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+    throw new InvalidGrant('code_verifier must be 43–128 characters');
+  if (createHash('sha256').update(verifier).digest('base64url') !== entry.challenge) {
+    throw new InvalidGrant('code_verifier does not match the code_challenge');
+  }
+  const ttlSeconds = 3600;
+  const token = await mintToken({
+    dataDir: options.dataDir,
+    issuer: options.issuer,
+    audience: entry.clientId,
+    user: entry.user,
+    groups: groupsOf(entry.user),
+    ttlSeconds,
+    ...entry.claims,
+  });
+  return { id_token: token, access_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
+}
+
+function loginPage(body: string, title: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto"><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }

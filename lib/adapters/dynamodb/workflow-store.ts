@@ -35,6 +35,7 @@ import {
   openLineSk,
   requesterPk,
   requesterSk,
+  secretMissSk,
   UNASSIGNED_WAITS_PK,
   UNRESUMED_DECISIONS_PK,
   waitIndexSk,
@@ -58,6 +59,7 @@ import type {
   BudgetStore,
   CreateOutcome,
   RequestStore,
+  SecretMisses,
   StepChange,
   StepWrite,
 } from '../../workflow/ports.js';
@@ -665,32 +667,77 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
 
   async getLinkView(
     approvalId: string,
-  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest }> {
+    source?: string,
+  ): Promise<{ link?: ApprovalLink; wait?: ApprovalWait; request?: UpdateRequest; misses?: SecretMisses }> {
     const requestId = requestIdOfApproval(approvalId);
     if (!requestId) {
       // A link from before ids named their request: the link first, then what it names.
       const link = await this.getLink(approvalId);
-      return link ? { link, ...(await this.getWaitAndRequest(link.requestId, link.step)) } : {};
+      const misses = source ? await this.secretMisses(approvalId, source) : undefined;
+      return link
+        ? {
+            link,
+            ...(misses ? { misses } : {}),
+            ...(await this.getWaitAndRequest(link.requestId, link.step)),
+          }
+        : {};
     }
     const keys = {
       link: { pk: approvalPk(approvalId), sk: APPROVAL_LINK_SK },
       first: { pk: requestPk(requestId), sk: approvalWaitSk() },
       second: { pk: requestPk(requestId), sk: approvalWaitSk(2) },
       request: { pk: requestPk(requestId), sk: REQUEST_SK },
+      // The wrong secrets from this source, read with the rest (no extra call).
+      ...(source ? { misses: { pk: approvalPk(approvalId), sk: secretMissSk(source) } } : {}),
     };
     const items = await batchGetItems(this.db, this.tableName, Object.values(keys), true);
     const find = (key: { pk: string; sk: string }) => items.find((i) => i.pk === key.pk && i.sk === key.sk);
     const linkItem = find(keys.link);
     if (!linkItem) return {};
     const link = strip(linkItem) as unknown as ApprovalLink;
-    if (link.requestId !== requestId) return { link };
+    const missItem = keys.misses ? find(keys.misses) : undefined;
+    const misses = missItem
+      ? { misses: { count: Number(missItem.count), lastAt: String(missItem.lastAt) } }
+      : {};
+    if (link.requestId !== requestId) return { link, ...misses };
     const waitItem = find(link.step === 2 ? keys.second : keys.first);
     const requestItem = find(keys.request);
     return {
       link,
+      ...misses,
       ...(waitItem ? { wait: waitOf(waitItem) } : {}),
       ...(requestItem ? { request: toRequest(requestItem) } : {}),
     };
+  }
+
+  private async secretMisses(approvalId: string, source: string): Promise<SecretMisses | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: approvalPk(approvalId), sk: secretMissSk(source) },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? { count: Number(out.Item.count), lastAt: String(out.Item.lastAt) } : undefined;
+  }
+
+  async recordSecretMiss(approvalId: string, source: string, at: string): Promise<number> {
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: approvalPk(approvalId), sk: secretMissSk(source) },
+        UpdateExpression: 'ADD #count :one SET lastAt = :at, expiresAt = :ttl',
+        ExpressionAttributeNames: { '#count': 'count' },
+        // A day after the last miss the counter goes (DynamoDB TTL).
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':at': at,
+          ':ttl': Math.floor(Date.parse(at) / 1000) + 86_400,
+        },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes?.count ?? 1);
   }
 
   async getWait(requestId: string, step?: 2): Promise<ApprovalWait | undefined> {

@@ -68,5 +68,5 @@ export const API_EXAMPLES = {
     },
     signatures: [],
   },
-  'POST /approvals/{id}': { decision: 'approve', comment: 'OK', approver: 'suzuki' },
+  'POST /approvals/{id}/decision': { decision: 'approve', comment: 'OK', k: 'the-secret-from-the-page' },
 } as const;

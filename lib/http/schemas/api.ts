@@ -31,7 +31,7 @@ import {
   BudgetPath,
   BudgetQuery,
   ConfirmationBody,
-  DecisionForm,
+  DecisionBody,
   DepartmentPath,
   GrantPath,
   GrantRequestPath,
@@ -52,6 +52,7 @@ export const API_INPUTS = {
   'GET /vendor-root': {},
   'PUT /vendor-root': { body: VendorRootBody },
   'GET /approval-queue': { query: PageQuery },
+  'POST /approvals/{id}/decision': { params: ApprovalPath, body: DecisionBody },
   'PUT /approval-queue/{requestId}': { params: QueuedRequestPath, body: NameApproverBody },
   'DELETE /grants/{grantId}': { params: GrantPath },
   'GET /announcements/{announcementId}': { params: AnnouncementPath },
@@ -95,14 +96,16 @@ export const API_INPUTS = {
 
 export type ApiRouteKey = keyof typeof API_INPUTS;
 
-const LINK = "Public: mail links open it without a token; the link's secret `k` authorises it.";
+const LINK =
+  "Public: mail links open it without a token; it shows the request to the link's holder and decides nothing.";
 /** Routes outside the JWT authorizer, and why they may be. */
 export const PUBLIC_INPUTS: Record<string, { input: InputSchemas; because: string }> = {
   'GET /approvals/{id}': { input: { params: ApprovalPath, query: LinkQuery }, because: LINK },
   'HEAD /approvals/{id}': { input: { params: ApprovalPath, query: LinkQuery }, because: LINK },
-  'POST /approvals/{id}': {
-    input: { params: ApprovalPath, query: LinkQuery, body: DecisionForm },
-    because: LINK,
+  'GET /signed-in': {
+    input: {},
+    because:
+      "Public: the sign-in's redirect URI; its script exchanges the one-time code (PKCE) in the browser.",
   },
   'GET /openapi.json': { input: {}, because: 'Public: the description of the API, which holds no secrets.' },
 };

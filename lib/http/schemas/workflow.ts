@@ -87,10 +87,9 @@ export const ConfirmationBody = z.object({
 
 export const ApprovalPath = z.object({ id: approvalId });
 export const LinkQuery = z.object({ k: z.string().max(100).optional() });
-/** The approval page's form (application/x-www-form-urlencoded). */
-export const DecisionForm = z.object({
+/** The decision the approval page's script sends (JSON), with the link's secret from the page. */
+export const DecisionBody = z.object({
   decision: z.enum(['approve', 'reject']),
   comment: z.string().max(1000).optional(),
-  approver: user,
-  k: z.string().max(100).optional(),
+  k: z.string().min(1).max(100),
 });
