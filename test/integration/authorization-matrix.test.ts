@@ -174,6 +174,11 @@ const BUILDERS: Record<string, Builder> = {
   }),
   'GET /budget-reports': () => ({ path: '/budget-reports?period=2031-01' }),
   'GET /approval-queue': () => ({ path: '/approval-queue' }),
+  // No role decides as such: only a link's decider, signed in, with its secret (approval-trust.test.ts).
+  'POST /approvals/{id}/decision': () => ({
+    path: `/approvals/${FAKE_APPROVAL}/decision`,
+    body: { decision: 'approve', k: 'x'.repeat(43) },
+  }),
   'PUT /approval-queue/{requestId}': (o) =>
     requests.has(o)
       ? { path: `/approval-queue/${requests.get(o)}`, body: { approver: userOf('approver') } }
