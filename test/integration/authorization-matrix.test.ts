@@ -198,6 +198,8 @@ const NO_SUCCESS_EXPECTED = new Set([
   'POST /budget-batches/{batchId}/answers',
   // The matrix's requests wait for their approver (none is on record): none is in the admins' queue.
   'PUT /approval-queue/{requestId}',
+  // No role decides as such (approval-trust.test.ts has the link's decider succeed).
+  'POST /approvals/{id}/decision',
   // beforeAll's two requests succeed (202); a further one for the same software is in flight (409).
   'POST /update-requests',
 ]);
