@@ -67,7 +67,6 @@ try {
     ...(opts.twoAccounts ? { stageConfig: JSON.stringify(TWO_ACCOUNT_STAGE_CONFIG) } : {}),
     ...(opts.seed ? { seed: (endpoints) => seedDemoData(endpoints, log, dataDir) } : {}),
   });
-  printEndpoints(cloud.endpoints, Date.now() - started, opts.dataDir);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -79,6 +78,8 @@ try {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // Only now: a Ctrl-C that follows "ready" at once must find the handlers, or the JVM outlives us.
+  printEndpoints(cloud.endpoints, Date.now() - started, opts.dataDir);
 } catch (error) {
   console.error(`[upman] cannot start: ${error instanceof Error ? error.message : String(error)}`);
   if (process.env.UPMAN_DEBUG) console.error(error);
