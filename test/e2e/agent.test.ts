@@ -11,6 +11,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mintToken } from '../../cdk/local/issuer/index.js';
 import { verifyTree } from '../../lib/vendor/apply.js';
+import { WorkflowDriver } from '../../scripts/workflow-driver.js';
 import { type CliResult, jsonOf, upman } from '../fixtures/agent/cli.js';
 import { type BuiltRelease, buildFixture, type Fixture } from '../fixtures/agent/releases.js';
 
@@ -29,6 +30,8 @@ let work: string;
 let root: string;
 let config: string;
 let env: Record<string, string>;
+const driver = new WorkflowDriver(e, dataDir);
+afterAll(() => driver.destroy());
 const bucket = () => e.outputs.VendorSiteStack?.ReleaseBucketName ?? '';
 
 const token = (user: string, groups: string[]) =>
@@ -124,21 +127,11 @@ async function approve(requestId: string): Promise<void> {
     }
     return undefined;
   });
-  const page = await fetch(link);
+  // As the approver does: opens the page, signs in (authorization code + PKCE) and decides.
+  const page = await driver.open(link);
   expect(page.status).toBe(200);
-  const html = await page.text();
-  const hidden = Object.fromEntries(
-    [...html.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [
-      m[1]!,
-      m[2]!.replaceAll('&amp;', '&'),
-    ]),
-  );
-  const decided = await fetch(link.replace(/\?.*$/, ''), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...hidden, decision: 'approve', comment: 'go ahead' }).toString(),
-  });
-  expect(decided.status).toBe(200);
+  const decided = await driver.decide(link, page.html, 'approve', 'go ahead');
+  expect(decided.status, decided.html).toBe(200);
   await waitFor('APPROVED', async () => {
     const status = jsonOf<{ status: string }>(ok(await run(['status', requestId, '--json']))).status;
     return status === 'APPROVED' ? status : undefined;
