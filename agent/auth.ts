@@ -112,7 +112,7 @@ export async function loginLocal(
   options: LocalLoginOptions,
   env: NodeJS.ProcessEnv = process.env,
   fetchFn: typeof fetch = fetch,
-): Promise<StoredToken> {
+): Promise<StoredToken & { didYouMean?: string[] }> {
   const local = findLocalCloud(env);
   if (!local) {
     throw new AgentError(
@@ -145,14 +145,23 @@ export async function loginLocal(
       `The local cloud's issuer at ${issuer} is not answering (${cause}): start the local cloud (npm start) and log in again`,
     );
   }
-  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error_description?: string };
+  const body = (await res.json().catch(() => ({}))) as {
+    access_token?: string;
+    error_description?: string;
+    did_you_mean?: unknown;
+  };
   if (!res.ok || typeof body.access_token !== 'string') {
     throw new AgentError(
       'usage',
       `The local issuer refused: ${body.error_description ?? `status ${res.status}`}`,
     );
   }
-  return describeToken(body.access_token, 'local');
+  const stored = describeToken(body.access_token, 'local');
+  // The issuer signs in anyone; a name close to a demo person's is likely a typo.
+  const didYouMean = Array.isArray(body.did_you_mean)
+    ? body.did_you_mean.filter((n): n is string => typeof n === 'string')
+    : [];
+  return didYouMean.length > 0 ? { ...stored, didYouMean } : stored;
 }
 
 export interface DeviceFlowOptions {

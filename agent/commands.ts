@@ -133,12 +133,15 @@ export function registerAgentCommands(program: Command): void {
       scope: string;
     }>(async (out, o) => {
       let stored: StoredToken;
+      let didYouMean: string[] = [];
       if (o.user) {
-        stored = await loginLocal({
+        const { didYouMean: hint = [], ...local } = await loginLocal({
           user: o.user,
           groups: o.groups,
           ...(o.ttl ? { ttlSeconds: o.ttl } : {}),
         });
+        stored = local;
+        didYouMean = hint;
       } else {
         const issuer = o.issuer ?? process.env.UPMAN_OIDC_ISSUER;
         const oidcClientId = o.oidcClientId ?? process.env.UPMAN_OIDC_CLIENT_ID;
@@ -161,9 +164,23 @@ export function registerAgentCommands(program: Command): void {
         });
       }
       const tokenFile = await saveToken(stored);
-      out.result({ user: stored.user, groups: stored.groups, expiresAt: stored.expiresAt, tokenFile }, [
-        `Logged in as ${stored.user} (${stored.groups.join(', ') || 'no groups'}) until ${stored.expiresAt}.`,
-      ]);
+      out.result(
+        {
+          user: stored.user,
+          groups: stored.groups,
+          expiresAt: stored.expiresAt,
+          tokenFile,
+          ...(didYouMean.length > 0 ? { didYouMean } : {}),
+        },
+        [
+          `Logged in as ${stored.user} (${stored.groups.join(', ') || 'no groups'}) until ${stored.expiresAt}.`,
+          ...(didYouMean.length > 0
+            ? [
+                `${stored.user} is none of the demo people, so this is a new person. Did you mean ${didYouMean.join(' or ')}? (log in again with --user ${didYouMean[0]})`,
+              ]
+            : []),
+        ],
+      );
     }),
   );
 

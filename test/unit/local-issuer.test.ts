@@ -62,6 +62,16 @@ describe('startLocalIssuer', () => {
       });
       expect(payload).toMatchObject({ sub: 'kojima', groups: ['finance', 'approvers'] });
       expect(payload.exp! - payload.iat!).toBe(600);
+      expect(body).not.toHaveProperty('did_you_mean');
+
+      // Anyone may sign in, but a name a letter away from a demo person's says whom it may mean.
+      const developmentGrant = discovery.grant_types_supported[0]!;
+      const typo = await grant({ grant_type: developmentGrant, username: 'kojma' });
+      expect(typo.status).toBe(200);
+      expect(await typo.json()).toMatchObject({ did_you_mean: ['kojima'] });
+      const stranger = await grant({ grant_type: developmentGrant, username: 'wf-admin-7f3a' });
+      expect(stranger.status).toBe(200);
+      expect(await stranger.json()).not.toHaveProperty('did_you_mean');
 
       const wrongGrant = await grant({ grant_type: 'password', username: 'kojima', password: 'x' });
       expect(wrongGrant.status).toBe(400);
@@ -195,6 +205,36 @@ describe('npm run token', { timeout: 60_000 }, () => {
         iss: ISSUER,
       });
     } finally {
+      await issuer.stop();
+    }
+  });
+
+  it('upman login signs a mistyped demo name in as a new person and says whom it may have meant', async () => {
+    const issuer = await startLocalIssuer({ port: 0, dataDir, issuer: ISSUER, audience: ['upman'] });
+    const config = mkdtempSync(join(tmpdir(), 'upman-login-'));
+    try {
+      writeFileSync(
+        join(dataDir, 'endpoints.json'),
+        JSON.stringify({
+          api: 'http://127.0.0.1:1',
+          issuer: issuer.url,
+          jwtIssuer: ISSUER,
+          audience: ['upman'],
+        }),
+      );
+      const login = (...args: string[]) =>
+        run(process.execPath, ['bin/upman.mjs', 'login', ...args], {
+          cwd: process.cwd(),
+          env: { ...process.env, XDG_CONFIG_HOME: config, UPMAN_LOCAL_DIR: dataDir },
+        });
+      const typo = await login('--user', 'okach');
+      expect(typo.stdout).toMatch(/okach is none of the demo people.*Did you mean okachi\?/);
+      const asJson = JSON.parse((await login('--user', 'okach', '--json')).stdout) as Record<string, unknown>;
+      expect(asJson).toMatchObject({ user: 'okach', didYouMean: ['okachi'] });
+      const right = await login('--user', 'okachi');
+      expect(right.stdout).not.toMatch(/Did you mean/);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
       await issuer.stop();
     }
   });

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { isValidUserName } from '../../../lib/directory.js';
 import { DEMO_APPROVERS, DEMO_PEOPLE } from '../../../lib/registry/seed.js';
+import { closestNames } from '../../../lib/suggest.js';
 
 export const SIGNING_ALG = 'RS256';
 
@@ -306,15 +307,26 @@ async function tokenGrant(
     throw new Error(`grant_type must be authorization_code or ${DEVELOPMENT_GRANT}`);
   const ttl = form.get('expires_in');
   const ttlSeconds = ttl === null ? 3600 : Number(ttl);
+  const user = form.get('username') ?? '';
   const token = await mintToken({
     dataDir: options.dataDir,
     issuer: options.issuer,
     audience: options.audience,
-    user: form.get('username') ?? '',
+    user,
     groups: form.getAll('groups'), // one field per group: a group's name may hold a comma
     ttlSeconds,
   });
-  return { access_token: token, id_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
+  // Anyone may sign in here (tests make people up), but a typo of a demo person's name would
+  // silently make a new person: the answer says whom it may have meant.
+  const demoKeys = DEMO_PEOPLE.map((p) => p.key);
+  const didYouMean = demoKeys.includes(user) ? [] : closestNames(user, demoKeys);
+  return {
+    access_token: token,
+    id_token: token,
+    token_type: 'Bearer',
+    expires_in: ttlSeconds,
+    ...(didYouMean.length > 0 ? { did_you_mean: didYouMean } : {}),
+  };
 }
 
 function send(
