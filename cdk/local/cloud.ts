@@ -25,7 +25,7 @@ import {
 import { startLocalIssuer } from './issuer/index.js';
 import { startLocalKms } from './kms.js';
 import { LocalLambdaRuntime } from './lambda/runtime.js';
-import { claimPort, type ServiceName } from './ports.js';
+import { againIfPortTaken, claimPort, type ServiceName } from './ports.js';
 import { provisionTables, templateBuckets, templateKmsKeys, templateTables } from './provision.js';
 import { startLocalS3 } from './s3/index.js';
 import { LocalScheduler, templateSchedules } from './scheduler.js';
@@ -110,7 +110,19 @@ export interface LocalCloud {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the local cloud. A port asked for as 0 is found free and bound a moment later, so
+ * another process (a second cloud of the test suite, say) may take it in between: such a start
+ * is stopped and made again with fresh ports. A DynamoDB Local handed in is stopped with a
+ * failed start, so that start is not made again.
+ */
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const freePorts = Object.values(options.ports).some((port) => port === 0);
+  if (!freePorts || options.dynamodb) return startLocalCloudOnce(options);
+  return againIfPortTaken(() => startLocalCloudOnce(options), 3, options.log);
+}
+
+async function startLocalCloudOnce(options: LocalCloudOptions): Promise<LocalCloud> {
   const log = options.log ?? (() => {});
   const region = options.region ?? DEFAULT_REGION;
   const credentials = DEVELOPER_CREDENTIALS;

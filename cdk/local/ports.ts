@@ -58,3 +58,24 @@ export function portsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<Servi
   }
   return ports;
 }
+
+/** Runs `start` again (up to `attempts` in all) while it fails because an address was in use. */
+export async function againIfPortTaken<T>(
+  start: () => Promise<T>,
+  attempts: number,
+  log: (line: string) => void = () => {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !isAddressInUse(error)) throw error;
+      log(`a port was taken meanwhile (${(error as Error).message}): starting again`);
+    }
+  }
+}
+
+function isAddressInUse(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(String(message));
+}

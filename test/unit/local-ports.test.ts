@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { claimPort, PortInUseError, portsFromEnv } from '../../cdk/local/ports.js';
+import { againIfPortTaken, claimPort, PortInUseError, portsFromEnv } from '../../cdk/local/ports.js';
 
 describe('claimPort', () => {
   it('names the service and the port when the port is taken', async () => {
@@ -26,5 +26,43 @@ describe('portsFromEnv', () => {
   it('overrides defaults and rejects nonsense', () => {
     expect(portsFromEnv({ UPMAN_PORT_API: '5000' }).api).toBe(5000);
     expect(() => portsFromEnv({ UPMAN_PORT_S3: 'abc' })).toThrow(/UPMAN_PORT_S3 must be a port number/);
+  });
+});
+
+describe('againIfPortTaken', () => {
+  it('starts again while a port was taken meanwhile, and gives up after the attempts', async () => {
+    const taken = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:40649'), {
+      code: 'EADDRINUSE',
+    });
+    const lines: string[] = [];
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls === 1) throw taken;
+      return 'up';
+    };
+    await expect(againIfPortTaken(flaky, 3, (l) => lines.push(l))).resolves.toBe('up');
+    expect(calls).toBe(2);
+    expect(lines).toEqual([expect.stringContaining('a port was taken meanwhile')]);
+
+    calls = 0;
+    const alwaysTaken = async () => {
+      calls++;
+      throw taken;
+    };
+    await expect(againIfPortTaken(alwaysTaken, 3)).rejects.toBe(taken);
+    expect(calls).toBe(3);
+  });
+
+  it('does not start again for any other failure', async () => {
+    let calls = 0;
+    const broken = new Error('the template names no table');
+    await expect(
+      againIfPortTaken(async () => {
+        calls++;
+        throw broken;
+      }, 3),
+    ).rejects.toBe(broken);
+    expect(calls).toBe(1);
   });
 });
