@@ -15,15 +15,13 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { BadRequest } from '../../errors.js';
 import type { Page, PageRequest } from '../../ports/registry.js';
 import { requestPk } from '../../registry/keys.js';
 import type { Budget, LedgerEntry, LedgerMovement, LedgerStore, Reservation } from '../../workflow/ledger.js';
-import { batchGetItems, queryAllItems } from './client.js';
+import { batchGetItems, queryAllItems, type TransactItem } from './client.js';
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
 
 export const budgetPk = (department: string) => `BUDGET#${department}`;

@@ -4,18 +4,11 @@
 // Taking a licence is part of the request's creating transaction (takeItems): the pool's
 // condition `taken < owned` is evaluated by DynamoDB on the item, so two requests never take
 // the same spare licence. Giving it back is one transaction conditional on the hold's state.
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { requestPk } from '../../registry/keys.js';
 import type { LicenceHold, LicencePool, LicenceStore } from '../../workflow/licences.js';
+import type { TransactItem } from './client.js';
 import { failedConditions, transactWithRetry } from './ledger-store.js';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 export const licencesPk = (software: string) => `LICENCES#${software}`;
 export const poolSk = (version: string) => `POOL#${version}`;

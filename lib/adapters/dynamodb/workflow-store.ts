@@ -10,7 +10,6 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Page, PageRequest } from '../../ports/registry.js';
@@ -49,7 +48,6 @@ import type {
   BudgetBatch,
   BudgetLine,
   Decision,
-  RequestStatus,
   StepRecord,
   UpdateRequest,
 } from '../../workflow/model.js';
@@ -63,12 +61,11 @@ import type {
   StepChange,
   StepWrite,
 } from '../../workflow/ports.js';
-import { batchGetItems, queryAllItems } from './client.js';
+import { batchGetItems, queryAllItems, type TransactItem } from './client.js';
 import { DynamoLedgerStore, failedConditions, isConflict, transactWithRetry } from './ledger-store.js';
 import { DynamoLicenceStore } from './licence-store.js';
 
 type Item = Record<string, unknown>;
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
  * Whether an existing request keeps a new one of the same client and software out: while it
@@ -601,18 +598,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
   ): Promise<{ decision?: Decision }> {
     // One transaction: the links, the wait (only while undecided) and the request's step.
     const items: TransactItem[] = [
-      ...links.map((link) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: {
-            pk: approvalPk(link.approvalId),
-            sk: APPROVAL_LINK_SK,
-            ...link,
-            expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      })),
+      ...links.map((link) => this.newLinkPut(link)),
       {
         Update: {
           TableName: this.tableName,
@@ -899,6 +885,22 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
     };
   }
 
+  /** A new approval link, kept a while after it expires; never overwrites one. */
+  private newLinkPut(link: ApprovalLink): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          pk: approvalPk(link.approvalId),
+          sk: APPROVAL_LINK_SK,
+          ...link,
+          expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
   async nameApprover(
     wait: ApprovalWait,
     named: { approver: string; namedBy: string },
@@ -908,18 +910,7 @@ export class DynamoWorkflowStore implements RequestStore, BudgetStore, ApprovalS
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk: approvalPk(link.approvalId),
-                  sk: APPROVAL_LINK_SK,
-                  ...link,
-                  expiresAt: Math.floor(Date.parse(link.linkExpiresAt) / 1000) + KEEP_SECONDS,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            this.newLinkPut(link),
             {
               Update: {
                 TableName: this.tableName,
